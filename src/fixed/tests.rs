@@ -1,0 +1,171 @@
+//! The cast is checked against a deliberately different reference: exact
+//! rational arithmetic with Euclidean division and explicit tie comparison,
+//! and modular reduction with `rem_euclid`, on small enough values that
+//! nothing can overflow in the reference itself.
+
+use super::*;
+use proptest::prelude::*;
+
+/// Reference quantization of raw/2^d (d > 0) by rational comparison.
+fn ref_quantize(raw: i128, d: u32, mode: QuantMode) -> i128 {
+    let den = 1i128 << d;
+    let fl = raw.div_euclid(den);
+    let rem = raw.rem_euclid(den); // value = fl + rem/den
+    let twice = 2 * rem;
+    let tie = twice == den;
+    let above = twice > den;
+    let exact = rem == 0;
+    let neg = raw < 0;
+    let nearest_tie = |tie_up: bool| if above || (tie && tie_up) { fl + 1 } else { fl };
+    match mode {
+        QuantMode::Trn => fl,
+        QuantMode::TrnZero => {
+            if neg && !exact {
+                fl + 1
+            } else {
+                fl
+            }
+        }
+        QuantMode::Rnd => nearest_tie(true),
+        QuantMode::RndZero => nearest_tie(neg),
+        QuantMode::RndInf => nearest_tie(!neg),
+        QuantMode::RndMinInf => nearest_tie(false),
+        QuantMode::RndConv => nearest_tie(fl.rem_euclid(2) == 1),
+    }
+}
+
+fn ref_overflow(q: i128, ty: &FixedType) -> i128 {
+    let f = ty.format;
+    let m = 1i128 << f.width;
+    let (lo, hi) = if f.signed {
+        (-(m / 2), m / 2 - 1)
+    } else {
+        (0, m - 1)
+    };
+    let lo_sym = if f.signed && ty.overflow == OverflowMode::SatSym {
+        lo + 1
+    } else {
+        lo
+    };
+    match ty.overflow {
+        OverflowMode::Wrap => {
+            let r = q.rem_euclid(m);
+            if f.signed && r > hi { r - m } else { r }
+        }
+        OverflowMode::Sat => q.clamp(lo, hi),
+        OverflowMode::SatSym => q.clamp(lo_sym, hi),
+        OverflowMode::SatZero => {
+            if q < lo || q > hi {
+                0
+            } else {
+                q
+            }
+        }
+    }
+}
+
+fn arb_type(max_w: u32) -> impl Strategy<Value = FixedType> {
+    (any::<bool>(), 1..=max_w, -8i32..=16, 0..7usize, 0..4usize).prop_map(|(s, w, f, q, o)| {
+        FixedType::new(Format::new(s, w, f), QuantMode::ALL[q], OverflowMode::ALL[o])
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(20_000))]
+    #[test]
+    fn cast_matches_rational_reference(raw in -(1i128 << 40)..(1i128 << 40), src_frac in -8i32..24, ty in arb_type(40)) {
+        let d = src_frac - ty.format.frac;
+        let q = if d > 0 { ref_quantize(raw, d as u32, ty.quant) } else { raw << (-d) };
+        let expect = ref_overflow(q, &ty);
+        let (got, ev) = cast(raw, src_frac, &ty);
+        prop_assert_eq!(got, expect, "raw={} src_frac={} ty={}", raw, src_frac, ty);
+        prop_assert!(ty.format.contains(got));
+        prop_assert_eq!(ev.rounded, d > 0 && raw.rem_euclid(1i128 << d) != 0);
+    }
+
+    #[test]
+    fn float_cast_matches_exact_cast(raw in -(1i64 << 40)..(1i64 << 40), src_frac in -4i32..30, ty in arb_type(48)) {
+        // Every such raw/2^frac is an exact f64, so both paths see one value.
+        let x = raw as f64 * 2f64.powi(-src_frac);
+        prop_assert_eq!(cast_f64(x, &ty).0, cast(raw as i128, src_frac, &ty).0);
+    }
+
+    #[test]
+    fn interval_image_is_sound(a in -(1i128 << 30)..(1i128 << 30), b in -(1i128 << 30)..(1i128 << 30), t in 0.0f64..1.0, src_frac in -4i32..12, ty in arb_type(24)) {
+        let (lo, hi) = (a.min(b), a.max(b));
+        let mid = lo + ((hi - lo) as f64 * t) as i128;
+        let (ilo, ihi) = cast_interval(lo, hi, src_frac, &ty);
+        let v = cast(mid, src_frac, &ty).0;
+        prop_assert!(ilo <= v && v <= ihi, "{} not in [{}, {}]", v, ilo, ihi);
+    }
+}
+
+#[test]
+fn documented_examples() {
+    let t = |s: &str| parse_type(s).unwrap();
+    // 2.375 in fixed<8,4> is raw 38 at frac 4; to fixed<6,4> (frac 2): 9.5 quarter-steps
+    let cases: [(&str, i128); 7] = [
+        ("fixed<6,4,trn>", 9),
+        ("fixed<6,4,trn_zero>", 9),
+        ("fixed<6,4,rnd>", 10),
+        ("fixed<6,4,rnd_zero>", 9),
+        ("fixed<6,4,rnd_inf>", 10),
+        ("fixed<6,4,rnd_min_inf>", 9),
+        ("fixed<6,4,rnd_conv>", 10),
+    ];
+    for (ty, want) in cases {
+        assert_eq!(cast(38, 4, &t(ty)).0, want, "{ty} of +2.375");
+    }
+    // -2.375: -9.5 quarter-steps
+    let cases: [(&str, i128); 7] = [
+        ("fixed<6,4,trn>", -10),
+        ("fixed<6,4,trn_zero>", -9),
+        ("fixed<6,4,rnd>", -9),
+        ("fixed<6,4,rnd_zero>", -9),
+        ("fixed<6,4,rnd_inf>", -10),
+        ("fixed<6,4,rnd_min_inf>", -10),
+        ("fixed<6,4,rnd_conv>", -10),
+    ];
+    for (ty, want) in cases {
+        assert_eq!(cast(-38, 4, &t(ty)).0, want, "{ty} of -2.375");
+    }
+    // overflow of 9.0 into fixed<4,4> (range -8..7) and -9.0
+    for (ty, pos, neg) in [
+        ("fixed<4,4,trn,wrap>", -7, 7),
+        ("fixed<4,4,trn,sat>", 7, -8),
+        ("fixed<4,4,trn,sat_zero>", 0, 0),
+        ("fixed<4,4,trn,sat_sym>", 7, -7),
+    ] {
+        assert_eq!(cast(9, 0, &t(ty)).0, pos, "{ty} of 9");
+        assert_eq!(cast(-9, 0, &t(ty)).0, neg, "{ty} of -9");
+    }
+    // sat_sym never produces the most negative code, even without overflow
+    assert_eq!(cast(-8, 0, &t("fixed<4,4,trn,sat_sym>")).0, -7);
+    // rounding can carry into overflow: 7.75 rnd -> 8 -> saturates at 7
+    assert_eq!(cast(31, 2, &t("fixed<4,4,rnd,sat>")).0, 7);
+}
+
+#[test]
+fn parses_all_spellings() {
+    let t = parse_type("fixed<16,6,rnd_conv,sat>").unwrap();
+    assert_eq!(t.format, Format::new(true, 16, 10));
+    assert_eq!((t.quant, t.overflow), (QuantMode::RndConv, OverflowMode::Sat));
+    assert_eq!(parse_type("ap_ufixed<8, 4, AP_RND, AP_SAT>").unwrap().format, Format::new(false, 8, 4));
+    assert_eq!(parse_type("int<5>").unwrap().format, Format::new(true, 5, 0));
+    assert_eq!(parse_type("uint<3>").unwrap().format, Format::new(false, 3, 0));
+    // negative I and I > W are legal
+    assert_eq!(parse_type("fixed<4,-2>").unwrap().format.frac, 6);
+    assert_eq!(parse_type("fixed<4,9>").unwrap().format.frac, -5);
+    for bad in ["fixed<0,1>", "fixed<200,1>", "fixed<8>", "float", "fixed<8,2,round>", "fixed<8,2,rnd,clip>", "fixed<8,2", "int<8,3,4,5>"] {
+        assert!(parse_type(bad).is_err(), "{bad} should be rejected");
+    }
+}
+
+#[test]
+fn interval_formats_are_minimal() {
+    assert_eq!(Format::for_interval(0, 255, 0).unwrap(), Format::new(false, 8, 0));
+    assert_eq!(Format::for_interval(-128, 127, 3).unwrap(), Format::new(true, 8, 3));
+    assert_eq!(Format::for_interval(-129, 0, 0).unwrap(), Format::new(true, 9, 0));
+    assert_eq!(Format::for_interval(-1, 0, 0).unwrap(), Format::new(true, 1, 0));
+    assert_eq!(Format::for_interval(0, 0, 0).unwrap(), Format::new(false, 1, 0));
+}

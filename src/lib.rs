@@ -1,0 +1,2 @@
+//! neurtl: trained neural networks to bit-exact, pipelined Verilog.
+pub mod fixed;
