@@ -1,3 +1,48 @@
-fn main() {
-    println!("Hello, world!");
+//! The `neurtl` command line. Each subcommand lives in `src/cmd/<name>.rs`.
+
+mod cmd;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "neurtl", version, about = "Trained neural networks to bit-exact, pipelined Verilog")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Compile a model: RTL, testbenches, golden vectors and report.json.
+    Compile(cmd::compile::Args),
+    /// Build and run a compiled design's testbench; non-zero exit on mismatch.
+    Simulate(cmd::simulate::Args),
+    /// Compile, simulate and summarize in one step.
+    Run(cmd::run::Args),
+    /// Run the golden model (or the float reference) on given inputs.
+    Eval(cmd::eval::Args),
+    /// Print the IR, optionally after a given pass.
+    Inspect(cmd::inspect::Args),
+    /// Measure the golden model's throughput.
+    Bench(cmd::bench::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let r = match cli.command {
+        Command::Compile(a) => cmd::compile::main(a),
+        Command::Simulate(a) => cmd::simulate::main(a),
+        Command::Run(a) => cmd::run::main(a),
+        Command::Eval(a) => cmd::eval::main(a),
+        Command::Inspect(a) => cmd::inspect::main(a),
+        Command::Bench(a) => cmd::bench::main(a),
+    };
+    match r {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
 }

@@ -1,0 +1,186 @@
+//! One generated module per IR node: the datapath of each op, built from
+//! the primitives in `rtl/`. Ports: `clk` (only when registered), `in0`,
+//! `in1`, … (packed operands) and `out` (packed result).
+
+use super::netlist::{Builder, Val, slice};
+use crate::fixed::Format;
+use crate::ir::{Accum, Graph, Interval, Node, Op, tree};
+use petgraph::stable_graph::NodeIndex;
+
+/// The elements of an operand bus as values.
+fn elements(bus: &str, node: &Node) -> Vec<Val> {
+    let fmt = node.format.unwrap();
+    node.range
+        .as_ref()
+        .unwrap()
+        .iter()
+        .enumerate()
+        .map(|(i, &range)| Val {
+            expr: slice(bus, i, fmt.width),
+            fmt,
+            range,
+        })
+        .collect()
+}
+
+/// Build the module body of node `n`. Returns false when the node needs
+/// no module (inputs).
+pub fn build(g: &Graph, n: NodeIndex, b: &mut Builder) -> bool {
+    let node = g.node(n);
+    let ops: Vec<&Node> = g.operands(n).iter().map(|&o| g.node(o)).collect();
+    let stage = node.stage.unwrap();
+    let out_fmt = node.format.unwrap();
+    let registered = stage.out_reg || stage.inner_regs > 0;
+    if registered {
+        b.port("input", "clk", 1);
+    }
+    for (i, o) in ops.iter().enumerate() {
+        b.port("input", &format!("in{i}"), (o.size() as u32 * o.format.unwrap().width).max(1));
+    }
+    b.port("output", "out", node.size() as u32 * out_fmt.width);
+    let ins: Vec<Vec<Val>> = ops.iter().enumerate().map(|(i, o)| elements(&format!("in{i}"), o)).collect();
+
+    // The exact result of the op per element, before the node's cast.
+    let exact: Vec<Val> = match &node.op {
+        Op::Input { .. } => return false,
+        Op::BatchNorm(_) => unreachable!("lowered IR has no batchnorm"),
+        Op::Dense(d) => {
+            let acc = d.acc.as_ref().unwrap();
+            let terms = d.terms.as_ref().unwrap();
+            let total = tree::dense_levels(d);
+            let per = stage.adder_levels_per_stage;
+            b.view.comments.push(format!(
+                "dense: {} neurons, {} non-zero terms, {} adder levels, accumulator {}",
+                d.units,
+                terms.iter().map(Vec::len).sum::<usize>(),
+                total,
+                acc.format
+            ));
+            let wrap = match &d.accum {
+                Accum::Explicit(a) => Some(*a),
+                Accum::Auto => None,
+            };
+            (0..d.units)
+                .map(|j| {
+                    let mut level: Vec<Val> = terms[j]
+                        .iter()
+                        .map(|t| {
+                            let x = &ins[0][t.input];
+                            match wrap {
+                                None => b.cmul(x, t.weight << acc.product_shift, d.weight_type.format.frac + acc.product_shift as i32),
+                                Some(a) => {
+                                    let p = b.cmul(x, t.weight, d.weight_type.format.frac);
+                                    b.cast(&p, &a)
+                                }
+                            }
+                        })
+                        .collect();
+                    if acc.bias[j] != 0 {
+                        let k = b.constant(acc.bias[j], acc.frac);
+                        level.push(match wrap {
+                            None => k,
+                            Some(a) => b.convert(&k, a.format),
+                        });
+                    }
+                    for l in 1..=total {
+                        let mut next = vec![];
+                        for pair in level.chunks(2) {
+                            next.push(match (pair, wrap) {
+                                ([x, y], None) => b.add(x, y),
+                                ([x, y], Some(a)) => b.add_wrap(x, y, a.format),
+                                _ => pair[0].clone(),
+                            });
+                        }
+                        level = next;
+                        if tree::cut_after(l, total, per) {
+                            level = level.iter().map(|v| b.reg(v, 1)).collect();
+                        }
+                    }
+                    match level.pop() {
+                        Some(v) => v,
+                        None => b.constant(0, acc.frac),
+                    }
+                })
+                .collect()
+        }
+        Op::Relu => ins[0]
+            .iter()
+            .map(|x| {
+                let range: Interval = (x.range.0.max(0), x.range.1.max(0));
+                let fmt = Format::for_interval(range.0, range.1, x.fmt.frac).unwrap();
+                b.clamp(x, 0, Some(0), None, fmt, range)
+            })
+            .collect(),
+        Op::LeakyRelu {
+            alpha_type, alpha_raw, ..
+        } => {
+            let a = alpha_raw.unwrap();
+            let fa = alpha_type.format.frac;
+            ins[0]
+                .iter()
+                .map(|x| {
+                    let pos = (x.range.0.max(0) << fa, x.range.1.max(0) << fa);
+                    let mut range = pos;
+                    if x.range.0 < 0 {
+                        let p = [x.range.0 * a, x.range.1.min(-1) * a];
+                        range = if x.range.1 >= 0 {
+                            (pos.0.min(p[0].min(p[1])), pos.1.max(p[0].max(p[1])))
+                        } else {
+                            (p[0].min(p[1]), p[0].max(p[1]))
+                        };
+                    }
+                    let fmt = Format::for_interval(range.0, range.1, x.fmt.frac + fa).unwrap();
+                    b.leaky(x, a, fa as u32, fmt, range)
+                })
+                .collect()
+        }
+        Op::HardTanh => ins[0]
+            .iter()
+            .map(|x| {
+                let frac = x.fmt.frac.max(0);
+                let sh = (frac - x.fmt.frac) as u32;
+                let one = 1i128 << frac;
+                let range = ((x.range.0 << sh).clamp(-one, one), (x.range.1 << sh).clamp(-one, one));
+                let fmt = Format::for_interval(range.0, range.1, frac).unwrap();
+                b.clamp(x, sh, Some(-one), Some(one), fmt, range)
+            })
+            .collect(),
+        Op::Quantize | Op::Flatten => ins[0].clone(),
+        Op::Add => ins[0].iter().zip(&ins[1]).map(|(x, y)| b.add(x, y)).collect(),
+        Op::Concat => ins.concat(),
+        Op::Argmax => {
+            let iw = out_fmt.width;
+            let mut level: Vec<(Val, Val)> = ins[0]
+                .iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    let k = b.constant(i as i128, 0);
+                    (v.clone(), b.convert(&k, Format::new(false, iw, 0)))
+                })
+                .collect();
+            while level.len() > 1 {
+                level = level
+                    .chunks(2)
+                    .map(|p| if p.len() == 2 { b.max2(&p[0], &p[1]) } else { p[0].clone() })
+                    .collect();
+            }
+            vec![level.pop().unwrap().1]
+        }
+    };
+    // Cast (or convert exactly) every element into the node's format.
+    let out: Vec<Val> = exact
+        .iter()
+        .map(|v| match node.cast {
+            Some(ty) if !matches!(node.op, Op::Argmax) => b.cast(v, &ty),
+            _ => b.convert(v, out_fmt),
+        })
+        .collect();
+    let width = out_fmt.width;
+    let bus = b.wire("y", node.size() as u32 * width);
+    for (i, v) in out.iter().enumerate() {
+        b.assign(slice(&bus, i, width), v.expr.clone());
+    }
+    let q = b.reg_bus(bus, node.size() as u32 * width, stage.out_reg as u32);
+    b.assign("out".into(), q);
+    true
+}

@@ -1,0 +1,200 @@
+//! Verilog back end: lowered IR → fully parallel, pipelined Verilog-2005.
+//!
+//! Entry point [`generate`]. One module per IR node plus a top module with
+//! the documented interface (see docs/interface.md); generated modules only
+//! instantiate and wire the hand-written primitives of `rtl/`, which are
+//! copied next to them. Output is deterministic: same graph and options,
+//! byte-identical files.
+
+mod layers;
+pub mod names;
+mod netlist;
+
+pub use netlist::Counts;
+
+use crate::ir::{Graph, Lowered, Op};
+use netlist::Builder;
+use serde::Serialize;
+
+/// The hand-written primitives, embedded so the binary is self-contained.
+pub const PRIMITIVES: &[(&str, &str)] = &[
+    ("nt_resize.v", include_str!("../../../rtl/nt_resize.v")),
+    ("nt_add.v", include_str!("../../../rtl/nt_add.v")),
+    ("nt_cmul.v", include_str!("../../../rtl/nt_cmul.v")),
+    ("nt_const.v", include_str!("../../../rtl/nt_const.v")),
+    ("nt_quant.v", include_str!("../../../rtl/nt_quant.v")),
+    ("nt_clamp.v", include_str!("../../../rtl/nt_clamp.v")),
+    ("nt_leaky.v", include_str!("../../../rtl/nt_leaky.v")),
+    ("nt_max2.v", include_str!("../../../rtl/nt_max2.v")),
+    ("nt_reg.v", include_str!("../../../rtl/nt_reg.v")),
+    ("nt_valid.v", include_str!("../../../rtl/nt_valid.v")),
+];
+
+const MODULE_TEMPLATE: &str = include_str!("../../../templates/module.v.tera");
+
+#[derive(Debug, thiserror::Error)]
+pub enum VerilogError {
+    #[error("template rendering failed for module `{module}`: {source}")]
+    Template {
+        module: String,
+        #[source]
+        source: tera::Error,
+    },
+}
+
+/// One element group of the packed top-level bus.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct BusField {
+    /// The model's name for this input or output.
+    pub name: String,
+    pub elements: usize,
+    pub width: u32,
+    pub signed: bool,
+    pub frac: i32,
+    /// Bit offset of element 0 in the bus.
+    pub offset: u64,
+}
+
+/// What the generated design is, for the report and the testbenches.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DesignInfo {
+    pub top: String,
+    pub latency: u32,
+    pub in_bits: u64,
+    pub out_bits: u64,
+    pub inputs: Vec<BusField>,
+    pub outputs: Vec<BusField>,
+    pub modules: Vec<String>,
+    pub counts: Counts,
+}
+
+/// The generated files, by relative path, plus what they are.
+pub struct Design {
+    pub files: Vec<(String, String)>,
+    pub info: DesignInfo,
+}
+
+fn fields(g: &Graph, nodes: &[petgraph::stable_graph::NodeIndex]) -> Vec<BusField> {
+    let mut off = 0;
+    nodes
+        .iter()
+        .map(|&n| {
+            let node = g.node(n);
+            let f = node.format.unwrap();
+            let field = BusField {
+                name: node.name.clone(),
+                elements: node.size(),
+                width: f.width,
+                signed: f.signed,
+                frac: f.frac,
+                offset: off,
+            };
+            off += node.size() as u64 * f.width as u64;
+            field
+        })
+        .collect()
+}
+
+fn render(tera: &tera::Tera, b: &Builder) -> Result<String, VerilogError> {
+    let ctx = tera::Context::from_serialize(&b.view).expect("views serialize");
+    tera.render("module", &ctx).map_err(|source| VerilogError::Template {
+        module: b.view.name.clone(),
+        source,
+    })
+}
+
+/// Generate the design for a lowered graph.
+pub fn generate(l: Lowered<'_>) -> Result<Design, VerilogError> {
+    let g = l.graph();
+    let mut tera = tera::Tera::default();
+    tera.autoescape_on(vec![]);
+    tera.add_raw_template("module", MODULE_TEMPLATE).expect("template parses");
+
+    let mut namer = names::Namer::default();
+    let top = namer.unique(&g.name);
+    let mut files = vec![];
+    let mut counts = Counts::default();
+    let mut modules = vec![];
+    let inputs = fields(g, &g.inputs);
+    let outputs = fields(g, &g.outputs);
+    let in_bits: u64 = inputs.iter().map(|f| f.elements as u64 * f.width as u64).sum();
+    let out_bits: u64 = outputs.iter().map(|f| f.elements as u64 * f.width as u64).sum();
+    let latency = g.meta.latency.unwrap();
+
+    let mut t = Builder::new(top.clone(), format!("{top}: top level, latency {latency} cycles, II = 1"));
+    t.port("input", "clk", 1);
+    t.port("input", "rst", 1);
+    t.port("input", "in_valid", 1);
+    t.port("input", "in_data", in_bits.max(1) as u32);
+    t.port("output", "out_valid", 1);
+    t.port("output", "out_data", out_bits as u32);
+    t.valid(latency);
+    // Bus of each node's output (as a wire name) in the top module.
+    let mut bus: std::collections::HashMap<_, String> = Default::default();
+    for (f, &n) in inputs.iter().zip(&g.inputs) {
+        let w = (f.elements as u64 * f.width as u64) as u32;
+        let name = t.wire("x", w);
+        t.assign(name.clone(), format!("in_data[{}:{}]", f.offset + w as u64 - 1, f.offset));
+        bus.insert(n, name);
+    }
+    for n in g.topo() {
+        let node = g.node(n);
+        if matches!(node.op, Op::Input { .. }) {
+            continue;
+        }
+        let mname = namer.unique(&format!("{top}_{}", node.name));
+        let mut b = Builder::new(mname.clone(), format!("{}: {} `{}`", mname, node.op.name(), node.name));
+        layers::build(g, n, &mut b);
+        let stage = node.stage.unwrap();
+        let mut conns = vec![];
+        if stage.out_reg || stage.inner_regs > 0 {
+            conns.push(("clk", "clk".to_string()));
+        }
+        for (i, &o) in g.operands(n).iter().enumerate() {
+            let on = g.node(o);
+            let delay = stage.start - on.stage.unwrap().ready();
+            let w = on.size() as u32 * on.format.unwrap().width;
+            let src = t.reg_bus(bus[&o].clone(), w, delay);
+            conns.push((["in0", "in1", "in2", "in3"].get(i).copied().unwrap_or("inN"), src));
+            if i >= 4 {
+                // more than four operands only happens for concat
+                conns.last_mut().unwrap().0 = Box::leak(format!("in{i}").into_boxed_str());
+            }
+        }
+        let w = node.size() as u32 * node.format.unwrap().width;
+        let out = t.wire("y", w);
+        conns.push(("out", out.clone()));
+        t.layer(mname.clone(), format!("u_{}", mname.trim_start_matches(&format!("{top}_"))), conns);
+        bus.insert(n, out);
+        counts.add(&b.counts);
+        files.push((format!("rtl/{mname}.v"), render(&tera, &b)?));
+        modules.push(mname);
+    }
+    let mut parts = vec![];
+    for (f, &o) in outputs.iter().zip(&g.outputs) {
+        let w = (f.elements as u64 * f.width as u64) as u32;
+        let delay = latency - g.node(o).stage.unwrap().ready();
+        parts.push(t.reg_bus(bus[&o].clone(), w, delay));
+    }
+    parts.reverse(); // output 0 in the least significant bits
+    t.assign("out_data".into(), format!("{{{}}}", parts.join(", ")));
+    counts.add(&t.counts);
+    files.push((format!("rtl/{top}.v"), render(&tera, &t)?));
+    modules.push(top.clone());
+    for (name, text) in PRIMITIVES {
+        files.push((format!("rtl/{name}"), text.to_string()));
+    }
+    Ok(Design {
+        files,
+        info: DesignInfo {
+            top,
+            latency,
+            in_bits,
+            out_bits,
+            inputs,
+            outputs,
+            modules,
+            counts,
+        },
+    })
+}

@@ -1,0 +1,402 @@
+//! A small netlist builder: wires, primitive instances and assigns of one
+//! generated module, plus the typed values that flow between them. All
+//! sizing decisions are made here, in Rust; the template only prints.
+
+use crate::fixed::{FixedType, Format, OverflowMode, QuantMode, cast_interval};
+use crate::ir::Interval;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// A value on a wire: its Verilog expression and what it holds.
+#[derive(Debug, Clone)]
+pub struct Val {
+    pub expr: String,
+    pub fmt: Format,
+    /// Exact raw interval at `fmt.frac`.
+    pub range: Interval,
+}
+
+#[derive(Serialize)]
+pub struct PortView {
+    pub dir: &'static str,
+    pub range: String,
+    pub name: String,
+}
+
+#[derive(Serialize)]
+pub struct WireView {
+    pub range: String,
+    pub name: String,
+}
+
+#[derive(Serialize)]
+pub struct InstView {
+    pub module: String,
+    pub name: String,
+    pub params: Vec<(&'static str, String)>,
+    pub conns: Vec<(&'static str, String)>,
+}
+
+/// One generated module, flat and ready for the template.
+#[derive(Serialize)]
+pub struct ModuleView {
+    pub header: String,
+    pub version: &'static str,
+    pub comments: Vec<String>,
+    pub name: String,
+    pub ports: Vec<PortView>,
+    pub wires: Vec<WireView>,
+    pub insts: Vec<InstView>,
+    pub assigns: Vec<(String, String)>,
+}
+
+/// Hardware counted while building, for the report.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Counts {
+    pub adders: u64,
+    pub adder_bits: u64,
+    pub const_multipliers: u64,
+    pub quantizers: u64,
+    pub comparators: u64,
+    pub register_bits: u64,
+}
+
+impl Counts {
+    pub fn add(&mut self, o: &Counts) {
+        self.adders += o.adders;
+        self.adder_bits += o.adder_bits;
+        self.const_multipliers += o.const_multipliers;
+        self.quantizers += o.quantizers;
+        self.comparators += o.comparators;
+        self.register_bits += o.register_bits;
+    }
+}
+
+pub fn range_str(width: u32) -> String {
+    format!("[{}:0] ", width - 1)
+}
+
+/// A sized hex literal of `v` in `width` bits, two's complement.
+pub fn lit(v: i128, width: u32) -> String {
+    let bits = Format::new(true, width, 0).to_bits(v);
+    format!("{width}'h{bits:x}")
+}
+
+fn b(x: bool) -> String {
+    (x as u8).to_string()
+}
+
+pub struct Builder {
+    pub view: ModuleView,
+    pub counts: Counts,
+    next: BTreeMap<&'static str, usize>,
+}
+
+impl Builder {
+    pub fn new(name: String, header: String) -> Self {
+        Builder {
+            view: ModuleView {
+                header,
+                version: env!("CARGO_PKG_VERSION"),
+                comments: vec![],
+                name,
+                ports: vec![],
+                wires: vec![],
+                insts: vec![],
+                assigns: vec![],
+            },
+            counts: Counts::default(),
+            next: BTreeMap::new(),
+        }
+    }
+    pub fn port(&mut self, dir: &'static str, name: &str, width: u32) {
+        self.view.ports.push(PortView {
+            dir,
+            range: if width == 1 && name.ends_with("valid") || name == "clk" || name == "rst" {
+                String::new()
+            } else {
+                range_str(width)
+            },
+            name: name.to_string(),
+        });
+    }
+    fn fresh(&mut self, prefix: &'static str) -> String {
+        let k = self.next.entry(prefix).or_insert(0);
+        *k += 1;
+        format!("{prefix}{}", *k - 1)
+    }
+    /// A new wire of `width` bits.
+    pub fn wire(&mut self, prefix: &'static str, width: u32) -> String {
+        let name = self.fresh(prefix);
+        self.view.wires.push(WireView {
+            range: range_str(width),
+            name: name.clone(),
+        });
+        name
+    }
+    pub fn assign(&mut self, lhs: String, rhs: String) {
+        self.view.assigns.push((lhs, rhs));
+    }
+    fn inst(&mut self, module: &'static str, params: Vec<(&'static str, String)>, conns: Vec<(&'static str, String)>) {
+        let name = self.fresh("u");
+        self.view.insts.push(InstView {
+            module: module.to_string(),
+            name,
+            params,
+            conns,
+        });
+    }
+
+    /// A constant value.
+    pub fn constant(&mut self, v: i128, frac: i32) -> Val {
+        let fmt = Format::for_interval(v, v, frac).expect("constants fit");
+        let w = self.wire("k", fmt.width);
+        self.inst(
+            "nt_const",
+            vec![("OW", fmt.width.to_string()), ("C", lit(v, fmt.width))],
+            vec![("y", w.clone())],
+        );
+        Val {
+            expr: w,
+            fmt,
+            range: (v, v),
+        }
+    }
+
+    /// `a · c` exactly, `c` on the grid `frac_c`.
+    pub fn cmul(&mut self, a: &Val, c: i128, frac_c: i32) -> Val {
+        let p = [a.range.0 * c, a.range.1 * c];
+        let range = (p[0].min(p[1]), p[0].max(p[1]));
+        let fmt = Format::for_interval(range.0, range.1, a.fmt.frac + frac_c).expect("sized by infer_precision");
+        let w = self.wire("p", fmt.width);
+        self.inst(
+            "nt_cmul",
+            vec![
+                ("AW", a.fmt.width.to_string()),
+                ("AS", b(a.fmt.signed)),
+                ("OW", fmt.width.to_string()),
+                ("C", lit(c, fmt.width)),
+            ],
+            vec![("a", a.expr.clone()), ("y", w.clone())],
+        );
+        self.counts.const_multipliers += 1;
+        Val { expr: w, fmt, range }
+    }
+
+    /// `x + y` exactly, aligned to the finer grid.
+    pub fn add(&mut self, x: &Val, y: &Val) -> Val {
+        let frac = x.fmt.frac.max(y.fmt.frac);
+        let (sx, sy) = ((frac - x.fmt.frac) as u32, (frac - y.fmt.frac) as u32);
+        let range = (
+            (x.range.0 << sx) + (y.range.0 << sy),
+            (x.range.1 << sx) + (y.range.1 << sy),
+        );
+        let fmt = Format::for_interval(range.0, range.1, frac).expect("sized by infer_precision");
+        self.add_raw(x, sx, y, sy, fmt, range)
+    }
+
+    /// `x + y` modulo 2^width of `fmt` (explicit, wrapping accumulators).
+    pub fn add_wrap(&mut self, x: &Val, y: &Val, fmt: Format) -> Val {
+        self.add_raw(x, 0, y, 0, fmt, (fmt.min_raw(), fmt.max_raw()))
+    }
+
+    fn add_raw(&mut self, x: &Val, sx: u32, y: &Val, sy: u32, fmt: Format, range: Interval) -> Val {
+        let w = self.wire("s", fmt.width);
+        self.inst(
+            "nt_add",
+            vec![
+                ("AW", x.fmt.width.to_string()),
+                ("AS", b(x.fmt.signed)),
+                ("ASH", sx.to_string()),
+                ("BW", y.fmt.width.to_string()),
+                ("BS", b(y.fmt.signed)),
+                ("BSH", sy.to_string()),
+                ("SUB", "0".into()),
+                ("OW", fmt.width.to_string()),
+            ],
+            vec![("a", x.expr.clone()), ("b", y.expr.clone()), ("y", w.clone())],
+        );
+        self.counts.adders += 1;
+        self.counts.adder_bits += fmt.width as u64;
+        Val { expr: w, fmt, range }
+    }
+
+    /// Cast to `ty` with its modes. Modes that cannot change the result for
+    /// this value's interval are dropped, so no logic is spent on them.
+    pub fn cast(&mut self, a: &Val, ty: &FixedType) -> Val {
+        let shift = a.fmt.frac - ty.format.frac;
+        let quant = if shift > 0 { ty.quant } else { QuantMode::Trn };
+        let rounded = crate::fixed::quantize(a.range.0, a.fmt.frac, ty.format.frac, quant)
+            .zip(crate::fixed::quantize(a.range.1, a.fmt.frac, ty.format.frac, quant));
+        let (rlo, rhi) = ty.result_range();
+        let fits = matches!(rounded, Some(((lo, _), (hi, _))) if lo >= rlo && hi <= rhi);
+        let overflow = if fits { OverflowMode::Wrap } else { ty.overflow };
+        let range = cast_interval(a.range.0, a.range.1, a.fmt.frac, ty);
+        let w = self.wire("q", ty.format.width);
+        self.inst(
+            "nt_quant",
+            vec![
+                ("IW", a.fmt.width.to_string()),
+                ("IS", b(a.fmt.signed)),
+                ("SHIFT", shift.to_string()),
+                ("OW", ty.format.width.to_string()),
+                ("OS", b(ty.format.signed)),
+                ("QM", quant.code().to_string()),
+                ("OM", overflow.code().to_string()),
+            ],
+            vec![("a", a.expr.clone()), ("y", w.clone())],
+        );
+        if shift > 0 || overflow != OverflowMode::Wrap {
+            self.counts.quantizers += 1;
+        }
+        Val {
+            expr: w,
+            fmt: ty.format,
+            range,
+        }
+    }
+
+    /// Exact conversion into `fmt`, which must hold the value: a shift and
+    /// an extension, no logic.
+    pub fn convert(&mut self, a: &Val, fmt: Format) -> Val {
+        debug_assert!(fmt.frac >= a.fmt.frac);
+        if a.fmt == fmt {
+            return a.clone();
+        }
+        self.cast(a, &FixedType::plain(fmt))
+    }
+
+    /// Clamp `a << sh` into `[lo, hi]` (either bound optional), result in `fmt`.
+    pub fn clamp(&mut self, a: &Val, sh: u32, lo: Option<i128>, hi: Option<i128>, fmt: Format, range: Interval) -> Val {
+        let cw = Format::for_interval(lo.unwrap_or(0).min(hi.unwrap_or(0)), lo.unwrap_or(0).max(hi.unwrap_or(0)), 0)
+            .unwrap()
+            .width
+            + 1;
+        let w = self.wire("c", fmt.width);
+        self.inst(
+            "nt_clamp",
+            vec![
+                ("IW", a.fmt.width.to_string()),
+                ("IS", b(a.fmt.signed)),
+                ("SH", sh.to_string()),
+                ("CW", cw.to_string()),
+                ("LO", lit(lo.unwrap_or(0), cw)),
+                ("HI", lit(hi.unwrap_or(0), cw)),
+                ("ENLO", b(lo.is_some())),
+                ("ENHI", b(hi.is_some())),
+                ("OW", fmt.width.to_string()),
+            ],
+            vec![("a", a.expr.clone()), ("y", w.clone())],
+        );
+        self.counts.comparators += lo.is_some() as u64 + hi.is_some() as u64;
+        Val { expr: w, fmt, range }
+    }
+
+    pub fn leaky(&mut self, a: &Val, alpha: i128, sh: u32, fmt: Format, range: Interval) -> Val {
+        let w = self.wire("l", fmt.width);
+        self.inst(
+            "nt_leaky",
+            vec![
+                ("IW", a.fmt.width.to_string()),
+                ("IS", b(a.fmt.signed)),
+                ("SH", sh.to_string()),
+                ("OW", fmt.width.to_string()),
+                ("A", lit(alpha, fmt.width)),
+            ],
+            vec![("a", a.expr.clone()), ("y", w.clone())],
+        );
+        self.counts.const_multipliers += 1;
+        Val { expr: w, fmt, range }
+    }
+
+    /// One argmax comparison of (value, index) pairs.
+    pub fn max2(&mut self, a: &(Val, Val), bb: &(Val, Val)) -> (Val, Val) {
+        let v = self.wire("mv", a.0.fmt.width);
+        let i = self.wire("mi", a.1.fmt.width);
+        self.inst(
+            "nt_max2",
+            vec![
+                ("W", a.0.fmt.width.to_string()),
+                ("S", b(a.0.fmt.signed)),
+                ("IW", a.1.fmt.width.to_string()),
+            ],
+            vec![
+                ("va", a.0.expr.clone()),
+                ("ia", a.1.expr.clone()),
+                ("vb", bb.0.expr.clone()),
+                ("ib", bb.1.expr.clone()),
+                ("v", v.clone()),
+                ("i", i.clone()),
+            ],
+        );
+        self.counts.comparators += 1;
+        (
+            Val {
+                expr: v,
+                fmt: a.0.fmt,
+                range: (a.0.range.0.min(bb.0.range.0), a.0.range.1.max(bb.0.range.1)),
+            },
+            Val {
+                expr: i,
+                fmt: a.1.fmt,
+                range: (a.1.range.0.min(bb.1.range.0), a.1.range.1.max(bb.1.range.1)),
+            },
+        )
+    }
+
+    /// `depth` registers on a bus expression of `width` bits.
+    pub fn reg_bus(&mut self, d: String, width: u32, depth: u32) -> String {
+        if depth == 0 {
+            return d;
+        }
+        let q = self.wire("r", width);
+        self.inst(
+            "nt_reg",
+            vec![("W", width.to_string()), ("DEPTH", depth.to_string())],
+            vec![("clk", "clk".into()), ("d", d), ("q", q.clone())],
+        );
+        self.counts.register_bits += width as u64 * depth as u64;
+        q
+    }
+
+    pub fn reg(&mut self, v: &Val, depth: u32) -> Val {
+        Val {
+            expr: self.reg_bus(v.expr.clone(), v.fmt.width, depth),
+            ..v.clone()
+        }
+    }
+
+    pub fn valid(&mut self, depth: u32) {
+        self.inst(
+            "nt_valid",
+            vec![("DEPTH", depth.to_string())],
+            vec![
+                ("clk", "clk".into()),
+                ("rst", "rst".into()),
+                ("d", "in_valid".into()),
+                ("q", "out_valid".into()),
+            ],
+        );
+        self.counts.register_bits += depth as u64;
+    }
+
+    /// Instantiate a generated (layer) module by name.
+    pub fn layer(&mut self, module: String, inst: String, conns: Vec<(&'static str, String)>) {
+        self.view.insts.push(InstView {
+            module,
+            name: inst,
+            params: vec![],
+            conns,
+        });
+    }
+}
+
+/// Slice of a packed bus: element `i` of `width` bits, element 0 lowest.
+pub fn slice(bus: &str, i: usize, width: u32) -> String {
+    let lo = i as u64 * width as u64;
+    if width == 1 {
+        format!("{bus}[{lo}]")
+    } else {
+        format!("{bus}[{}:{lo}]", lo + width as u64 - 1)
+    }
+}

@@ -1,0 +1,120 @@
+//! Subcommands, one file each, plus the options and steps they share.
+
+pub mod bench;
+pub mod compile;
+pub mod eval;
+pub mod inspect;
+pub mod run;
+pub mod simulate;
+
+use anyhow::{Context, Result};
+use neurtl::compile::{self as driver, Compiled};
+use neurtl::ir::{PipelineMode, PipelineOptions};
+use neurtl::vectors;
+use std::path::{Path, PathBuf};
+
+/// Pipeline options, shared by compile and run.
+#[derive(clap::Args, Clone, Debug)]
+pub struct PipeArgs {
+    /// Register placement: `layer` (a register after each layer) or `none`.
+    #[arg(long, default_value = "layer", value_parser = ["layer", "none"])]
+    pub pipeline: String,
+    /// Also register inside adder trees every N levels (0: never).
+    #[arg(long, default_value_t = 0)]
+    pub max_adder_depth: u32,
+}
+
+impl PipeArgs {
+    pub fn options(&self) -> PipelineOptions {
+        PipelineOptions {
+            mode: if self.pipeline == "none" { PipelineMode::None } else { PipelineMode::Layer },
+            max_adder_depth: self.max_adder_depth,
+        }
+    }
+}
+
+/// Vector options, shared by compile, simulate and run.
+#[derive(clap::Args, Clone, Debug)]
+pub struct VectorArgs {
+    /// Number of random test vectors (edge cases first).
+    #[arg(long)]
+    pub vectors: Option<usize>,
+    /// Seed for the random vectors.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Use these inputs (.npy or CSV, real values) instead of random ones.
+    #[arg(long)]
+    pub inputs: Option<PathBuf>,
+}
+
+/// The settings a build directory was made with, so `simulate` can
+/// regenerate vectors without the user repeating them.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct BuildInfo {
+    pub top: String,
+    pub pipeline: String,
+    pub max_adder_depth: u32,
+}
+
+/// Raw input samples for a compiled model.
+pub fn input_samples(c: &Compiled, golden: &neurtl::golden::Golden, v: &VectorArgs, default_n: usize) -> Result<Vec<i128>> {
+    match &v.inputs {
+        Some(p) => {
+            let t = vectors::read_table(p)?;
+            let types: Vec<_> = c
+                .graph
+                .inputs
+                .iter()
+                .map(|&i| match &c.graph.node(i).op {
+                    neurtl::ir::Op::Input { ty } => (*ty, c.graph.node(i).size()),
+                    _ => unreachable!(),
+                })
+                .collect();
+            let mut raw = vectors::table_to_raw(p, &t, &types, false)?;
+            if let Some(n) = v.vectors {
+                raw.truncate(n * golden.input_len());
+            }
+            Ok(raw)
+        }
+        None => Ok(vectors::random(&golden.input_formats, v.vectors.unwrap_or(default_n), v.seed)),
+    }
+}
+
+/// Compile `model` into `out` with vectors; returns the compiled model,
+/// the design's top name, and the number of vectors.
+pub fn build_dir(model: &Path, out: &Path, p: &PipeArgs, v: &VectorArgs, default_n: usize) -> Result<(Compiled, String, usize)> {
+    let c = driver::compile_file(model, p.options(), None)?;
+    let golden = c.golden()?;
+    let inputs = input_samples(&c, &golden, v, default_n)?;
+    let n = inputs.len() / golden.input_len().max(1);
+    let o = driver::generate(&c, n)?;
+    let mut files = o.design.files.clone();
+    files.extend(driver::vector_files(&golden, &o.design.info, &inputs));
+    files.push(("report.json".into(), serde_json::to_string_pretty(&o.report)? + "\n"));
+    files.push(("model.json".into(), c.text.clone()));
+    let info = BuildInfo {
+        top: o.design.info.top.clone(),
+        pipeline: p.pipeline.clone(),
+        max_adder_depth: p.max_adder_depth,
+    };
+    files.push(("neurtl.json".into(), serde_json::to_string_pretty(&serde_json::to_value(&info)?)? + "\n"));
+    // Stale RTL from an earlier model would be picked up by the simulator.
+    let rtl = out.join("rtl");
+    if rtl.exists() {
+        std::fs::remove_dir_all(&rtl).with_context(|| format!("removing {}", rtl.display()))?;
+    }
+    driver::write_files(out, &files)?;
+    Ok((c, o.design.info.top, n))
+}
+
+/// A spinner on a terminal, nothing otherwise.
+pub fn spinner(msg: &str) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let pb = indicatif::ProgressBar::new_spinner();
+    pb.set_message(msg.to_string());
+    pb.enable_steady_tick(std::time::Duration::from_millis(120));
+    pb
+}

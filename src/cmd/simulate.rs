@@ -1,0 +1,41 @@
+//! `neurtl simulate DIR`
+
+use super::{BuildInfo, PipeArgs, VectorArgs, build_dir, spinner};
+use anyhow::{Context, Result};
+use neurtl::sim::{Simulator, simulate};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// A directory written by `neurtl compile`.
+    pub dir: PathBuf,
+    #[arg(long, value_enum, default_value = "verilator")]
+    pub simulator: Simulator,
+    #[command(flatten)]
+    pub vec: VectorArgs,
+}
+
+pub fn main(a: Args) -> Result<ExitCode> {
+    let info_path = a.dir.join("neurtl.json");
+    let info: BuildInfo = serde_json::from_str(
+        &std::fs::read_to_string(&info_path).with_context(|| format!("{}: not a neurtl build directory", a.dir.display()))?,
+    )
+    .with_context(|| format!("{}: unreadable", info_path.display()))?;
+    if a.vec.vectors.is_some() || a.vec.inputs.is_some() {
+        // New vectors: recompile from the model copy with the same options.
+        let pipe = PipeArgs {
+            pipeline: info.pipeline.clone(),
+            max_adder_depth: info.max_adder_depth,
+        };
+        build_dir(&a.dir.join("model.json"), &a.dir, &pipe, &a.vec, 1000)?;
+    }
+    let pb = spinner("simulating");
+    let r = simulate(&a.dir, &info.top, a.simulator)?;
+    pb.finish_and_clear();
+    for d in &r.details {
+        println!("{d}");
+    }
+    println!("{} vectors, {} mismatches, measured latency {} cycles", r.vectors, r.mismatches, r.latency);
+    Ok(if r.mismatches == 0 && r.vectors > 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}

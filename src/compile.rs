@@ -1,0 +1,166 @@
+//! The compiler driver: model file → lowered IR (plus the float reference),
+//! and lowered IR → files in a build directory.
+
+use crate::backend::{testbench, verilog};
+use crate::frontend::{FrontendError, json};
+use crate::golden::{FloatModel, Golden};
+use crate::ir::{Graph, PipelineOptions, verify};
+use crate::passes::{self, PassError};
+use std::path::{Path, PathBuf};
+
+/// A compile failure, always naming the model file.
+#[derive(Debug, thiserror::Error)]
+pub enum CompileError {
+    #[error("{file}: {source}")]
+    Read {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{file}: {source}")]
+    Frontend {
+        file: String,
+        #[source]
+        source: FrontendError,
+    },
+    #[error("{file}: {source}")]
+    Pass {
+        file: String,
+        #[source]
+        source: PassError,
+    },
+    #[error("{file}: internal error: {source}")]
+    Verify {
+        file: String,
+        #[source]
+        source: verify::VerifyError,
+    },
+    #[error("{file}: {source}")]
+    Verilog {
+        file: String,
+        #[source]
+        source: verilog::VerilogError,
+    },
+    #[error("{path}: {source}")]
+    Write {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A model through the passes.
+pub struct Compiled {
+    pub source: PathBuf,
+    pub text: String,
+    pub graph: Graph,
+    pub float: FloatModel,
+}
+
+impl Compiled {
+    pub fn file(&self) -> String {
+        self.source.display().to_string()
+    }
+    pub fn golden(&self) -> Result<Golden, CompileError> {
+        let l = verify::lower_check(&self.graph).map_err(|source| CompileError::Verify {
+            file: self.file(),
+            source,
+        })?;
+        Ok(Golden::new(l))
+    }
+}
+
+/// Read and parse a model file (no passes yet).
+pub fn parse_file(path: &Path) -> Result<(String, Graph), CompileError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| CompileError::Read {
+        file: file.clone(),
+        source,
+    })?;
+    let g = json::parse_model(&text).map_err(|source| CompileError::Frontend { file, source })?;
+    Ok((text, g))
+}
+
+/// Compile model text through every pass (or up to `stop_after`).
+pub fn compile_text(file: &str, text: &str, opts: PipelineOptions, stop_after: Option<&str>) -> Result<Compiled, CompileError> {
+    let mut g = json::parse_model(text).map_err(|source| CompileError::Frontend {
+        file: file.to_string(),
+        source,
+    })?;
+    let pass_err = |source| CompileError::Pass {
+        file: file.to_string(),
+        source,
+    };
+    // The float reference is the model as written: shapes, nothing else.
+    passes::run(&mut g, opts, Some("infer_shapes")).map_err(pass_err)?;
+    let float = FloatModel::new(&g);
+    if stop_after != Some("infer_shapes") {
+        let mut full = json::parse_model(text).expect("parsed above");
+        passes::run(&mut full, opts, stop_after).map_err(pass_err)?;
+        g = full;
+    }
+    Ok(Compiled {
+        source: PathBuf::from(file),
+        text: text.to_string(),
+        graph: g,
+        float,
+    })
+}
+
+pub fn compile_file(path: &Path, opts: PipelineOptions, stop_after: Option<&str>) -> Result<Compiled, CompileError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| CompileError::Read {
+        file: file.clone(),
+        source,
+    })?;
+    compile_text(&file, &text, opts, stop_after)
+}
+
+/// Everything `neurtl compile` writes.
+pub struct Output {
+    pub design: verilog::Design,
+    pub report: serde_json::Value,
+}
+
+/// Generate RTL, testbench and report for a compiled model.
+pub fn generate(c: &Compiled, n_vectors: usize) -> Result<Output, CompileError> {
+    let l = verify::lower_check(&c.graph).map_err(|source| CompileError::Verify {
+        file: c.file(),
+        source,
+    })?;
+    let mut design = verilog::generate(l).map_err(|source| CompileError::Verilog {
+        file: c.file(),
+        source,
+    })?;
+    design.files.extend(testbench::generate(&design.info, n_vectors));
+    let report = crate::report::build(&c.graph, &design.info);
+    Ok(Output { design, report })
+}
+
+/// Write files under `dir`, creating directories.
+pub fn write_files(dir: &Path, files: &[(String, String)]) -> Result<(), CompileError> {
+    for (rel, text) in files {
+        let p = dir.join(rel);
+        let werr = |source| CompileError::Write {
+            path: p.display().to_string(),
+            source,
+        };
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).map_err(werr)?;
+        }
+        std::fs::write(&p, text).map_err(werr)?;
+    }
+    Ok(())
+}
+
+/// Golden-model vectors as the testbenches read them.
+pub fn vector_files(golden: &Golden, info: &verilog::DesignInfo, inputs: &[i128]) -> Vec<(String, String)> {
+    let mut out = vec![];
+    golden.run_batch(inputs, &mut out);
+    let in_fields: Vec<(u32, usize)> = info.inputs.iter().map(|f| (f.width, f.elements)).collect();
+    let out_fields: Vec<(u32, usize)> = info.outputs.iter().map(|f| (f.width, f.elements)).collect();
+    vec![
+        ("vectors/in.hex".into(), testbench::hex_lines(inputs, &in_fields, info.in_bits)),
+        ("vectors/expected.hex".into(), testbench::hex_lines(&out, &out_fields, info.out_bits)),
+    ]
+}

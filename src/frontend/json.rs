@@ -1,0 +1,379 @@
+//! Reader for neurtl model JSON, version 1 (`docs/model-format.md`).
+//!
+//! The document is read into `serde_json::Value` and walked by hand rather
+//! than deserialized into structs, so every complaint can name the layer
+//! and the field it is about. Only structure and literal values are checked
+//! here; shapes are checked by the `infer_shapes` pass.
+
+use super::FrontendError;
+use crate::fixed::{FixedType, parse_type};
+use crate::ir::{Accum, BatchNorm, Dense, Graph, Node, Op};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+
+/// Parse model JSON text into an IR graph.
+pub fn parse_model(text: &str) -> Result<Graph, FrontendError> {
+    let text = protect_non_finite(text);
+    let doc: Value = serde_json::from_str(&text).map_err(|e| FrontendError {
+        layer: None,
+        field: None,
+        message: format!("invalid JSON: {e}"),
+        help: None,
+    })?;
+    let top = doc.as_object().ok_or_else(|| err(None, None, "the model must be a JSON object"))?;
+    let ctx = Ctx { layer: None };
+    match top.get("format").and_then(Value::as_str) {
+        Some("neurtl-model") => {}
+        _ => {
+            return Err(ctx.e(
+                "format",
+                "missing or wrong; a neurtl model starts with \"format\": \"neurtl-model\"",
+            ));
+        }
+    }
+    match top.get("version").and_then(Value::as_u64) {
+        Some(1) => {}
+        other => {
+            return Err(ctx.e(
+                "version",
+                format!("{other:?} is not supported; this neurtl reads version 1"),
+            ));
+        }
+    }
+    let name = ctx.str(top, "name")?.to_string();
+    if name.is_empty() {
+        return Err(ctx.e("name", "must not be empty"));
+    }
+    let mut g = Graph::new(name);
+    let mut by_name: HashMap<String, petgraph::stable_graph::NodeIndex> = HashMap::new();
+    let mut wiring: Vec<(petgraph::stable_graph::NodeIndex, String, Vec<String>)> = vec![];
+
+    let inputs = ctx.array(top, "inputs")?;
+    if inputs.is_empty() {
+        return Err(ctx.e("inputs", "a model needs at least one input"));
+    }
+    for (i, inp) in inputs.iter().enumerate() {
+        let obj = inp
+            .as_object()
+            .ok_or_else(|| ctx.e(&format!("inputs[{i}]"), "must be an object"))?;
+        let iname = ctx.str(obj, "name")?.to_string();
+        let ictx = Ctx {
+            layer: Some(iname.clone()),
+        };
+        let shape = ictx.shape(obj, "shape")?;
+        let ty = ictx.ty(obj, "type")?;
+        let mut node = Node::new(iname.clone(), Op::Input { ty }, None);
+        node.shape = Some(shape);
+        let id = g.add_node(node);
+        if by_name.insert(iname.clone(), id).is_some() {
+            return Err(ictx.e("name", "duplicate name"));
+        }
+        g.inputs.push(id);
+    }
+
+    for (i, layer) in ctx.array(top, "layers")?.iter().enumerate() {
+        let obj = layer
+            .as_object()
+            .ok_or_else(|| ctx.e(&format!("layers[{i}]"), "must be an object"))?;
+        let lname = ctx.str(obj, "name")?.to_string();
+        let l = Ctx {
+            layer: Some(lname.clone()),
+        };
+        let opname = l.str(obj, "op")?;
+        let cast = l.opt_cast(obj, "output_type")?;
+        let op = match opname {
+            "dense" => Op::Dense(l.dense(obj)?),
+            "batchnorm" => Op::BatchNorm(l.batchnorm(obj)?),
+            "relu" => Op::Relu,
+            "leaky_relu" => Op::LeakyRelu {
+                alpha: l.num(obj, "alpha")?,
+                alpha_type: l.ty(obj, "alpha_type")?,
+                alpha_raw: None,
+            },
+            "hard_tanh" => Op::HardTanh,
+            "quantize" => {
+                if cast.is_none() {
+                    return Err(l.e("output_type", "quantize needs the type to cast to"));
+                }
+                Op::Quantize
+            }
+            "add" => Op::Add,
+            "concat" => Op::Concat,
+            "flatten" => Op::Flatten,
+            "argmax" => Op::Argmax,
+            other => {
+                return Err(l.e(
+                    "op",
+                    format!(
+                        "unknown op `{other}`; known ops: dense, batchnorm, relu, leaky_relu, hard_tanh, quantize, add, concat, flatten, argmax"
+                    ),
+                ));
+            }
+        };
+        if matches!(op, Op::Argmax) && cast.is_some() {
+            return Err(l.e("output_type", "argmax outputs an index; it takes no output_type"));
+        }
+        let srcs = match op.arity() {
+            Some(1) => vec![l.str(obj, "input")?.to_string()],
+            _ => {
+                let v = l.array(obj, "inputs")?;
+                let names: Option<Vec<String>> = v.iter().map(|x| x.as_str().map(String::from)).collect();
+                let names = names.ok_or_else(|| l.e("inputs", "must be a list of layer names"))?;
+                match op.arity() {
+                    Some(n) if names.len() != n => {
+                        return Err(l.e("inputs", format!("{opname} takes {n} inputs, got {}", names.len())));
+                    }
+                    None if names.is_empty() => return Err(l.e("inputs", "needs at least one input")),
+                    _ => {}
+                }
+                names
+            }
+        };
+        let id = g.add_node(Node::new(lname.clone(), op, cast));
+        if by_name.insert(lname.clone(), id).is_some() {
+            return Err(l.e("name", "duplicate name: another input or layer already has it"));
+        }
+        wiring.push((id, lname, srcs));
+    }
+    for (id, lname, srcs) in wiring {
+        for (port, s) in srcs.iter().enumerate() {
+            let field = if g.node(id).op.arity() == Some(1) { "input" } else { "inputs" };
+            let src = *by_name.get(s).ok_or_else(|| {
+                err(
+                    Some(&lname),
+                    Some(field),
+                    format!("refers to `{s}`, which is neither an input nor a layer"),
+                )
+            })?;
+            g.connect(src, id, port);
+        }
+    }
+    let outs = ctx.array(top, "outputs")?;
+    if outs.is_empty() {
+        return Err(ctx.e("outputs", "a model needs at least one output"));
+    }
+    for o in outs {
+        let s = o.as_str().ok_or_else(|| ctx.e("outputs", "must be a list of layer names"))?;
+        let id = *by_name
+            .get(s)
+            .ok_or_else(|| ctx.e("outputs", format!("`{s}` is not a layer or input")))?;
+        if g.outputs.contains(&id) {
+            return Err(ctx.e("outputs", format!("`{s}` is listed twice")));
+        }
+        g.outputs.push(id);
+    }
+    if g.topo().len() != g.g.node_count() {
+        let order: std::collections::HashSet<_> = g.topo().into_iter().collect();
+        let mut cyc: Vec<String> = g
+            .g
+            .node_indices()
+            .filter(|n| !order.contains(n))
+            .map(|n| g.node(n).name.clone())
+            .collect();
+        cyc.sort();
+        return Err(err(
+            Some(&cyc[0]),
+            Some("input"),
+            format!("layers {} depend on each other in a cycle", cyc.join(", ")),
+        ));
+    }
+    Ok(g)
+}
+
+fn err(layer: Option<&str>, field: Option<&str>, message: impl Into<String>) -> FrontendError {
+    FrontendError {
+        layer: layer.map(String::from),
+        field: field.map(String::from),
+        message: message.into(),
+        help: None,
+    }
+}
+
+/// Python's json module writes `NaN`, `Infinity` and `-Infinity`, which are
+/// not JSON. Turn them into marker strings so the number reader can say
+/// which weight is not finite instead of failing on a bare parse error.
+fn protect_non_finite(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains("NaN") && !text.contains("Infinity") {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut in_str = false;
+    let mut esc = false;
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i] as char;
+        if in_str {
+            out.push(c);
+            if esc {
+                esc = false;
+            } else if c == '\\' {
+                esc = true;
+            } else if c == '"' {
+                in_str = false;
+            }
+            i += 1;
+            continue;
+        }
+        let rest = &text[i..];
+        if c == '"' {
+            in_str = true;
+            out.push(c);
+            i += 1;
+        } else if rest.starts_with("NaN") {
+            out.push_str("\"__nonfinite__NaN\"");
+            i += 3;
+        } else if rest.starts_with("-Infinity") {
+            out.push_str("\"__nonfinite__-Infinity\"");
+            i += 9;
+        } else if rest.starts_with("Infinity") {
+            out.push_str("\"__nonfinite__Infinity\"");
+            i += 8;
+        } else {
+            let ch = rest.chars().next().unwrap();
+            out.push(ch);
+            i += ch.len_utf8();
+        }
+    }
+    out.into()
+}
+
+/// Where we are in the document, for error messages.
+struct Ctx {
+    layer: Option<String>,
+}
+
+impl Ctx {
+    fn e(&self, field: &str, message: impl Into<String>) -> FrontendError {
+        err(self.layer.as_deref(), Some(field), message)
+    }
+    fn get<'a>(&self, obj: &'a Map<String, Value>, field: &str) -> Result<&'a Value, FrontendError> {
+        obj.get(field).ok_or_else(|| self.e(field, "missing"))
+    }
+    fn str<'a>(&self, obj: &'a Map<String, Value>, field: &str) -> Result<&'a str, FrontendError> {
+        self.get(obj, field)?
+            .as_str()
+            .ok_or_else(|| self.e(field, "must be a string"))
+    }
+    fn array<'a>(&self, obj: &'a Map<String, Value>, field: &str) -> Result<&'a Vec<Value>, FrontendError> {
+        self.get(obj, field)?
+            .as_array()
+            .ok_or_else(|| self.e(field, "must be a list"))
+    }
+    fn number(&self, v: &Value, field: &str) -> Result<f64, FrontendError> {
+        if let Some(s) = v.as_str().and_then(|s| s.strip_prefix("__nonfinite__")) {
+            return Err(self.e(field, format!("is {s}; weights and parameters must be finite numbers")));
+        }
+        let x = v.as_f64().ok_or_else(|| self.e(field, "must be a number"))?;
+        if !x.is_finite() {
+            return Err(self.e(field, "must be a finite number"));
+        }
+        Ok(x)
+    }
+    fn num(&self, obj: &Map<String, Value>, field: &str) -> Result<f64, FrontendError> {
+        self.number(self.get(obj, field)?, field)
+    }
+    fn vector(&self, obj: &Map<String, Value>, field: &str) -> Result<Vec<f64>, FrontendError> {
+        self.array(obj, field)?
+            .iter()
+            .enumerate()
+            .map(|(i, v)| self.number(v, &format!("{field}[{i}]")))
+            .collect()
+    }
+    fn ty(&self, obj: &Map<String, Value>, field: &str) -> Result<FixedType, FrontendError> {
+        parse_type(self.str(obj, field)?).map_err(|e| self.e(field, e.to_string()))
+    }
+    /// An optional type where `"auto"` or absence means "exact".
+    fn opt_cast(&self, obj: &Map<String, Value>, field: &str) -> Result<Option<FixedType>, FrontendError> {
+        match obj.get(field) {
+            None => Ok(None),
+            Some(Value::String(s)) if s == "auto" => Ok(None),
+            Some(_) => self.ty(obj, field).map(Some),
+        }
+    }
+    fn shape(&self, obj: &Map<String, Value>, field: &str) -> Result<Vec<usize>, FrontendError> {
+        let v = self.array(obj, field)?;
+        let dims: Option<Vec<usize>> = v.iter().map(|d| d.as_u64().map(|x| x as usize)).collect();
+        let dims = dims.ok_or_else(|| self.e(field, "must be a list of positive integers"))?;
+        if dims.is_empty() || dims.contains(&0) {
+            return Err(self.e(field, format!("{dims:?} is not a valid shape: dimensions must be positive")));
+        }
+        if dims.iter().product::<usize>() > 1 << 20 {
+            return Err(self.e(field, "more than 2^20 elements: too large for a fully parallel design"));
+        }
+        Ok(dims)
+    }
+    fn dense(&self, obj: &Map<String, Value>) -> Result<Dense, FrontendError> {
+        let units = self
+            .get(obj, "units")?
+            .as_u64()
+            .filter(|&u| u > 0)
+            .ok_or_else(|| self.e("units", "must be a positive integer"))? as usize;
+        let rows = self.array(obj, "weights")?;
+        let mut weights = Vec::with_capacity(rows.len());
+        for (r, row) in rows.iter().enumerate() {
+            let row = row
+                .as_array()
+                .ok_or_else(|| self.e("weights", format!("row {r} is not a list; weights is [units][inputs]")))?;
+            let vals: Result<Vec<f64>, _> = row
+                .iter()
+                .enumerate()
+                .map(|(c, v)| self.number(v, &format!("weights[{r}][{c}]")))
+                .collect();
+            weights.push(vals?);
+        }
+        let bias = match obj.get("bias") {
+            None => vec![0.0; units],
+            Some(_) => self.vector(obj, "bias")?,
+        };
+        let accum = match obj.get("accum_type") {
+            None => Accum::Auto,
+            Some(Value::String(s)) if s == "auto" => Accum::Auto,
+            Some(_) => Accum::Explicit(self.ty(obj, "accum_type")?),
+        };
+        let weight_type = self.ty(obj, "weight_type")?;
+        let bias_type = if obj.contains_key("bias_type") {
+            self.ty(obj, "bias_type")?
+        } else if obj.contains_key("bias") {
+            return Err(self.e("bias_type", "missing; a layer with a bias needs its type"));
+        } else {
+            weight_type
+        };
+        Ok(Dense {
+            units,
+            weights,
+            bias,
+            weight_type,
+            bias_type,
+            accum,
+            quant: None,
+            acc: None,
+            terms: None,
+        })
+    }
+    fn batchnorm(&self, obj: &Map<String, Value>) -> Result<BatchNorm, FrontendError> {
+        let epsilon = match obj.get("epsilon") {
+            None => 1e-5,
+            Some(_) => self.num(obj, "epsilon")?,
+        };
+        if epsilon < 0.0 {
+            return Err(self.e("epsilon", "must not be negative"));
+        }
+        let bn = BatchNorm {
+            gamma: self.vector(obj, "gamma")?,
+            beta: self.vector(obj, "beta")?,
+            mean: self.vector(obj, "mean")?,
+            var: self.vector(obj, "var")?,
+            epsilon,
+        };
+        for (field, v) in [("beta", &bn.beta), ("mean", &bn.mean), ("var", &bn.var)] {
+            if v.len() != bn.gamma.len() {
+                return Err(self.e(field, format!("has {} entries, gamma has {}", v.len(), bn.gamma.len())));
+            }
+        }
+        if let Some(i) = bn.var.iter().position(|&v| v + epsilon <= 0.0) {
+            return Err(self.e(&format!("var[{i}]"), "var + epsilon must be positive"));
+        }
+        Ok(bn)
+    }
+}

@@ -1,0 +1,66 @@
+//! The float reference: the model as trained, in f64, before batchnorm
+//! folding and quantization, ignoring every type. It answers "how far is
+//! the fixed-point design from the network the user trained?".
+
+use crate::ir::{Graph, Op};
+
+/// A float model, built from a graph after shape inference.
+#[derive(Debug, Clone)]
+pub struct FloatModel {
+    graph: Graph,
+}
+
+impl FloatModel {
+    /// `g` must have shapes and unfolded, unquantized weights.
+    pub fn new(g: &Graph) -> FloatModel {
+        FloatModel { graph: g.clone() }
+    }
+
+    /// Run one sample (all inputs concatenated, real values); returns all
+    /// outputs concatenated.
+    pub fn run(&self, input: &[f64]) -> Vec<f64> {
+        let g = &self.graph;
+        let order = g.topo();
+        let mut vals: std::collections::HashMap<_, Vec<f64>> = Default::default();
+        let mut off = 0;
+        for &n in &order {
+            let node = g.node(n);
+            let args: Vec<&Vec<f64>> = g.operands(n).iter().map(|o| &vals[o]).collect();
+            let v: Vec<f64> = match &node.op {
+                Op::Input { .. } => {
+                    off += node.size();
+                    input[off - node.size()..off].to_vec()
+                }
+                Op::Dense(d) => d
+                    .weights
+                    .iter()
+                    .zip(&d.bias)
+                    .map(|(row, b)| b + row.iter().zip(args[0]).map(|(w, x)| w * x).sum::<f64>())
+                    .collect(),
+                Op::BatchNorm(bn) => args[0]
+                    .iter()
+                    .enumerate()
+                    .map(|(j, x)| bn.gamma[j] * (x - bn.mean[j]) / (bn.var[j] + bn.epsilon).sqrt() + bn.beta[j])
+                    .collect(),
+                Op::Relu => args[0].iter().map(|x| x.max(0.0)).collect(),
+                Op::LeakyRelu { alpha, .. } => args[0].iter().map(|&x| if x >= 0.0 { x } else { alpha * x }).collect(),
+                Op::HardTanh => args[0].iter().map(|x| x.clamp(-1.0, 1.0)).collect(),
+                Op::Quantize | Op::Flatten => args[0].clone(),
+                Op::Add => args[0].iter().zip(args[1]).map(|(a, b)| a + b).collect(),
+                Op::Concat => args.iter().flat_map(|a| a.iter().copied()).collect(),
+                Op::Argmax => {
+                    let x = args[0];
+                    let mut best = 0;
+                    for i in 0..x.len() {
+                        if x[i] > x[best] {
+                            best = i;
+                        }
+                    }
+                    vec![best as f64]
+                }
+            };
+            vals.insert(n, v);
+        }
+        g.outputs.iter().flat_map(|o| vals[o].iter().copied()).collect()
+    }
+}

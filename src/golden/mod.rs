@@ -1,0 +1,357 @@
+//! The golden model: runs lowered IR on raw integers, bit-exact by
+//! construction. Every rounding and overflow goes through `crate::fixed`,
+//! the same code the compiler sizes and folds with; sums of an `auto`
+//! accumulator are exact because `infer_precision` proved their range.
+//!
+//! Values are `i64` when every node and accumulator fits 63 bits (the
+//! common, fast case) and `i128` otherwise; both paths run the same plan.
+
+mod float_ref;
+
+pub use float_ref::FloatModel;
+
+use crate::fixed::{FixedType, Format, cast};
+use crate::ir::{Accum, Graph, Lowered, Op};
+
+/// One node's computation, with everything precomputed.
+#[derive(Debug, Clone)]
+enum Kernel {
+    Input { offset: usize },
+    /// Auto accumulator: `acc = bias + Σ c·x` with `c = w << shift`.
+    DenseExact { rows: Vec<Vec<i128>>, bias: Vec<i128> },
+    /// Explicit accumulator: each product cast to `acc`, wrapping sum.
+    DenseWrap { rows: Vec<Vec<i128>>, bias: Vec<i128>, prod_frac: i32, acc: FixedType },
+    Relu,
+    Leaky { alpha: i128, shift: u32 },
+    Clamp { shift: u32, one: i128 },
+    Copy,
+    Add { sa: u32, sb: u32 },
+    Concat { shifts: Vec<u32> },
+    Argmax,
+}
+
+#[derive(Debug, Clone)]
+struct Step {
+    kernel: Kernel,
+    args: Vec<usize>,
+    /// Exact result frac and the cast applied after the kernel.
+    frac: i32,
+    cast: Option<FixedType>,
+    size: usize,
+}
+
+/// A compiled golden model.
+#[derive(Debug, Clone)]
+pub struct Golden {
+    steps: Vec<Step>,
+    outputs: Vec<usize>,
+    /// All values fit in i64 (fast path).
+    narrow: bool,
+    pub input_formats: Vec<(Format, usize)>,
+    pub output_formats: Vec<(Format, usize)>,
+}
+
+trait Word: Copy + Default + Ord + std::ops::Add<Output = Self> + std::ops::Mul<Output = Self> {
+    fn from(v: i128) -> Self;
+    fn to(self) -> i128;
+}
+impl Word for i64 {
+    #[inline(always)]
+    fn from(v: i128) -> Self {
+        v as i64
+    }
+    #[inline(always)]
+    fn to(self) -> i128 {
+        self as i128
+    }
+}
+impl Word for i128 {
+    #[inline(always)]
+    fn from(v: i128) -> Self {
+        v
+    }
+    #[inline(always)]
+    fn to(self) -> i128 {
+        self
+    }
+}
+
+impl Golden {
+    pub fn new(l: Lowered<'_>) -> Golden {
+        let g: &Graph = l.graph();
+        let order = g.topo();
+        let slot = |n| order.iter().position(|&x| x == n).unwrap();
+        let mut steps = vec![];
+        let mut narrow = true;
+        let mut in_off = 0;
+        let mut input_formats = vec![];
+        for &n in &order {
+            let node = g.node(n);
+            let args: Vec<usize> = g.operands(n).iter().map(|&o| slot(o)).collect();
+            let in_fmt: Vec<Format> = g.operands(n).iter().map(|&o| g.node(o).format.unwrap()).collect();
+            let fx = in_fmt.first().map(|f| f.frac).unwrap_or(0);
+            let mut frac = node.format.unwrap().frac;
+            let kernel = match &node.op {
+                Op::Input { ty } => {
+                    input_formats.push((ty.format, node.size()));
+                    in_off += node.size();
+                    Kernel::Input {
+                        offset: in_off - node.size(),
+                    }
+                }
+                Op::Dense(d) => {
+                    let q = d.quant.as_ref().unwrap();
+                    let acc = d.acc.as_ref().unwrap();
+                    frac = acc.frac;
+                    if acc.format.width > 62 {
+                        narrow = false;
+                    }
+                    // Partial sums are bounded by |bias| + Σ |c|·max|x|, not by
+                    // the final interval: check that bound for the i64 path.
+                    let xmax = in_fmt[0].min_raw().unsigned_abs().max(in_fmt[0].max_raw().unsigned_abs());
+                    for (row, b) in q.weights.iter().zip(&acc.bias) {
+                        let bound = row.iter().fold(b.unsigned_abs(), |s, &w| {
+                            s.saturating_add((w.unsigned_abs() << acc.product_shift).saturating_mul(xmax))
+                        });
+                        if bound >= 1 << 62 {
+                            narrow = false;
+                        }
+                    }
+                    match &d.accum {
+                        Accum::Auto => Kernel::DenseExact {
+                            rows: q
+                                .weights
+                                .iter()
+                                .map(|r| r.iter().map(|&w| w << acc.product_shift).collect())
+                                .collect(),
+                            bias: acc.bias.clone(),
+                        },
+                        Accum::Explicit(a) => Kernel::DenseWrap {
+                            rows: q.weights.clone(),
+                            bias: acc.bias.clone(),
+                            prod_frac: fx + d.weight_type.format.frac,
+                            acc: *a,
+                        },
+                    }
+                }
+                Op::BatchNorm(_) => unreachable!("lowered IR has no batchnorm"),
+                Op::Relu => {
+                    frac = fx;
+                    Kernel::Relu
+                }
+                Op::LeakyRelu {
+                    alpha_type, alpha_raw, ..
+                } => {
+                    frac = fx + alpha_type.format.frac;
+                    Kernel::Leaky {
+                        alpha: alpha_raw.unwrap(),
+                        shift: alpha_type.format.frac as u32,
+                    }
+                }
+                Op::HardTanh => {
+                    frac = fx.max(0);
+                    Kernel::Clamp {
+                        shift: (frac - fx) as u32,
+                        one: 1 << frac,
+                    }
+                }
+                Op::Quantize | Op::Flatten => {
+                    frac = fx;
+                    Kernel::Copy
+                }
+                Op::Add => {
+                    frac = fx.max(in_fmt[1].frac);
+                    Kernel::Add {
+                        sa: (frac - fx) as u32,
+                        sb: (frac - in_fmt[1].frac) as u32,
+                    }
+                }
+                Op::Concat => {
+                    frac = in_fmt.iter().map(|f| f.frac).max().unwrap();
+                    Kernel::Concat {
+                        shifts: in_fmt.iter().map(|f| (frac - f.frac) as u32).collect(),
+                    }
+                }
+                Op::Argmax => {
+                    frac = 0;
+                    Kernel::Argmax
+                }
+            };
+            // Intermediate (pre-cast) values are bounded by the node's own
+            // range unless a cast narrows them; be conservative about i64.
+            if node.format.unwrap().width > 62 || in_fmt.iter().any(|f| f.width > 62) {
+                narrow = false;
+            }
+            let max_shift = match &kernel {
+                Kernel::Add { sa, sb } => *sa.max(sb),
+                Kernel::Concat { shifts } => shifts.iter().copied().max().unwrap_or(0),
+                Kernel::Clamp { shift, .. } => *shift,
+                _ => 0,
+            };
+            if in_fmt.iter().any(|f| f.width + max_shift + 1 > 62) {
+                narrow = false;
+            }
+            if matches!(kernel, Kernel::Leaky { .. } | Kernel::DenseWrap { .. }) {
+                // products of two formats: check their combined width
+                let w: u32 = in_fmt[0].width
+                    + match &node.op {
+                        Op::LeakyRelu { alpha_type, .. } => alpha_type.format.width,
+                        Op::Dense(d) => d.weight_type.format.width,
+                        _ => 0,
+                    };
+                if w > 62 {
+                    narrow = false;
+                }
+            }
+            steps.push(Step {
+                kernel,
+                args,
+                frac,
+                cast: match node.op {
+                    Op::Input { .. } => None,
+                    _ => node.cast,
+                },
+                size: node.size(),
+            });
+        }
+        let outputs: Vec<usize> = g.outputs.iter().map(|&o| slot(o)).collect();
+        let output_formats = g.outputs.iter().map(|&o| (g.node(o).format.unwrap(), g.node(o).size())).collect();
+        Golden {
+            steps,
+            outputs,
+            narrow,
+            input_formats,
+            output_formats,
+        }
+    }
+
+    pub fn input_len(&self) -> usize {
+        self.input_formats.iter().map(|f| f.1).sum()
+    }
+    pub fn output_len(&self) -> usize {
+        self.output_formats.iter().map(|f| f.1).sum()
+    }
+
+    /// Run one sample: raw inputs (all model inputs concatenated) to raw
+    /// outputs (all outputs concatenated).
+    pub fn run(&self, input: &[i128]) -> Vec<i128> {
+        let mut out = vec![];
+        self.run_batch(input, &mut out);
+        out
+    }
+
+    /// Run a batch: `inputs` holds samples back to back; outputs are
+    /// appended to `out` the same way.
+    pub fn run_batch(&self, inputs: &[i128], out: &mut Vec<i128>) {
+        if self.narrow {
+            self.run_typed::<i64>(inputs, out)
+        } else {
+            self.run_typed::<i128>(inputs, out)
+        }
+    }
+
+    fn run_typed<T: Word>(&self, inputs: &[i128], out: &mut Vec<i128>) {
+        let n_in = self.input_len();
+        // Weights converted once per batch into the working word.
+        let rows: Vec<Option<Vec<Vec<T>>>> = self
+            .steps
+            .iter()
+            .map(|s| match &s.kernel {
+                Kernel::DenseExact { rows, .. } => Some(rows.iter().map(|r| r.iter().map(|&w| T::from(w)).collect()).collect()),
+                _ => None,
+            })
+            .collect();
+        let mut bufs: Vec<Vec<T>> = self.steps.iter().map(|s| vec![T::default(); s.size]).collect();
+        for sample in inputs.chunks(n_in.max(1)) {
+            for (k, step) in self.steps.iter().enumerate() {
+                let (done, rest) = bufs.split_at_mut(k);
+                let dst = &mut rest[0];
+                let arg = |i: usize| &done[step.args[i]];
+                match &step.kernel {
+                    Kernel::Input { offset } => {
+                        for (d, &v) in dst.iter_mut().zip(&sample[*offset..*offset + step.size]) {
+                            *d = T::from(v);
+                        }
+                    }
+                    Kernel::DenseExact { bias, .. } => {
+                        let x = arg(0);
+                        for ((d, row), &b) in dst.iter_mut().zip(rows[k].as_ref().unwrap()).zip(bias) {
+                            let mut acc = T::from(b);
+                            for (&w, &xi) in row.iter().zip(x) {
+                                acc = acc + w * xi;
+                            }
+                            *d = acc;
+                        }
+                    }
+                    Kernel::DenseWrap {
+                        rows,
+                        bias,
+                        prod_frac,
+                        acc,
+                    } => {
+                        let x = arg(0);
+                        for ((d, row), &b) in dst.iter_mut().zip(rows).zip(bias) {
+                            let mut s = b;
+                            for (&w, &xi) in row.iter().zip(x) {
+                                if w != 0 {
+                                    let p = cast(w * xi.to(), *prod_frac, acc).0;
+                                    s = acc.format.from_bits(s.wrapping_add(p) as u128);
+                                }
+                            }
+                            *d = T::from(s);
+                        }
+                    }
+                    Kernel::Relu => {
+                        for (d, &x) in dst.iter_mut().zip(arg(0)) {
+                            *d = x.max(T::default());
+                        }
+                    }
+                    Kernel::Leaky { alpha, shift } => {
+                        for (d, &x) in dst.iter_mut().zip(arg(0)) {
+                            let x = x.to();
+                            *d = T::from(if x >= 0 { x << shift } else { x * alpha });
+                        }
+                    }
+                    Kernel::Clamp { shift, one } => {
+                        for (d, &x) in dst.iter_mut().zip(arg(0)) {
+                            *d = T::from((x.to() << shift).clamp(-one, *one));
+                        }
+                    }
+                    Kernel::Copy => dst.copy_from_slice(arg(0)),
+                    Kernel::Add { sa, sb } => {
+                        for ((d, &a), &b) in dst.iter_mut().zip(arg(0)).zip(arg(1)) {
+                            *d = T::from((a.to() << sa) + (b.to() << sb));
+                        }
+                    }
+                    Kernel::Concat { shifts } => {
+                        let mut i = 0;
+                        for (p, &sh) in shifts.iter().enumerate() {
+                            for &x in arg(p) {
+                                dst[i] = T::from(x.to() << sh);
+                                i += 1;
+                            }
+                        }
+                    }
+                    Kernel::Argmax => {
+                        let x = arg(0);
+                        let mut best = 0;
+                        for (i, v) in x.iter().enumerate() {
+                            if *v > x[best] {
+                                best = i;
+                            }
+                        }
+                        dst[0] = T::from(best as i128);
+                    }
+                }
+                if let Some(ty) = &step.cast {
+                    for d in dst.iter_mut() {
+                        *d = T::from(cast(d.to(), step.frac, ty).0);
+                    }
+                }
+            }
+            for &o in &self.outputs {
+                out.extend(bufs[o].iter().map(|v| v.to()));
+            }
+        }
+    }
+}

@@ -1,0 +1,376 @@
+//! The graph IR every front end produces and every back end consumes.
+//!
+//! A model is a DAG (`petgraph::StableDiGraph`) of [`Node`]s, each holding
+//! one [`Op`]. Edges point from producer to consumer and carry the operand
+//! port plus the producer's shape and, once known, its fixed-point format.
+//!
+//! Invariants, checked by [`verify`] after every pass in debug and test
+//! builds:
+//! - the graph is acyclic, node names are unique, every node has exactly the
+//!   number of operands its op takes, on ports `0..n` without gaps;
+//! - after `infer_shapes`, every node has an output shape and every edge the
+//!   shape of its producer;
+//! - after `infer_precision`, every node has an output format and a per-element
+//!   raw interval that contains every value the node can produce, and every
+//!   edge carries its producer's format.
+//!
+//! "Lowered" means: no `BatchNorm` is left, every weight is an integer on its
+//! type's grid, formats and intervals are known and a pipeline schedule
+//! exists. Only [`verify::lower_check`] can produce the [`verify::Lowered`]
+//! token the Verilog back end and the golden model require.
+//!
+//! Adding an op: add a variant to [`Op`], then follow the compiler errors
+//! through every `match` (shape, precision, golden model, float reference,
+//! back end, printer).
+
+pub mod print;
+pub mod tree;
+pub mod verify;
+
+use crate::fixed::{FixedType, Format};
+use petgraph::Direction;
+use petgraph::stable_graph::{NodeIndex, StableDiGraph};
+use petgraph::visit::EdgeRef;
+
+pub use verify::{Lowered, VerifyError};
+
+/// A raw-value interval `[lo, hi]` (inclusive), at the node's format.
+pub type Interval = (i128, i128);
+
+/// Accumulator choice for a dense layer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Accum {
+    /// Exactly as wide as the weights and input ranges need: never overflows.
+    Auto,
+    /// hls4ml semantics: bias and every product are cast to this type and
+    /// summed with wrap-around in it.
+    Explicit(FixedType),
+}
+
+/// A dense (fully connected) layer: `y = W·x + b`, `W` is `[units][inputs]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dense {
+    pub units: usize,
+    /// Real-valued weights as given (after batchnorm folding).
+    pub weights: Vec<Vec<f64>>,
+    pub bias: Vec<f64>,
+    pub weight_type: FixedType,
+    pub bias_type: FixedType,
+    pub accum: Accum,
+    /// Filled by `quantize_weights`.
+    pub quant: Option<DenseQuant>,
+    /// Filled by `infer_precision`: the exact accumulator.
+    pub acc: Option<AccInfo>,
+    /// Filled by `prune_constants`: the non-zero terms of each neuron.
+    pub terms: Option<Vec<Vec<Term>>>,
+}
+
+/// The accumulator of a dense layer, as `infer_precision` sized it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccInfo {
+    /// Fractional bits of the sum. Products and bias are shifted onto it.
+    pub frac: i32,
+    /// Left shift that puts a raw product `w·x` on the accumulator grid
+    /// (auto accumulators only; explicit ones cast each product instead).
+    pub product_shift: u32,
+    /// Bias on the accumulator grid, per neuron.
+    pub bias: Vec<i128>,
+    /// The format holding every neuron's sum.
+    pub format: Format,
+    /// Exact per-neuron interval of the sum (raw at `frac`).
+    pub ranges: Vec<Interval>,
+}
+
+/// Integer weights of a dense layer, on the weight and bias grids.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DenseQuant {
+    pub weights: Vec<Vec<i128>>,
+    pub bias: Vec<i128>,
+    /// Largest |quantized − float| over the weights and over the biases.
+    pub max_weight_error: f64,
+    pub max_bias_error: f64,
+}
+
+/// One non-zero product `weight · x[input]` of a neuron, weight raw on the
+/// weight grid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Term {
+    pub input: usize,
+    pub weight: i128,
+}
+
+/// Batch normalization, `y = γ·(x − μ)/√(σ² + ε) + β`, per channel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchNorm {
+    pub gamma: Vec<f64>,
+    pub beta: Vec<f64>,
+    pub mean: Vec<f64>,
+    pub var: Vec<f64>,
+    pub epsilon: f64,
+}
+
+/// Every operation neurtl knows. One exhaustive enum: a new variant makes
+/// the compiler list every place that must learn about it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    /// A model input of the given shape and type.
+    Input { ty: FixedType },
+    Dense(Dense),
+    BatchNorm(BatchNorm),
+    Relu,
+    /// `x ≥ 0 ? x : α·x`, with α quantized to `alpha_type`.
+    LeakyRelu {
+        alpha: f64,
+        alpha_type: FixedType,
+        alpha_raw: Option<i128>,
+    },
+    /// Clamp to `[-1, 1]`.
+    HardTanh,
+    /// An explicit cast to the node's `cast` type.
+    Quantize,
+    /// Elementwise sum of two operands of equal shape.
+    Add,
+    /// Concatenation of the flattened operands, in port order.
+    Concat,
+    /// Row-major flattening to one dimension.
+    Flatten,
+    /// Index of the largest element; the lowest index wins ties.
+    Argmax,
+}
+
+impl Op {
+    /// The name used in model JSON and in the IR printer.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::Input { .. } => "input",
+            Op::Dense(_) => "dense",
+            Op::BatchNorm(_) => "batchnorm",
+            Op::Relu => "relu",
+            Op::LeakyRelu { .. } => "leaky_relu",
+            Op::HardTanh => "hard_tanh",
+            Op::Quantize => "quantize",
+            Op::Add => "add",
+            Op::Concat => "concat",
+            Op::Flatten => "flatten",
+            Op::Argmax => "argmax",
+        }
+    }
+    /// Number of operands, `None` for variadic ops (at least one).
+    pub fn arity(&self) -> Option<usize> {
+        match self {
+            Op::Input { .. } => Some(0),
+            Op::Add => Some(2),
+            Op::Concat => None,
+            Op::Dense(_)
+            | Op::BatchNorm(_)
+            | Op::Relu
+            | Op::LeakyRelu { .. }
+            | Op::HardTanh
+            | Op::Quantize
+            | Op::Flatten
+            | Op::Argmax => Some(1),
+        }
+    }
+}
+
+/// Pipeline placement of one node, filled by `schedule_pipeline`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Stage {
+    /// Cycle (after the input sample) at which the node's operands are all
+    /// available, after balancing delays.
+    pub start: u32,
+    /// Register levels inside the node (adder-tree cuts).
+    pub inner_regs: u32,
+    /// Adder-tree levels between inner registers (0: no inner registers).
+    pub adder_levels_per_stage: u32,
+    /// Whether the node's output is registered.
+    pub out_reg: bool,
+}
+
+impl Stage {
+    /// Cycle at which the node's output is available.
+    pub fn ready(&self) -> u32 {
+        self.start + self.inner_regs + self.out_reg as u32
+    }
+}
+
+/// One IR node.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    /// The user's name, unique in the graph; legalized only by back ends.
+    pub name: String,
+    pub op: Op,
+    /// The model's `output_type`: the node's result is cast to it.
+    pub cast: Option<FixedType>,
+    pub shape: Option<Vec<usize>>,
+    pub format: Option<Format>,
+    /// Per-element raw interval of the output.
+    pub range: Option<Vec<Interval>>,
+    pub stage: Option<Stage>,
+}
+
+impl Node {
+    pub fn new(name: impl Into<String>, op: Op, cast: Option<FixedType>) -> Self {
+        Node {
+            name: name.into(),
+            op,
+            cast,
+            shape: None,
+            format: None,
+            range: None,
+            stage: None,
+        }
+    }
+    /// Number of output elements (shape product); 0 before shape inference.
+    pub fn size(&self) -> usize {
+        self.shape.as_ref().map(|s| s.iter().product()).unwrap_or(0)
+    }
+}
+
+/// An edge: operand `port` of the consumer, with a copy of the producer's
+/// output shape and format.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Edge {
+    pub port: usize,
+    pub shape: Option<Vec<usize>>,
+    pub format: Option<Format>,
+}
+
+/// Whole-graph facts filled by passes.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Meta {
+    /// Pipeline options the schedule was built with.
+    pub pipeline: Option<PipelineOptions>,
+    /// Total latency in cycles, input sample to output.
+    pub latency: Option<u32>,
+}
+
+/// Register placement requested by the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PipelineOptions {
+    pub mode: PipelineMode,
+    /// Register inside adder trees every N levels; 0 = never.
+    pub max_adder_depth: u32,
+}
+
+impl Default for PipelineOptions {
+    fn default() -> Self {
+        PipelineOptions {
+            mode: PipelineMode::Layer,
+            max_adder_depth: 0,
+        }
+    }
+}
+
+/// Where registers go between nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PipelineMode {
+    /// Fully combinational: latency 0 unless adder-tree cuts are requested.
+    None,
+    /// A register after every layer (an elementwise activation shares its
+    /// producer's stage).
+    Layer,
+}
+
+/// The model graph.
+#[derive(Debug, Clone)]
+pub struct Graph {
+    pub name: String,
+    pub g: StableDiGraph<Node, Edge>,
+    pub inputs: Vec<NodeIndex>,
+    pub outputs: Vec<NodeIndex>,
+    pub meta: Meta,
+}
+
+impl Graph {
+    pub fn new(name: impl Into<String>) -> Self {
+        Graph {
+            name: name.into(),
+            g: StableDiGraph::new(),
+            inputs: vec![],
+            outputs: vec![],
+            meta: Meta::default(),
+        }
+    }
+    pub fn add_node(&mut self, node: Node) -> NodeIndex {
+        self.g.add_node(node)
+    }
+    pub fn connect(&mut self, from: NodeIndex, to: NodeIndex, port: usize) {
+        self.g.add_edge(
+            from,
+            to,
+            Edge {
+                port,
+                shape: None,
+                format: None,
+            },
+        );
+    }
+    pub fn node(&self, n: NodeIndex) -> &Node {
+        &self.g[n]
+    }
+    pub fn node_mut(&mut self, n: NodeIndex) -> &mut Node {
+        &mut self.g[n]
+    }
+    pub fn find(&self, name: &str) -> Option<NodeIndex> {
+        self.g.node_indices().find(|&n| self.g[n].name == name)
+    }
+    /// Operands of `n` in port order.
+    pub fn operands(&self, n: NodeIndex) -> Vec<NodeIndex> {
+        let mut v: Vec<(usize, NodeIndex)> = self
+            .g
+            .edges_directed(n, Direction::Incoming)
+            .map(|e| (e.weight().port, e.source()))
+            .collect();
+        v.sort();
+        v.into_iter().map(|(_, s)| s).collect()
+    }
+    /// Consumers of `n`, in a deterministic order.
+    pub fn users(&self, n: NodeIndex) -> Vec<NodeIndex> {
+        let mut v: Vec<NodeIndex> = self.g.neighbors_directed(n, Direction::Outgoing).collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+    /// Nodes in a deterministic topological order (ties by insertion order).
+    pub fn topo(&self) -> Vec<NodeIndex> {
+        let mut indeg: std::collections::BTreeMap<NodeIndex, usize> = self
+            .g
+            .node_indices()
+            .map(|n| (n, self.g.edges_directed(n, Direction::Incoming).count()))
+            .collect();
+        let mut ready: std::collections::BTreeSet<NodeIndex> =
+            indeg.iter().filter(|(_, d)| **d == 0).map(|(n, _)| *n).collect();
+        let mut out = Vec::with_capacity(indeg.len());
+        while let Some(n) = ready.pop_first() {
+            out.push(n);
+            for e in self.g.edges_directed(n, Direction::Outgoing) {
+                let d = indeg.get_mut(&e.target()).unwrap();
+                *d -= 1;
+                if *d == 0 {
+                    ready.insert(e.target());
+                }
+            }
+        }
+        out
+    }
+    /// Copy each producer's shape and format onto its outgoing edges.
+    pub fn refresh_edges(&mut self) {
+        let ids: Vec<_> = self.g.edge_indices().collect();
+        for e in ids {
+            let (s, _) = self.g.edge_endpoints(e).unwrap();
+            let shape = self.g[s].shape.clone();
+            let format = self.g[s].format;
+            let w = &mut self.g[e];
+            w.shape = shape;
+            w.format = format;
+        }
+    }
+    /// Total number of output elements, over all outputs in order.
+    pub fn output_elements(&self) -> usize {
+        self.outputs.iter().map(|&o| self.g[o].size()).sum()
+    }
+    pub fn input_elements(&self) -> usize {
+        self.inputs.iter().map(|&o| self.g[o].size()).sum()
+    }
+}

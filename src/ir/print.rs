@@ -1,0 +1,84 @@
+//! Stable, readable text form of the IR, used by `neurtl inspect` and by
+//! snapshot tests. One line per node in topological order, then details.
+
+use super::{Accum, Graph, Op};
+use std::fmt::Write;
+
+/// Render the graph. Weights are summarized, not listed.
+pub fn print(g: &Graph) -> String {
+    let mut s = String::new();
+    let _ = write!(s, "graph {}", g.name);
+    if let Some(l) = g.meta.latency {
+        let _ = write!(s, "  latency={l}");
+    }
+    s.push('\n');
+    for n in g.topo() {
+        let node = g.node(n);
+        let args: Vec<String> = g.operands(n).iter().map(|&o| format!("%{}", g.node(o).name)).collect();
+        let _ = write!(s, "  %{} = {}({})", node.name, node.op.name(), args.join(", "));
+        match &node.op {
+            Op::Input { ty } => {
+                let _ = write!(s, " type={ty}");
+            }
+            Op::Dense(d) => {
+                let _ = write!(s, " units={} weight={} bias={}", d.units, d.weight_type, d.bias_type);
+                match &d.accum {
+                    Accum::Auto => s.push_str(" accum=auto"),
+                    Accum::Explicit(a) => {
+                        let _ = write!(s, " accum={a}");
+                    }
+                }
+            }
+            Op::BatchNorm(b) => {
+                let _ = write!(s, " channels={} epsilon={}", b.gamma.len(), b.epsilon);
+            }
+            Op::LeakyRelu { alpha, alpha_type, .. } => {
+                let _ = write!(s, " alpha={alpha} alpha_type={alpha_type}");
+            }
+            Op::Relu | Op::HardTanh | Op::Quantize | Op::Add | Op::Concat | Op::Flatten | Op::Argmax => {}
+        }
+        if let Some(c) = node.cast {
+            let _ = write!(s, " -> {c}");
+        }
+        s.push('\n');
+        let mut facts = vec![];
+        if let Some(sh) = &node.shape {
+            facts.push(format!("shape={sh:?}"));
+        }
+        if let (Some(f), Some(r)) = (&node.format, &node.range) {
+            let lo = r.iter().map(|x| x.0).min().unwrap_or(0);
+            let hi = r.iter().map(|x| x.1).max().unwrap_or(0);
+            facts.push(format!("format={f} range=[{}, {}]", f.to_f64(lo), f.to_f64(hi)));
+        }
+        if let Some(st) = &node.stage {
+            facts.push(format!(
+                "stage: start={} inner_regs={} out_reg={}",
+                st.start, st.inner_regs, st.out_reg
+            ));
+        }
+        if !facts.is_empty() {
+            let _ = writeln!(s, "      {}", facts.join("  "));
+        }
+        if let Op::Dense(d) = &node.op {
+            if let Some(q) = &d.quant {
+                let nz = q.weights.iter().flatten().filter(|w| **w != 0).count();
+                let total = q.weights.iter().map(Vec::len).sum::<usize>();
+                let _ = writeln!(
+                    s,
+                    "      weights: {nz}/{total} non-zero  max quantization error: weight {:.3e} bias {:.3e}",
+                    q.max_weight_error, q.max_bias_error
+                );
+            }
+            if let Some(a) = &d.acc {
+                let _ = writeln!(s, "      accumulator: {} (frac {})", a.format, a.frac);
+            }
+            if let Some(t) = &d.terms {
+                let kept: usize = t.iter().map(Vec::len).sum();
+                let _ = writeln!(s, "      terms after pruning: {kept}");
+            }
+        }
+    }
+    let outs: Vec<String> = g.outputs.iter().map(|&o| format!("%{}", g.node(o).name)).collect();
+    let _ = writeln!(s, "  outputs: {}", outs.join(", "));
+    s
+}

@@ -1,0 +1,212 @@
+//! Precision inference: exact per-element intervals and formats for every
+//! node, from the input types and the actual integer weights (not a worst
+//! case over the weight type). Dense accumulators marked `auto` get exactly
+//! the width their interval needs, so they can never overflow.
+
+use super::{Pass, PassError};
+use crate::fixed::{Format, MAX_WIDTH, OverflowMode, cast_interval};
+use crate::ir::{AccInfo, Accum, Graph, Interval, Op};
+
+pub struct InferPrecision;
+
+fn too_wide(layer: &str, field: &str) -> PassError {
+    PassError::model(
+        layer,
+        field,
+        format!("the exact result needs more than {MAX_WIDTH} bits, the widest value neurtl represents"),
+    )
+    .with_help("give the layer an output_type or accum_type that narrows it")
+}
+
+/// `[lo, hi] · c`, exact, or `None` beyond i128.
+fn scale(r: Interval, c: i128) -> Option<Interval> {
+    let a = r.0.checked_mul(c)?;
+    let b = r.1.checked_mul(c)?;
+    Some((a.min(b), a.max(b)))
+}
+
+fn add(a: Interval, b: Interval) -> Option<Interval> {
+    Some((a.0.checked_add(b.0)?, a.1.checked_add(b.1)?))
+}
+
+fn shl(r: Interval, s: u32) -> Option<Interval> {
+    scale(r, 1i128.checked_shl(s).filter(|&m| m > 0)?)
+}
+
+/// The tightest format at `frac` holding every interval.
+fn format_of(ranges: &[Interval], frac: i32) -> Option<Format> {
+    let lo = ranges.iter().map(|r| r.0).min()?;
+    let hi = ranges.iter().map(|r| r.1).max()?;
+    Format::for_interval(lo, hi, frac)
+}
+
+impl Pass for InferPrecision {
+    fn name(&self) -> &'static str {
+        "infer_precision"
+    }
+    fn description(&self) -> &'static str {
+        "derive exact value intervals and minimal formats for every node"
+    }
+    fn run(&self, g: &mut Graph) -> Result<(), PassError> {
+        for n in g.topo() {
+            let ops = g.operands(n);
+            let in_fmt: Vec<Format> = ops.iter().map(|&o| g.node(o).format.unwrap()).collect();
+            let in_rng: Vec<Vec<Interval>> = ops.iter().map(|&o| g.node(o).range.clone().unwrap()).collect();
+            let name = g.node(n).name.clone();
+            let wide = |field: &str| too_wide(&name, field);
+            // The op's exact result: (frac, per-element intervals).
+            let (frac, ranges, acc) = match &g.node(n).op {
+                Op::Input { ty } => {
+                    let r = (ty.format.min_raw(), ty.format.max_raw());
+                    (ty.format.frac, vec![r; g.node(n).size()], None)
+                }
+                Op::Dense(d) => {
+                    let q = d.quant.as_ref().expect("quantize_weights runs first");
+                    let fx = in_fmt[0].frac;
+                    let fw = d.weight_type.format.frac;
+                    let fb = d.bias_type.format.frac;
+                    match &d.accum {
+                        Accum::Auto => {
+                            let prod_frac = fx + fw;
+                            let frac = prod_frac.max(fb);
+                            let product_shift = (frac - prod_frac) as u32;
+                            let bshift = (frac - fb) as u32;
+                            let mut ranges = vec![];
+                            let mut bias = vec![];
+                            for (j, row) in q.weights.iter().enumerate() {
+                                let b = q.bias[j].checked_mul(1i128 << bshift.min(126)).filter(|_| bshift < 127);
+                                let b = b.ok_or_else(|| wide("bias"))?;
+                                let mut r = (b, b);
+                                for (i, &w) in row.iter().enumerate() {
+                                    if w == 0 {
+                                        continue;
+                                    }
+                                    let p = scale(in_rng[0][i], w).and_then(|p| shl(p, product_shift));
+                                    r = p.and_then(|p| add(r, p)).ok_or_else(|| wide("weights"))?;
+                                }
+                                bias.push(b);
+                                ranges.push(r);
+                            }
+                            let format = format_of(&ranges, frac).ok_or_else(|| wide("accum_type"))?;
+                            let acc = AccInfo {
+                                frac,
+                                product_shift,
+                                bias,
+                                format,
+                                ranges: ranges.clone(),
+                            };
+                            (frac, ranges, Some(acc))
+                        }
+                        Accum::Explicit(a) => {
+                            if a.overflow != OverflowMode::Wrap {
+                                return Err(PassError::model(
+                                    &name,
+                                    "accum_type",
+                                    format!(
+                                        "{a}: an explicit accumulator wraps after every addition, so only `wrap` overflow is meaningful"
+                                    ),
+                                )
+                                .with_help("drop the overflow mode, or use accum_type \"auto\" for an accumulator that never overflows"));
+                            }
+                            let bias: Vec<i128> = q.bias.iter().map(|&b| crate::fixed::cast(b, fb, a).0).collect();
+                            let r = (a.format.min_raw(), a.format.max_raw());
+                            let acc = AccInfo {
+                                frac: a.format.frac,
+                                product_shift: 0,
+                                bias,
+                                format: a.format,
+                                ranges: vec![r; d.units],
+                            };
+                            (a.format.frac, vec![r; d.units], Some(acc))
+                        }
+                    }
+                }
+                Op::BatchNorm(_) => unreachable!("fold_batchnorm removed every batchnorm"),
+                Op::Relu => (in_fmt[0].frac, in_rng[0].iter().map(|&(l, h)| (l.max(0), h.max(0))).collect(), None),
+                Op::LeakyRelu { alpha_type, alpha_raw, .. } => {
+                    let a = alpha_raw.expect("quantize_weights runs first");
+                    let fa = alpha_type.format.frac;
+                    let frac = in_fmt[0].frac + fa;
+                    let mut out = vec![];
+                    for &(l, h) in &in_rng[0] {
+                        // positive part x·2^fa, negative part x·a; both contain 0's image
+                        let mut r: Option<Interval> = None;
+                        if h >= 0 {
+                            r = shl((l.max(0), h), fa.max(0) as u32);
+                        }
+                        if l < 0 {
+                            let neg = scale((l, h.min(-1)), a);
+                            r = match (r, neg) {
+                                (Some(p), Some(q)) => Some((p.0.min(q.0), p.1.max(q.1))),
+                                (None, q) => q,
+                                _ => None,
+                            };
+                        }
+                        out.push(r.ok_or_else(|| wide("alpha"))?);
+                    }
+                    if fa < 0 {
+                        return Err(PassError::model(&name, "alpha_type", "needs at least 0 fractional bits"));
+                    }
+                    (frac, out, None)
+                }
+                Op::HardTanh => {
+                    let frac = in_fmt[0].frac.max(0);
+                    let sh = (frac - in_fmt[0].frac) as u32;
+                    let one = 1i128 << frac;
+                    let mut out = vec![];
+                    for &r in &in_rng[0] {
+                        let (l, h) = shl(r, sh).ok_or_else(|| wide("input"))?;
+                        out.push((l.clamp(-one, one), h.clamp(-one, one)));
+                    }
+                    (frac, out, None)
+                }
+                Op::Quantize | Op::Flatten => (in_fmt[0].frac, in_rng[0].clone(), None),
+                Op::Add => {
+                    let frac = in_fmt[0].frac.max(in_fmt[1].frac);
+                    let sa = (frac - in_fmt[0].frac) as u32;
+                    let sb = (frac - in_fmt[1].frac) as u32;
+                    let mut out = vec![];
+                    for (a, b) in in_rng[0].iter().zip(&in_rng[1]) {
+                        let r = shl(*a, sa).zip(shl(*b, sb)).and_then(|(a, b)| add(a, b));
+                        out.push(r.ok_or_else(|| wide("inputs"))?);
+                    }
+                    (frac, out, None)
+                }
+                Op::Concat => {
+                    let frac = in_fmt.iter().map(|f| f.frac).max().unwrap();
+                    let mut out = vec![];
+                    for (f, rs) in in_fmt.iter().zip(&in_rng) {
+                        for r in rs {
+                            out.push(shl(*r, (frac - f.frac) as u32).ok_or_else(|| wide("inputs"))?);
+                        }
+                    }
+                    (frac, out, None)
+                }
+                Op::Argmax => {
+                    let k = in_rng[0].len() as i128;
+                    (0, vec![(0, k - 1)], None)
+                }
+            };
+            let node = g.node(n);
+            let (format, ranges) = match (&node.op, node.cast) {
+                (Op::Input { ty }, _) => (ty.format, ranges),
+                (_, Some(ty)) => {
+                    let r = ranges.iter().map(|&(l, h)| cast_interval(l, h, frac, &ty)).collect();
+                    (ty.format, r)
+                }
+                (Op::Argmax, None) => {
+                    let k = in_rng[0].len() as i128;
+                    (Format::for_interval(0, (k - 1).max(1), 0).unwrap(), ranges)
+                }
+                (_, None) => (format_of(&ranges, frac).ok_or_else(|| wide("output_type"))?, ranges),
+            };
+            let node = g.node_mut(n);
+            if let (Some(acc), Op::Dense(d)) = (acc, &mut node.op) {
+                d.acc = Some(acc);
+            }
+            node.format = Some(format);
+            node.range = Some(ranges);
+        }
+        Ok(())
+    }
+}

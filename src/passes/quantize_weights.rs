@@ -1,0 +1,93 @@
+//! Weight quantization: every real-valued weight, bias and leaky-relu slope
+//! becomes an integer on its type's grid, rounded with the type's own
+//! quantization mode. A value the type cannot hold is an error, not a clip.
+
+use super::{Pass, PassError};
+use crate::fixed::{FixedType, cast_f64};
+use crate::ir::{DenseQuant, Graph, Op};
+
+pub struct QuantizeWeights;
+
+/// Quantize `vals`, returning the raw integers and the largest error, or
+/// the list of values that do not fit.
+fn quantize_all<'a>(
+    vals: impl Iterator<Item = (String, f64)> + 'a,
+    ty: &FixedType,
+) -> Result<(Vec<i128>, f64), Vec<(String, f64)>> {
+    let mut out = vec![];
+    let mut bad = vec![];
+    let mut max_err = 0f64;
+    for (pos, v) in vals {
+        let (q, ev) = cast_f64(v, ty);
+        if ev.overflowed {
+            bad.push((pos, v));
+        }
+        max_err = max_err.max((ty.format.to_f64(q) - v).abs());
+        out.push(q);
+    }
+    if bad.is_empty() { Ok((out, max_err)) } else { Err(bad) }
+}
+
+fn clipped_error(layer: &str, field: &str, ty: &FixedType, bad: Vec<(String, f64)>) -> PassError {
+    let (lo, hi) = ty.result_range();
+    let shown: Vec<String> = bad.iter().take(5).map(|(p, v)| format!("{field}{p} = {v}")).collect();
+    PassError::model(
+        layer,
+        field,
+        format!(
+            "{} value(s) do not fit {ty} (range {} .. {}): {}{}",
+            bad.len(),
+            ty.format.to_f64(lo),
+            ty.format.to_f64(hi),
+            shown.join(", "),
+            if bad.len() > 5 { ", …" } else { "" }
+        ),
+    )
+    .with_help("widen the type's integer bits, or rescale the weights (after batchnorm folding if the layer has one)")
+}
+
+impl Pass for QuantizeWeights {
+    fn name(&self) -> &'static str {
+        "quantize_weights"
+    }
+    fn description(&self) -> &'static str {
+        "round weights, biases and slopes onto their types' grids"
+    }
+    fn run(&self, g: &mut Graph) -> Result<(), PassError> {
+        for n in g.topo() {
+            let name = g.node(n).name.clone();
+            match &mut g.node_mut(n).op {
+                Op::Dense(d) => {
+                    let cols = d.weights.first().map_or(0, Vec::len);
+                    let flat = d
+                        .weights
+                        .iter()
+                        .enumerate()
+                        .flat_map(|(r, row)| row.iter().enumerate().map(move |(c, &w)| (format!("[{r}][{c}]"), w)));
+                    let (w, max_weight_error) =
+                        quantize_all(flat, &d.weight_type).map_err(|b| clipped_error(&name, "weights", &d.weight_type, b))?;
+                    let bias = d.bias.iter().enumerate().map(|(i, &b)| (format!("[{i}]"), b));
+                    let (bias, max_bias_error) =
+                        quantize_all(bias, &d.bias_type).map_err(|b| clipped_error(&name, "bias", &d.bias_type, b))?;
+                    d.quant = Some(DenseQuant {
+                        weights: w.chunks(cols.max(1)).map(<[i128]>::to_vec).take(d.units).collect(),
+                        bias,
+                        max_weight_error,
+                        max_bias_error,
+                    });
+                }
+                Op::LeakyRelu {
+                    alpha,
+                    alpha_type,
+                    alpha_raw,
+                } => {
+                    let (q, _) = quantize_all(std::iter::once((String::new(), *alpha)), alpha_type)
+                        .map_err(|b| clipped_error(&name, "alpha", alpha_type, b))?;
+                    *alpha_raw = Some(q[0]);
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}

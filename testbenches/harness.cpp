@@ -1,0 +1,156 @@
+// Verilator harness for a neurtl design. Drives one vector per clock (with
+// a fixed pattern of idle cycles, to exercise the valid pipeline), checks
+// every output against the golden model's expected values, measures the
+// latency, and prints the first mismatches per element.
+//
+// Usage: sim <in.hex> <expected.hex>
+// Prints one line "RESULT vectors=N mismatches=M latency=L" at the end.
+#include "tb_config.h"
+#include TB_HEADER
+#include "verilated.h"
+
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+typedef std::vector<uint32_t> Words;
+
+static Words parse_hex(const std::string& s, long bits) {
+    Words w((bits + 31) / 32 + 1, 0);
+    long nib = 0;
+    for (long i = (long)s.size() - 1; i >= 0; --i) {
+        char c = s[i];
+        int v;
+        if (c >= '0' && c <= '9') v = c - '0';
+        else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
+        else continue;
+        w[nib / 8] |= (uint32_t)v << (4 * (nib % 8));
+        ++nib;
+    }
+    return w;
+}
+
+static std::vector<Words> read_vectors(const char* path, long bits) {
+    std::ifstream f(path);
+    std::vector<Words> out;
+    std::string line;
+    while (std::getline(f, line)) {
+        if (!line.empty()) out.push_back(parse_hex(line, bits));
+    }
+    return out;
+}
+
+// Ports up to 64 bits are plain integers in Verilator; wider ones VlWide.
+template <class T> static void put(T& port, const Words& w) {
+    port = (T)((uint64_t)w[0] | ((uint64_t)w[1] << 32));
+}
+template <std::size_t N> static void put(VlWide<N>& port, const Words& w) {
+    for (std::size_t i = 0; i < N; ++i) port[i] = w[i];
+}
+template <class T> static Words get(const T& port, long bits) {
+    Words w((bits + 31) / 32 + 1, 0);
+    uint64_t v = (uint64_t)port;
+    w[0] = (uint32_t)v;
+    w[1] = (uint32_t)(v >> 32);
+    return w;
+}
+template <std::size_t N> static Words get(const VlWide<N>& port, long bits) {
+    Words w((bits + 31) / 32 + 1, 0);
+    for (std::size_t i = 0; i < N; ++i) w[i] = port[i];
+    return w;
+}
+
+static bool bit(const Words& w, long i) { return (w[i / 32] >> (i % 32)) & 1; }
+
+// Element value as a signed 128-bit integer.
+static __int128 element(const Words& w, const TbField& f) {
+    __int128 v = 0;
+    for (int b = f.width - 1; b >= 0; --b) v = (v << 1) | (bit(w, f.offset + b) ? 1 : 0);
+    if (f.is_signed && bit(w, f.offset + f.width - 1)) v -= ((__int128)1 << f.width);
+    return v;
+}
+
+static std::string str128(__int128 v) {
+    bool neg = v < 0;
+    unsigned __int128 u = neg ? -(unsigned __int128)v : (unsigned __int128)v;
+    std::string s;
+    do { s.insert(s.begin(), char('0' + (int)(u % 10))); u /= 10; } while (u);
+    return neg ? "-" + s : s;
+}
+
+static bool equal(const Words& a, const Words& b, long bits) {
+    for (long i = 0; i < bits; ++i)
+        if (bit(a, i) != bit(b, i)) return false;
+    return true;
+}
+
+static bool bubble(long cycle) { return (cycle * 7 + 3) % 11 == 0; }
+
+int main(int argc, char** argv) {
+    if (argc < 3) {
+        std::fprintf(stderr, "usage: %s in.hex expected.hex\n", argv[0]);
+        return 2;
+    }
+    Verilated::commandArgs(1, argv);
+    std::vector<Words> vin = read_vectors(argv[1], TB_IN_BITS);
+    std::vector<Words> vexp = read_vectors(argv[2], TB_OUT_BITS);
+    if (vin.size() != vexp.size() || vin.empty()) {
+        std::fprintf(stderr, "vector files disagree or are empty\n");
+        return 2;
+    }
+    TB_TOP* top = new TB_TOP;
+    top->clk = 0;
+    top->rst = 1;
+    top->in_valid = 0;
+    for (int i = 0; i < 4; ++i) {
+        top->clk = 0; top->eval();
+        top->clk = 1; top->eval();
+    }
+    top->rst = 0;
+    const long n = (long)vin.size();
+    long sent = 0, got = 0, errors = 0, first_in = -1, first_out = -1, cycle = 0;
+    const long limit = 2 * n + TB_LATENCY + 100;
+    while (got < n && cycle < limit) {
+        top->clk = 0;
+        if (sent < n && !bubble(cycle)) {
+            top->in_valid = 1;
+            put(top->in_data, vin[sent]);
+            if (first_in < 0) first_in = cycle;
+            ++sent;
+        } else {
+            top->in_valid = 0;
+        }
+        top->eval();
+        if (top->out_valid) {
+            if (first_out < 0) first_out = cycle;
+            Words out = get(top->out_data, TB_OUT_BITS);
+            if (!equal(out, vexp[got], TB_OUT_BITS)) {
+                for (int k = 0; k < TB_N_OUT_FIELDS; ++k) {
+                    const TbField& f = TB_OUT_FIELDS[k];
+                    __int128 e = element(vexp[got], f), a = element(out, f);
+                    if (e != a && errors < 10) {
+                        std::printf("MISMATCH sample %ld output %s[%d]: expected %s, got %s (raw, frac %d)\n", got,
+                                    f.name, f.index, str128(e).c_str(), str128(a).c_str(), f.frac);
+                    }
+                }
+                ++errors;
+            }
+            ++got;
+        }
+        top->clk = 1;
+        top->eval();
+        ++cycle;
+    }
+    long latency = (first_out >= 0 && first_in >= 0) ? first_out - first_in : -1;
+    if (got < n) {
+        std::printf("ERROR only %ld of %ld outputs appeared\n", got, n);
+        errors += n - got;
+    }
+    std::printf("RESULT vectors=%ld mismatches=%ld latency=%ld\n", got, errors, latency);
+    top->final();
+    delete top;
+    return errors == 0 && latency == TB_LATENCY ? 0 : 1;
+}
