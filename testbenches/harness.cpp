@@ -81,7 +81,7 @@ static std::string str128(__int128 v) {
     return neg ? "-" + s : s;
 }
 
-static bool equal(const Words& a, const Words& b, long bits) {
+static bool same_bits(const Words& a, const Words& b, long bits) {
     for (long i = 0; i < bits; ++i)
         if (bit(a, i) != bit(b, i)) return false;
     return true;
@@ -127,7 +127,7 @@ int main(int argc, char** argv) {
         if (top->out_valid) {
             if (first_out < 0) first_out = cycle;
             Words out = get(top->out_data, TB_OUT_BITS);
-            if (!equal(out, vexp[got], TB_OUT_BITS)) {
+            if (!same_bits(out, vexp[got], TB_OUT_BITS)) {
                 for (int k = 0; k < TB_N_OUT_FIELDS; ++k) {
                     const TbField& f = TB_OUT_FIELDS[k];
                     __int128 e = element(vexp[got], f), a = element(out, f);

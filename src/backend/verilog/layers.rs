@@ -164,7 +164,11 @@ pub fn build(g: &Graph, n: NodeIndex, b: &mut Builder) -> bool {
                     .map(|p| if p.len() == 2 { b.max2(&p[0], &p[1]) } else { p[0].clone() })
                     .collect();
             }
-            vec![level.pop().unwrap().1]
+            let (v, i) = level.pop().unwrap();
+            if ins[0].len() > 1 {
+                b.sink(&v);
+            }
+            vec![i]
         }
     };
     // Cast (or convert exactly) every element into the node's format.

@@ -28,6 +28,7 @@ pub const PRIMITIVES: &[(&str, &str)] = &[
     ("nt_max2.v", include_str!("../../../rtl/nt_max2.v")),
     ("nt_reg.v", include_str!("../../../rtl/nt_reg.v")),
     ("nt_valid.v", include_str!("../../../rtl/nt_valid.v")),
+    ("nt_sink.v", include_str!("../../../rtl/nt_sink.v")),
 ];
 
 const MODULE_TEMPLATE: &str = include_str!("../../../templates/module.v.tera");

@@ -344,6 +344,11 @@ impl Builder {
         )
     }
 
+    /// Terminate a value nothing reads.
+    pub fn sink(&mut self, v: &Val) {
+        self.inst("nt_sink", vec![("W", v.fmt.width.to_string())], vec![("a", v.expr.clone())]);
+    }
+
     /// `depth` registers on a bus expression of `width` bits.
     pub fn reg_bus(&mut self, d: String, width: u32, depth: u32) -> String {
         if depth == 0 {
