@@ -1,0 +1,36 @@
+# neurtl: `make demo` and `make test` work on a fresh Debian machine.
+CARGO ?= cargo
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+TOOLS := verilator iverilog yosys
+
+.PHONY: all deps build demo test lint bench clean
+
+all: build
+
+# Verilator, Icarus and Yosys from the distribution, only when missing.
+deps:
+	@missing=""; for t in $(TOOLS); do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq verilator iverilog yosys >/dev/null; \
+	fi
+	@verilator --version; iverilog -V 2>/dev/null | head -n 1; yosys -V
+
+build: deps
+	$(CARGO) build --release
+
+demo: build
+	./target/release/neurtl run examples/jet_tagger/model.json
+
+# The whole suite: unit, property, snapshot, bad-input and the random-network
+# RTL tests (NEURTL_FUZZ_NETS random MLPs through Verilator, Icarus and lint).
+test: deps
+	$(CARGO) test --workspace -- --test-threads 2
+
+bench: build
+	./target/release/neurtl bench examples/jet_tagger/model.json
+
+clean:
+	$(CARGO) clean
+	rm -rf build

@@ -1,0 +1,650 @@
+//! Malformed models must be rejected cleanly: `neurtl inspect` exits with
+//! code 2 (never a panic), and the message names the file, the layer (when
+//! there is one), the field, and says what is wrong.
+//!
+//! Each case builds a small model with `serde_json::json!`, writes it to a
+//! temporary directory under a file name of its own, and runs the built
+//! binary on it.
+
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::process::Command;
+
+/// A valid wrapper around `layers`: one input `x` of shape [4] and type
+/// fixed<8,4>; the output is the last layer (or `x` when there is none).
+fn model(layers: Value) -> Value {
+    let last = layers
+        .as_array()
+        .and_then(|l| l.last())
+        .and_then(|l| l["name"].as_str())
+        .unwrap_or("x")
+        .to_string();
+    json!({
+        "format": "neurtl-model",
+        "version": 1,
+        "name": "bad",
+        "inputs": [{"name": "x", "shape": [4], "type": "fixed<8,4>"}],
+        "layers": layers,
+        "outputs": [last],
+    })
+}
+
+/// A valid dense layer reading `input` (4 elements) with 2 units and a
+/// bias; `extra` fields are merged over these defaults (a `null` removes
+/// the field).
+fn dense(name: &str, input: &str, extra: Value) -> Value {
+    let mut l = json!({
+        "name": name,
+        "op": "dense",
+        "input": input,
+        "units": 2,
+        "weights": [[0.5, -0.25, 0.125, 0.0], [0.0, 0.75, -0.5, 0.25]],
+        "bias": [0.0, 0.5],
+        "weight_type": "fixed<8,2>",
+        "bias_type": "fixed<8,4>",
+    });
+    let obj = l.as_object_mut().unwrap();
+    for (k, v) in extra.as_object().expect("extra fields are an object") {
+        if v.is_null() {
+            obj.remove(k);
+        } else {
+            obj.insert(k.clone(), v.clone());
+        }
+    }
+    l
+}
+
+/// What one run of the binary did.
+struct Outcome {
+    /// The model path exactly as passed on the command line.
+    file: String,
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    // Keeps the directory (and the model file) alive while assertions run.
+    _dir: tempfile::TempDir,
+}
+
+/// Write `text` to `<tmp>/<file_name>` and run `neurtl inspect` on it.
+fn run_text(file_name: &str, text: &str) -> Outcome {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path: PathBuf = dir.path().join(file_name);
+    std::fs::write(&path, text).expect("write model");
+    let out = Command::new(env!("CARGO_BIN_EXE_neurtl"))
+        .arg("inspect")
+        .arg(&path)
+        .output()
+        .expect("run neurtl");
+    Outcome {
+        file: path.display().to_string(),
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        _dir: dir,
+    }
+}
+
+fn run(file_name: &str, m: &Value) -> Outcome {
+    run_text(file_name, &serde_json::to_string_pretty(m).unwrap())
+}
+
+/// Exit code 2, no panic, and stderr naming the file plus every `needle`.
+fn assert_rejected(o: &Outcome, needles: &[&str]) {
+    let ctx = format!("exit code {:?}\n--- stderr ---\n{}\n--- stdout ---\n{}", o.code, o.stderr, o.stdout);
+    assert!(!o.stderr.contains("panicked"), "neurtl panicked\n{ctx}");
+    assert_eq!(o.code, Some(2), "expected exit code 2\n{ctx}");
+    assert!(o.stderr.contains(&o.file), "stderr does not name the file `{}`\n{ctx}", o.file);
+    for n in needles {
+        assert!(o.stderr.contains(n), "stderr does not contain `{n}`\n{ctx}");
+    }
+}
+
+/// Serialize `m`, then swap the string marker `"@name@"` for a bare token
+/// (`NaN`, `Infinity`, `-Infinity`) as Python's `json.dump` writes them.
+fn with_bare_tokens(m: &Value, subs: &[(&str, &str)]) -> String {
+    let mut text = serde_json::to_string_pretty(m).unwrap();
+    for (marker, token) in subs {
+        let quoted = format!("\"{marker}\"");
+        assert!(text.contains(&quoted), "marker {marker} not in model");
+        text = text.replace(&quoted, token);
+    }
+    text
+}
+
+// ---------------------------------------------------------------- control
+
+#[test]
+fn valid_model_is_accepted() {
+    let m = model(json!([
+        dense("fc1", "x", json!({"output_type": "fixed<12,6,rnd,sat>"})),
+        {"name": "r1", "op": "relu", "input": "fc1"},
+        {"name": "class", "op": "argmax", "input": "r1"},
+    ]));
+    let o = run("good.json", &m);
+    assert!(!o.stderr.contains("panicked"), "{}", o.stderr);
+    assert_eq!(o.code, Some(0), "valid model rejected:\n{}", o.stderr);
+    assert!(o.stdout.contains("fc1"), "IR print lacks fc1:\n{}", o.stdout);
+}
+
+// --------------------------------------------------------- document level
+
+#[test]
+fn invalid_json_syntax() {
+    let o = run_text(
+        "syntax.json",
+        "{\"format\": \"neurtl-model\", \"version\": 1,, \"name\": \"bad\"}",
+    );
+    assert_rejected(&o, &["invalid JSON", "line 1"]);
+}
+
+#[test]
+fn truncated_json() {
+    let text = serde_json::to_string_pretty(&model(json!([]))).unwrap();
+    let o = run_text("truncated.json", &text[..text.len() / 2]);
+    assert_rejected(&o, &["invalid JSON", "EOF"]);
+}
+
+#[test]
+fn top_level_not_an_object() {
+    let o = run_text("array.json", "[1, 2, 3]");
+    assert_rejected(&o, &["JSON object"]);
+}
+
+#[test]
+fn wrong_format() {
+    let mut m = model(json!([]));
+    m["format"] = json!("onnx");
+    let o = run("format.json", &m);
+    assert_rejected(&o, &["`format`", "neurtl-model"]);
+}
+
+#[test]
+fn missing_format() {
+    let mut m = model(json!([]));
+    m.as_object_mut().unwrap().remove("format");
+    let o = run("noformat.json", &m);
+    assert_rejected(&o, &["`format`", "missing"]);
+}
+
+#[test]
+fn wrong_version() {
+    let mut m = model(json!([]));
+    m["version"] = json!(2);
+    let o = run("version.json", &m);
+    assert_rejected(&o, &["`version`", "not supported", "2"]);
+}
+
+#[test]
+fn version_as_string() {
+    let mut m = model(json!([]));
+    m["version"] = json!("1");
+    let o = run("version_str.json", &m);
+    assert_rejected(&o, &["`version`", "not supported"]);
+}
+
+#[test]
+fn missing_outputs() {
+    let mut m = model(json!([{"name": "r", "op": "relu", "input": "x"}]));
+    m.as_object_mut().unwrap().remove("outputs");
+    let o = run("nooutputs.json", &m);
+    assert_rejected(&o, &["`outputs`", "missing"]);
+}
+
+#[test]
+fn empty_outputs() {
+    let mut m = model(json!([{"name": "r", "op": "relu", "input": "x"}]));
+    m["outputs"] = json!([]);
+    let o = run("emptyoutputs.json", &m);
+    assert_rejected(&o, &["`outputs`", "at least one output"]);
+}
+
+#[test]
+fn output_names_unknown_layer() {
+    let mut m = model(json!([{"name": "r", "op": "relu", "input": "x"}]));
+    m["outputs"] = json!(["ghost"]);
+    let o = run("ghostout.json", &m);
+    assert_rejected(&o, &["`outputs`", "`ghost`", "not a layer"]);
+}
+
+#[test]
+fn output_listed_twice() {
+    let mut m = model(json!([{"name": "r", "op": "relu", "input": "x"}]));
+    m["outputs"] = json!(["r", "r"]);
+    let o = run("twiceout.json", &m);
+    assert_rejected(&o, &["`outputs`", "`r`", "twice"]);
+}
+
+// ------------------------------------------------------------ input shapes
+
+#[test]
+fn zero_shape_dim() {
+    let mut m = model(json!([{"name": "r", "op": "relu", "input": "x"}]));
+    m["inputs"][0]["shape"] = json!([4, 0]);
+    let o = run("zerodim.json", &m);
+    assert_rejected(&o, &["layer `x`", "`shape`", "positive"]);
+}
+
+#[test]
+fn negative_shape_dim() {
+    let mut m = model(json!([{"name": "r", "op": "relu", "input": "x"}]));
+    m["inputs"][0]["shape"] = json!([-4]);
+    let o = run("negdim.json", &m);
+    assert_rejected(&o, &["layer `x`", "`shape`", "positive"]);
+}
+
+#[test]
+fn empty_shape() {
+    let mut m = model(json!([{"name": "r", "op": "relu", "input": "x"}]));
+    m["inputs"][0]["shape"] = json!([]);
+    let o = run("emptyshape.json", &m);
+    assert_rejected(&o, &["layer `x`", "`shape`", "positive"]);
+}
+
+#[test]
+fn fractional_shape_dim() {
+    let mut m = model(json!([{"name": "r", "op": "relu", "input": "x"}]));
+    m["inputs"][0]["shape"] = json!([2.5]);
+    let o = run("fracdim.json", &m);
+    assert_rejected(&o, &["layer `x`", "`shape`", "positive integers"]);
+}
+
+#[test]
+#[ignore = "bug: Ctx::shape (src/frontend/json.rs) multiplies dims with an unchecked usize product; \
+            [2^32, 2^32] panics with 'attempt to multiply with overflow' (exit 101)"]
+fn huge_shape_is_rejected_not_overflowed() {
+    // The product of these dims overflows u64/usize.
+    let mut m = model(json!([{"name": "r", "op": "relu", "input": "x"}]));
+    m["inputs"][0]["shape"] = json!([4294967296u64, 4294967296u64]);
+    let o = run("hugeshape.json", &m);
+    assert_rejected(&o, &["layer `x`", "`shape`", "too large"]);
+}
+
+#[test]
+fn dense_zero_units() {
+    let m = model(json!([dense("fc1", "x", json!({"units": 0}))]));
+    let o = run("zerounits.json", &m);
+    assert_rejected(&o, &["layer `fc1`", "`units`", "positive"]);
+}
+
+#[test]
+fn dense_negative_units() {
+    let m = model(json!([dense("fc1", "x", json!({"units": -2}))]));
+    let o = run("negunits.json", &m);
+    assert_rejected(&o, &["layer `fc1`", "`units`", "positive"]);
+}
+
+// -------------------------------------------------------------- op / types
+
+#[test]
+fn unknown_op() {
+    let m = model(json!([{"name": "c1", "op": "conv2d", "input": "x"}]));
+    let o = run("unknownop.json", &m);
+    assert_rejected(&o, &["layer `c1`", "`op`", "unknown op", "conv2d"]);
+}
+
+#[test]
+fn unknown_type_string() {
+    let m = model(json!([dense("fc1", "x", json!({"weight_type": "fixd<8,2>"}))]));
+    let o = run("badtype.json", &m);
+    assert_rejected(&o, &["layer `fc1`", "`weight_type`", "fixd<8,2>", "not a type"]);
+}
+
+#[test]
+fn unknown_input_type_string() {
+    let mut m = model(json!([{"name": "r", "op": "relu", "input": "x"}]));
+    m["inputs"][0]["type"] = json!("float32");
+    let o = run("badintype.json", &m);
+    assert_rejected(&o, &["layer `x`", "`type`", "float32", "not a type"]);
+}
+
+#[test]
+fn bad_quantization_mode() {
+    let m = model(json!([dense("fc1", "x", json!({"weight_type": "fixed<8,2,round>"}))]));
+    let o = run("badquant.json", &m);
+    assert_rejected(&o, &["layer `fc1`", "`weight_type`", "`round`", "quantization mode"]);
+}
+
+#[test]
+fn bad_overflow_mode() {
+    let m = model(json!([dense("fc1", "x", json!({"bias_type": "fixed<8,4,rnd,clip>"}))]));
+    let o = run("badoverflow.json", &m);
+    assert_rejected(&o, &["layer `fc1`", "`bias_type`", "`clip`", "overflow mode"]);
+}
+
+#[test]
+fn width_zero() {
+    let m = model(json!([dense("fc1", "x", json!({"weight_type": "fixed<0,0>"}))]));
+    let o = run("width0.json", &m);
+    assert_rejected(&o, &["layer `fc1`", "`weight_type`", "width 0", "outside"]);
+}
+
+#[test]
+fn width_200() {
+    let m = model(json!([{"name": "q", "op": "quantize", "input": "x", "output_type": "fixed<200,8>"}]));
+    let o = run("width200.json", &m);
+    assert_rejected(&o, &["layer `q`", "`output_type`", "width 200", "outside"]);
+}
+
+#[test]
+fn quantize_without_output_type() {
+    let m = model(json!([{"name": "q", "op": "quantize", "input": "x"}]));
+    let o = run("quantnotype.json", &m);
+    assert_rejected(&o, &["layer `q`", "`output_type`", "quantize"]);
+}
+
+#[test]
+fn argmax_with_output_type() {
+    let m = model(json!([{"name": "am", "op": "argmax", "input": "x", "output_type": "uint<4>"}]));
+    let o = run("argmaxtype.json", &m);
+    assert_rejected(&o, &["layer `am`", "`output_type`", "argmax", "index"]);
+}
+
+#[test]
+fn accum_type_with_sat_overflow() {
+    let m = model(json!([dense("fc1", "x", json!({"accum_type": "fixed<20,8,trn,sat>"}))]));
+    let o = run("accumsat.json", &m);
+    assert_rejected(&o, &["layer `fc1`", "`accum_type`", "sat", "wrap"]);
+}
+
+#[test]
+fn bias_without_bias_type() {
+    let m = model(json!([dense("fc1", "x", json!({"bias_type": null}))]));
+    let o = run("nobiastype.json", &m);
+    assert_rejected(&o, &["layer `fc1`", "`bias_type`", "missing"]);
+}
+
+// ------------------------------------------------------------------ shapes
+
+#[test]
+fn dense_rows_differ_from_units() {
+    let m = model(json!([dense("fc1", "x", json!({"units": 3, "bias": [0.0, 0.0, 0.0]}))]));
+    let o = run("rows.json", &m);
+    assert_rejected(&o, &["layer `fc1`", "`weights`", "2 rows", "units = 3"]);
+}
+
+#[test]
+fn dense_row_of_wrong_length() {
+    let m = model(json!([dense(
+        "fc1",
+        "x",
+        json!({"weights": [[0.5, -0.25, 0.125, 0.0], [0.0, 0.75, -0.5]]})
+    )]));
+    let o = run("rowlen.json", &m);
+    assert_rejected(&o, &["layer `fc1`", "`weights`", "row 1", "3 entries", "4 elements"]);
+}
+
+#[test]
+fn dense_weights_transposed() {
+    // [inputs][units] = [4][2] instead of [units][inputs] = [2][4].
+    let m = model(json!([dense(
+        "fc1",
+        "x",
+        json!({"weights": [[0.5, 0.0], [-0.25, 0.75], [0.125, -0.5], [0.0, 0.25]]})
+    )]));
+    let o = run("transposed.json", &m);
+    assert_rejected(&o, &["layer `fc1`", "`weights`", "[4][2]", "[2][4]", "transposed"]);
+}
+
+#[test]
+fn dense_row_not_a_list() {
+    let m = model(json!([dense("fc1", "x", json!({"weights": [[0.5, -0.25, 0.125, 0.0], 1.0]}))]));
+    let o = run("rownotlist.json", &m);
+    assert_rejected(&o, &["layer `fc1`", "`weights`", "row 1", "not a list"]);
+}
+
+#[test]
+fn dense_weight_not_a_number() {
+    let m = model(json!([dense(
+        "fc1",
+        "x",
+        json!({"weights": [[0.5, -0.25, 0.125, 0.0], [0.0, "0.75", -0.5, 0.25]]})
+    )]));
+    let o = run("weightstr.json", &m);
+    assert_rejected(&o, &["layer `fc1`", "`weights[1][1]`", "must be a number"]);
+}
+
+#[test]
+fn bias_length_mismatch() {
+    let m = model(json!([dense("fc1", "x", json!({"bias": [0.0, 0.5, 0.25]}))]));
+    let o = run("biaslen.json", &m);
+    assert_rejected(&o, &["layer `fc1`", "`bias`", "3 entries", "units = 2"]);
+}
+
+#[test]
+fn add_with_mismatched_shapes() {
+    let m = model(json!([
+        dense("fc1", "x", json!({})),
+        {"name": "sum", "op": "add", "inputs": ["x", "fc1"]},
+    ]));
+    let o = run("addshape.json", &m);
+    assert_rejected(&o, &["layer `sum`", "`inputs`", "[4]", "[2]", "differ"]);
+}
+
+#[test]
+fn add_with_three_inputs() {
+    let m = model(json!([{"name": "sum", "op": "add", "inputs": ["x", "x", "x"]}]));
+    let o = run("add3.json", &m);
+    assert_rejected(&o, &["layer `sum`", "`inputs`", "takes 2 inputs", "got 3"]);
+}
+
+#[test]
+fn dense_on_two_dimensional_input() {
+    let mut m = model(json!([dense("fc1", "x", json!({}))]));
+    m["inputs"][0]["shape"] = json!([2, 2]);
+    let o = run("dense2d.json", &m);
+    assert_rejected(&o, &["layer `fc1`", "`input`", "one-dimensional", "flatten"]);
+}
+
+#[test]
+fn batchnorm_not_after_dense() {
+    let m = model(json!([
+        {"name": "r", "op": "relu", "input": "x"},
+        {"name": "bn", "op": "batchnorm", "input": "r",
+         "gamma": [1.0, 1.0, 1.0, 1.0], "beta": [0.0, 0.0, 0.0, 0.0],
+         "mean": [0.0, 0.0, 0.0, 0.0], "var": [1.0, 1.0, 1.0, 1.0]},
+    ]));
+    let o = run("bnrelu.json", &m);
+    assert_rejected(&o, &["layer `bn`", "`input`", "`r`", "not a dense layer"]);
+}
+
+#[test]
+fn batchnorm_channel_mismatch() {
+    let m = model(json!([
+        dense("fc1", "x", json!({})),
+        {"name": "bn", "op": "batchnorm", "input": "fc1",
+         "gamma": [1.0, 1.0, 1.0], "beta": [0.0, 0.0, 0.0],
+         "mean": [0.0, 0.0, 0.0], "var": [1.0, 1.0, 1.0]},
+    ]));
+    let o = run("bnchan.json", &m);
+    assert_rejected(&o, &["layer `bn`", "`gamma`", "3 channels", "2"]);
+}
+
+#[test]
+fn batchnorm_negative_variance() {
+    let m = model(json!([
+        dense("fc1", "x", json!({})),
+        {"name": "bn", "op": "batchnorm", "input": "fc1",
+         "gamma": [1.0, 1.0], "beta": [0.0, 0.0],
+         "mean": [0.0, 0.0], "var": [1.0, -1.0]},
+    ]));
+    let o = run("bnvar.json", &m);
+    assert_rejected(&o, &["layer `bn`", "`var[1]`", "positive"]);
+}
+
+// ------------------------------------------------------------------ wiring
+
+#[test]
+fn dangling_input_reference() {
+    let m = model(json!([{"name": "r", "op": "relu", "input": "nope"}]));
+    let o = run("dangling.json", &m);
+    assert_rejected(&o, &["layer `r`", "`input`", "`nope`", "neither an input nor a layer"]);
+}
+
+#[test]
+fn dangling_reference_in_inputs_list() {
+    let m = model(json!([{"name": "cat", "op": "concat", "inputs": ["x", "nope"]}]));
+    let o = run("dangling_list.json", &m);
+    assert_rejected(&o, &["layer `cat`", "`inputs`", "`nope`", "neither an input nor a layer"]);
+}
+
+#[test]
+fn cycle_between_two_layers() {
+    let m = model(json!([
+        {"name": "a", "op": "relu", "input": "b"},
+        {"name": "b", "op": "relu", "input": "a"},
+    ]));
+    let o = run("cycle.json", &m);
+    assert_rejected(&o, &["layer `a`", "`input`", "a, b", "cycle"]);
+}
+
+#[test]
+fn self_loop() {
+    let m = model(json!([{"name": "a", "op": "relu", "input": "a"}]));
+    let o = run("selfloop.json", &m);
+    assert_rejected(&o, &["layer `a`", "`input`", "cycle"]);
+}
+
+#[test]
+fn duplicate_layer_names() {
+    let m = model(json!([
+        {"name": "r", "op": "relu", "input": "x"},
+        {"name": "r", "op": "hard_tanh", "input": "x"},
+    ]));
+    let o = run("duplicate.json", &m);
+    assert_rejected(&o, &["layer `r`", "`name`", "duplicate"]);
+}
+
+#[test]
+fn layer_named_like_an_input() {
+    let m = model(json!([{"name": "x", "op": "relu", "input": "x"}]));
+    let o = run("dupinput.json", &m);
+    assert_rejected(&o, &["layer `x`", "`name`", "duplicate"]);
+}
+
+// ----------------------------------------------------------------- values
+
+#[test]
+fn nan_weight_bare_token() {
+    let m = model(json!([dense(
+        "fc1",
+        "x",
+        json!({"weights": [[0.5, "@nan@", 0.125, 0.0], [0.0, 0.75, -0.5, 0.25]]})
+    )]));
+    let text = with_bare_tokens(&m, &[("@nan@", "NaN")]);
+    assert!(text.contains("NaN") && serde_json::from_str::<Value>(&text).is_err());
+    let o = run_text("nan.json", &text);
+    assert_rejected(&o, &["layer `fc1`", "`weights[0][1]`", "NaN", "finite"]);
+}
+
+#[test]
+fn infinity_weight_bare_token() {
+    let m = model(json!([dense(
+        "fc1",
+        "x",
+        json!({"weights": [[0.5, -0.25, 0.125, 0.0], [0.0, 0.75, "@inf@", 0.25]]})
+    )]));
+    let text = with_bare_tokens(&m, &[("@inf@", "Infinity")]);
+    let o = run_text("inf.json", &text);
+    assert_rejected(&o, &["layer `fc1`", "`weights[1][2]`", "Infinity", "finite"]);
+}
+
+#[test]
+fn negative_infinity_bias_bare_token() {
+    let m = model(json!([dense("fc1", "x", json!({"bias": [0.0, "@ninf@"]}))]));
+    let text = with_bare_tokens(&m, &[("@ninf@", "-Infinity")]);
+    let o = run_text("ninf.json", &text);
+    assert_rejected(&o, &["layer `fc1`", "`bias[1]`", "-Infinity", "finite"]);
+}
+
+#[test]
+fn nan_in_a_name_string_is_not_a_weight() {
+    // The NaN/Infinity rewriting must leave strings alone: a model whose
+    // layer is called "NaN_Infinity" is valid.
+    let m = model(json!([{"name": "NaN_Infinity", "op": "relu", "input": "x"}]));
+    let o = run("nanname.json", &m);
+    assert_eq!(o.code, Some(0), "valid model rejected:\n{}", o.stderr);
+}
+
+#[test]
+fn overflowing_number_literal() {
+    // 1e999 is not representable as f64.
+    let m = model(json!([dense("fc1", "x", json!({}))]));
+    let text = serde_json::to_string_pretty(&m).unwrap().replace("0.75", "1e999");
+    let o = run_text("bignum.json", &text);
+    // serde_json rejects it while parsing, so only the position is known.
+    assert_rejected(&o, &["invalid JSON", "out of range", "line"]);
+}
+
+#[test]
+fn weight_does_not_fit_its_type() {
+    // fixed<4,2> holds -2 .. 1.75.
+    let m = model(json!([dense(
+        "fc1",
+        "x",
+        json!({"weight_type": "fixed<4,2>",
+               "weights": [[0.5, 5.0, 0.25, 0.0], [0.0, 0.75, -0.5, 0.25]]})
+    )]));
+    let o = run("nofit.json", &m);
+    assert_rejected(&o, &["layer `fc1`", "`weights`", "do not fit", "fixed<4,2>", "weights[0][1] = 5"]);
+}
+
+#[test]
+fn bias_does_not_fit_its_type() {
+    let m = model(json!([dense("fc1", "x", json!({"bias": [0.0, -100.0]}))]));
+    let o = run("biasnofit.json", &m);
+    assert_rejected(&o, &["layer `fc1`", "`bias`", "do not fit", "bias[1] = -100"]);
+}
+
+#[test]
+fn leaky_relu_missing_alpha() {
+    let m = model(json!([{"name": "lr", "op": "leaky_relu", "input": "x", "alpha_type": "fixed<8,1>"}]));
+    let o = run("noalpha.json", &m);
+    assert_rejected(&o, &["layer `lr`", "`alpha`", "missing"]);
+}
+
+#[test]
+fn layer_missing_op() {
+    let m = model(json!([{"name": "r", "input": "x"}]));
+    let o = run("noop.json", &m);
+    assert_rejected(&o, &["layer `r`", "`op`", "missing"]);
+}
+
+// ------------------------------------------------------- message quality
+
+#[test]
+#[ignore = "bug: every error is printed twice; CompileError's Display embeds `{source}` and also \
+            marks it #[source], and main prints `{e:#}`, which appends the source chain again"]
+fn message_is_printed_once() {
+    let m = model(json!([{"name": "c1", "op": "conv2d", "input": "x"}]));
+    let o = run("once.json", &m);
+    assert_rejected(&o, &["unknown op"]);
+    assert_eq!(o.stderr.matches("unknown op").count(), 1, "message repeated:\n{}", o.stderr);
+}
+
+#[test]
+#[ignore = "bug: the cycle check (src/frontend/json.rs) reports every node left out of the \
+            topological order, so a layer downstream of the cycle is named as part of it"]
+fn cycle_names_only_its_members() {
+    // `0down` reads the cycle a <-> b but is not on it; it sorts first.
+    let mut m = model(json!([
+        {"name": "a", "op": "relu", "input": "b"},
+        {"name": "b", "op": "relu", "input": "a"},
+        {"name": "0down", "op": "relu", "input": "a"},
+    ]));
+    m["outputs"] = json!(["b"]);
+    let o = run("cycle_down.json", &m);
+    assert_rejected(&o, &["cycle", "`input`"]);
+    assert!(!o.stderr.contains("0down"), "a layer off the cycle is blamed:\n{}", o.stderr);
+}
+
+#[test]
+#[ignore = "bug: the cycle error always names field `input`, even for an add/concat layer \
+            whose field is `inputs`"]
+fn cycle_through_add_names_inputs_field() {
+    let m = model(json!([
+        {"name": "a", "op": "add", "inputs": ["x", "b"]},
+        {"name": "b", "op": "relu", "input": "a"},
+    ]));
+    let o = run("cycle_add.json", &m);
+    assert_rejected(&o, &["layer `a`", "`inputs`", "cycle"]);
+}
