@@ -10,7 +10,7 @@ const OVER: [&str; 4] = ["wrap", "sat", "sat_zero", "sat_sym"];
 
 /// A random type string: signed or not, 1..=max_w bits, binary point
 /// anywhere from well left of the word to past its end, random modes.
-fn rand_type(r: &mut Rng, max_w: u64, signed: Option<bool>) -> (String, bool, i64, i64) {
+fn rand_type(r: &mut Rng, max_w: u64, signed: Option<bool>) -> (String, bool, i64, i64, bool) {
     let s = signed.unwrap_or(r.below(4) != 0);
     let w = 1 + r.below(max_w) as i64;
     let w = if s { w.max(2) } else { w };
@@ -18,13 +18,14 @@ fn rand_type(r: &mut Rng, max_w: u64, signed: Option<bool>) -> (String, bool, i6
     let q = QUANT[r.below(7) as usize];
     let o = OVER[r.below(4) as usize];
     let kind = if s { "fixed" } else { "ufixed" };
-    (format!("{kind}<{w},{i},{q},{o}>"), s, w, i)
+    (format!("{kind}<{w},{i},{q},{o}>"), s, w, i, o == "sat_sym")
 }
 
 /// A random real value exactly on the grid of (signed, w, i).
-fn on_grid(r: &mut Rng, s: bool, w: i64, i: i64, zero_bias: u64) -> f64 {
+/// sat_sym types cannot hold their most negative code.
+fn on_grid(r: &mut Rng, (s, w, i, sym): (bool, i64, i64, bool), zero_bias: u64) -> f64 {
     let frac = w - i;
-    let (lo, hi) = if s { (-(1i128 << (w - 1)), (1i128 << (w - 1)) - 1) } else { (0, (1i128 << w) - 1) };
+    let (lo, hi) = if s { (-(1i128 << (w - 1)) + sym as i128, (1i128 << (w - 1)) - 1) } else { (0, (1i128 << w) - 1) };
     let raw = match r.below(10) {
         x if x < zero_bias => 0,
         5 => lo,
@@ -46,13 +47,13 @@ pub fn random_mlp(seed: u64) -> Value {
     let depth = 1 + r.below(4);
     for l in 0..depth {
         let units = 1 + r.below(if l + 1 == depth { 12 } else { 40 }) as usize;
-        let (wt, ws, ww, wi) = rand_type(&mut r, 8, None);
-        let (bt, bs, bw, bi) = rand_type(&mut r, 10, None);
+        let (wt, ws, ww, wi, wsym) = rand_type(&mut r, 8, None);
+        let (bt, bs, bw, bi, bsym) = rand_type(&mut r, 10, None);
         let zero_rate = r.below(5);
         let weights: Vec<Vec<f64>> = (0..units)
-            .map(|_| (0..width).map(|_| on_grid(&mut r, ws, ww, wi, zero_rate)).collect())
+            .map(|_| (0..width).map(|_| on_grid(&mut r, (ws, ww, wi, wsym), zero_rate)).collect())
             .collect();
-        let bias: Vec<f64> = (0..units).map(|_| on_grid(&mut r, bs, bw, bi, 2)).collect();
+        let bias: Vec<f64> = (0..units).map(|_| on_grid(&mut r, (bs, bw, bi, bsym), 2)).collect();
         let name = format!("fc{l}");
         let mut d = json!({
             "name": name, "op": "dense", "input": prev, "units": units,

@@ -56,6 +56,14 @@ pub fn build(g: &Graph, n: NodeIndex, b: &mut Builder) -> bool {
                 total,
                 acc.format
             ));
+            // Inputs whose every weight is zero are not wired to anything.
+            let mut used = vec![false; ins[0].len()];
+            for t in terms.iter().flatten() {
+                used[t.input] = true;
+            }
+            for (x, _) in ins[0].iter().zip(&used).filter(|(_, u)| !**u) {
+                b.sink(x);
+            }
             let wrap = match &d.accum {
                 Accum::Explicit(a) => Some(*a),
                 Accum::Auto => None,
@@ -165,9 +173,8 @@ pub fn build(g: &Graph, n: NodeIndex, b: &mut Builder) -> bool {
                     .collect();
             }
             let (v, i) = level.pop().unwrap();
-            if ins[0].len() > 1 {
-                b.sink(&v);
-            }
+            // The winning value is not an output, only its index is.
+            b.sink(&v);
             vec![i]
         }
     };
