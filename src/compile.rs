@@ -82,7 +82,12 @@ pub fn parse_file(path: &Path) -> Result<(String, Graph), CompileError> {
 }
 
 /// Compile model text through every pass (or up to `stop_after`).
-pub fn compile_text(file: &str, text: &str, opts: PipelineOptions, stop_after: Option<&str>) -> Result<Compiled, CompileError> {
+pub fn compile_text(
+    file: &str,
+    text: &str,
+    opts: PipelineOptions,
+    stop_after: Option<&str>,
+) -> Result<Compiled, CompileError> {
     let mut g = json::parse_model(text).map_err(|source| CompileError::Frontend {
         file: file.to_string(),
         source,
@@ -107,7 +112,11 @@ pub fn compile_text(file: &str, text: &str, opts: PipelineOptions, stop_after: O
     })
 }
 
-pub fn compile_file(path: &Path, opts: PipelineOptions, stop_after: Option<&str>) -> Result<Compiled, CompileError> {
+pub fn compile_file(
+    path: &Path,
+    opts: PipelineOptions,
+    stop_after: Option<&str>,
+) -> Result<Compiled, CompileError> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|source| CompileError::Read {
         file: file.clone(),
@@ -132,7 +141,9 @@ pub fn generate(c: &Compiled, n_vectors: usize) -> Result<Output, CompileError> 
         file: c.file(),
         source,
     })?;
-    design.files.extend(testbench::generate(&design.info, n_vectors));
+    design
+        .files
+        .extend(testbench::generate(&design.info, n_vectors));
     let report = crate::report::build(&c.graph, &design.info);
     Ok(Output { design, report })
 }
@@ -154,13 +165,24 @@ pub fn write_files(dir: &Path, files: &[(String, String)]) -> Result<(), Compile
 }
 
 /// Golden-model vectors as the testbenches read them.
-pub fn vector_files(golden: &Golden, info: &verilog::DesignInfo, inputs: &[i128]) -> Vec<(String, String)> {
+pub fn vector_files(
+    golden: &Golden,
+    info: &verilog::DesignInfo,
+    inputs: &[i128],
+) -> Vec<(String, String)> {
     let mut out = vec![];
     golden.run_batch(inputs, &mut out);
     let in_fields: Vec<(u32, usize)> = info.inputs.iter().map(|f| (f.width, f.elements)).collect();
-    let out_fields: Vec<(u32, usize)> = info.outputs.iter().map(|f| (f.width, f.elements)).collect();
+    let out_fields: Vec<(u32, usize)> =
+        info.outputs.iter().map(|f| (f.width, f.elements)).collect();
     vec![
-        ("vectors/in.hex".into(), testbench::hex_lines(inputs, &in_fields, info.in_bits)),
-        ("vectors/expected.hex".into(), testbench::hex_lines(&out, &out_fields, info.out_bits)),
+        (
+            "vectors/in.hex".into(),
+            testbench::hex_lines(inputs, &in_fields, info.in_bits),
+        ),
+        (
+            "vectors/expected.hex".into(),
+            testbench::hex_lines(&out, &out_fields, info.out_bits),
+        ),
     ]
 }

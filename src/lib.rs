@@ -1,13 +1,13 @@
 //! neurtl: trained neural networks to bit-exact, pipelined Verilog.
 //!
 //! A model flows front end → IR → passes → back end; see ARCHITECTURE.md.
+pub mod backend;
+pub mod compile;
 pub mod fixed;
 pub mod frontend;
+pub mod golden;
 pub mod ir;
 pub mod passes;
-pub mod golden;
-pub mod backend;
-pub mod vectors;
-pub mod compile;
 pub mod report;
 pub mod sim;
+pub mod vectors;

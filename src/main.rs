@@ -6,7 +6,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "neurtl", version, about = "Trained neural networks to bit-exact, pipelined Verilog")]
+#[command(
+    name = "neurtl",
+    version,
+    about = "Trained neural networks to bit-exact, pipelined Verilog"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -41,7 +45,16 @@ fn main() -> ExitCode {
     match r {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Library errors already embed their cause in the message;
+            // print each cause only once.
+            let mut msg = e.to_string();
+            for cause in e.chain().skip(1) {
+                let c = cause.to_string();
+                if !msg.contains(&c) {
+                    msg = format!("{msg}: {c}");
+                }
+            }
+            eprintln!("error: {msg}");
             ExitCode::from(2)
         }
     }

@@ -23,9 +23,16 @@ pub fn build(g: &Graph, info: &DesignInfo) -> Value {
             });
             if let Op::Dense(d) = &node.op {
                 let q = d.quant.as_ref().unwrap();
-                let terms: usize = d.terms.as_ref().map(|t| t.iter().map(Vec::len).sum()).unwrap_or(0);
+                let terms: usize = d
+                    .terms
+                    .as_ref()
+                    .map(|t| t.iter().map(Vec::len).sum())
+                    .unwrap_or(0);
                 v["accumulator"] = json!(d.acc.as_ref().map(|a| a.format.to_string()));
-                v["accumulator_kind"] = json!(match d.accum { Accum::Auto => "auto", Accum::Explicit(_) => "explicit" });
+                v["accumulator_kind"] = json!(match d.accum {
+                    Accum::Auto => "auto",
+                    Accum::Explicit(_) => "explicit",
+                });
                 v["nonzero_weights"] = json!(terms);
                 v["max_weight_quantization_error"] = json!(q.max_weight_error);
                 v["max_bias_quantization_error"] = json!(q.max_bias_error);

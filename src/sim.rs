@@ -12,10 +12,16 @@ pub enum Simulator {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
-    #[error("`{tool}` was not found on PATH; run `make deps` (installs Verilator, Icarus and Yosys)")]
+    #[error(
+        "`{tool}` was not found on PATH; run `make deps` (installs Verilator, Icarus and Yosys)"
+    )]
     Missing { tool: &'static str },
     #[error("{what} failed (exit {code:?}):\n{log}")]
-    Failed { what: String, code: Option<i32>, log: String },
+    Failed {
+        what: String,
+        code: Option<i32>,
+        log: String,
+    },
     #[error("the simulation printed no RESULT line:\n{0}")]
     NoResult(String),
 }
@@ -32,21 +38,40 @@ pub struct SimResult {
 
 fn run(cmd: &mut Command, what: &str) -> Result<String, SimError> {
     let out = cmd.output().map_err(|_| SimError::Missing {
-        tool: if what.contains("verilator") { "verilator" } else { "iverilog" },
+        tool: if what.contains("verilator") {
+            "verilator"
+        } else {
+            "iverilog"
+        },
     })?;
-    let log = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     if !out.status.success() && !log.contains("RESULT ") {
         return Err(SimError::Failed {
             what: what.to_string(),
             code: out.status.code(),
-            log: log.lines().rev().take(40).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n"),
+            log: log
+                .lines()
+                .rev()
+                .take(40)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect::<Vec<_>>()
+                .join("\n"),
         });
     }
     Ok(log)
 }
 
 fn parse(log: &str) -> Result<SimResult, SimError> {
-    let line = log.lines().find(|l| l.starts_with("RESULT ")).ok_or_else(|| SimError::NoResult(log.to_string()))?;
+    let line = log
+        .lines()
+        .find(|l| l.starts_with("RESULT "))
+        .ok_or_else(|| SimError::NoResult(log.to_string()))?;
     let field = |k: &str| -> i64 {
         line.split_whitespace()
             .find_map(|t| t.strip_prefix(&format!("{k}=")))
@@ -85,14 +110,41 @@ pub fn simulate(dir: &Path, top: &str, sim: Simulator) -> Result<SimResult, SimE
     match sim {
         Simulator::Verilator => {
             let mdir = dir.join("obj_verilator");
-            let jobs = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).to_string();
+            let jobs = std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+                .to_string();
             run(
                 Command::new("verilator")
-                    .args(["--cc", "--exe", "--build", "-j", &jobs, "--top-module", top, "-o", "sim"])
-                    .args(["-Wno-DECLFILENAME", "-Wno-UNUSEDPARAM", "--x-assign", "fast", "--x-initial", "fast"])
+                    .args([
+                        "--cc",
+                        "--exe",
+                        "--build",
+                        "-j",
+                        &jobs,
+                        "--top-module",
+                        top,
+                        "-o",
+                        "sim",
+                    ])
+                    .args([
+                        "-Wno-DECLFILENAME",
+                        "-Wno-UNUSEDPARAM",
+                        "--x-assign",
+                        "fast",
+                        "--x-initial",
+                        "fast",
+                    ])
                     .arg("-Mdir")
                     .arg(&mdir)
-                    .args(["-CFLAGS", "-O1", "-CFLAGS", "-std=c++17", "-MAKEFLAGS", "OPT_FAST=-O1"])
+                    .args([
+                        "-CFLAGS",
+                        "-O1",
+                        "-CFLAGS",
+                        "-std=c++17",
+                        "-MAKEFLAGS",
+                        "OPT_FAST=-O1",
+                    ])
                     .args(&files)
                     .arg(dir.join("tb/harness.cpp")),
                 "verilator build",
@@ -118,7 +170,10 @@ pub fn simulate(dir: &Path, top: &str, sim: Simulator) -> Result<SimResult, SimE
                 "iverilog build",
             )?;
             let log = run(
-                Command::new("vvp").arg("-n").arg(odir.join("sim.vvp")).current_dir(dir),
+                Command::new("vvp")
+                    .arg("-n")
+                    .arg(odir.join("sim.vvp"))
+                    .current_dir(dir),
                 "iverilog simulation",
             )?;
             parse(&log)

@@ -22,7 +22,11 @@ impl Rng {
     pub fn range(&mut self, lo: i128, hi: i128) -> i128 {
         let span = (hi - lo) as u128 + 1;
         let r = ((self.next_u64() as u128) << 64) | self.next_u64() as u128;
-        if span == 0 { lo + r as i128 } else { lo + (r % span) as i128 }
+        if span == 0 {
+            lo + r as i128
+        } else {
+            lo + (r % span) as i128
+        }
     }
     pub fn below(&mut self, n: u64) -> u64 {
         self.next_u64() % n.max(1)
@@ -36,7 +40,10 @@ pub fn random(formats: &[(Format, usize)], n: usize, seed: u64) -> Vec<i128> {
     let mut rng = Rng::new(seed);
     let per: usize = formats.iter().map(|f| f.1).sum();
     let mut out = Vec::with_capacity(n * per);
-    let elems: Vec<Format> = formats.iter().flat_map(|(f, c)| std::iter::repeat_n(*f, *c)).collect();
+    let elems: Vec<Format> = formats
+        .iter()
+        .flat_map(|(f, c)| std::iter::repeat_n(*f, *c))
+        .collect();
     let clamp = |f: &Format, v: i128| v.clamp(f.min_raw(), f.max_raw());
     for s in 0..n {
         for (i, f) in elems.iter().enumerate() {
@@ -46,8 +53,20 @@ pub fn random(formats: &[(Format, usize)], n: usize, seed: u64) -> Vec<i128> {
                 2 => 0,
                 3 => clamp(f, 1),
                 4 => clamp(f, -1),
-                5 => if i % 2 == 0 { f.min_raw() } else { f.max_raw() },
-                6 => if i % 2 == 0 { f.max_raw() } else { f.min_raw() },
+                5 => {
+                    if i % 2 == 0 {
+                        f.min_raw()
+                    } else {
+                        f.max_raw()
+                    }
+                }
+                6 => {
+                    if i % 2 == 0 {
+                        f.max_raw()
+                    } else {
+                        f.min_raw()
+                    }
+                }
                 _ => match rng.below(10) {
                     0 => f.min_raw(),
                     1 => f.max_raw(),
@@ -103,12 +122,23 @@ pub fn read_table(path: &Path) -> Result<Table, VectorError> {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let row: Result<Vec<f64>, _> = line.split([',', ';', ' ', '\t']).filter(|s| !s.is_empty()).map(str::parse::<f64>).collect();
+        let row: Result<Vec<f64>, _> = line
+            .split([',', ';', ' ', '\t'])
+            .filter(|s| !s.is_empty())
+            .map(str::parse::<f64>)
+            .collect();
         let row = row.map_err(|_| bad(path, format!("line {}: not a list of numbers", ln + 1)))?;
         if cols == 0 {
             cols = row.len();
         } else if row.len() != cols {
-            return Err(bad(path, format!("line {} has {} values, earlier lines {cols}", ln + 1, row.len())));
+            return Err(bad(
+                path,
+                format!(
+                    "line {} has {} values, earlier lines {cols}",
+                    ln + 1,
+                    row.len()
+                ),
+            ));
         }
         if let Some(x) = row.iter().find(|x| !x.is_finite()) {
             return Err(bad(path, format!("line {}: {x} is not finite", ln + 1)));
@@ -128,15 +158,28 @@ fn read_npy(path: &Path, b: &[u8]) -> Result<Table, VectorError> {
         2 | 3 => (u32::from_le_bytes([b[8], b[9], b[10], b[11]]) as usize, 12),
         _ => return Err(bad(path, "unsupported .npy version")),
     };
-    let header = std::str::from_utf8(b.get(start..start + hlen).ok_or_else(|| bad(path, "truncated header"))?)
-        .map_err(|_| bad(path, "bad header"))?;
+    let header = std::str::from_utf8(
+        b.get(start..start + hlen)
+            .ok_or_else(|| bad(path, "truncated header"))?,
+    )
+    .map_err(|_| bad(path, "bad header"))?;
     let field = |k: &str| -> Option<&str> {
         let i = header.find(&format!("'{k}'"))?;
-        Some(header[i + k.len() + 2..].trim_start().trim_start_matches(':').trim_start())
+        Some(
+            header[i + k.len() + 2..]
+                .trim_start()
+                .trim_start_matches(':')
+                .trim_start(),
+        )
     };
-    let descr = field("descr").and_then(|s| s.split('\'').nth(1)).ok_or_else(|| bad(path, "no dtype"))?;
+    let descr = field("descr")
+        .and_then(|s| s.split('\'').nth(1))
+        .ok_or_else(|| bad(path, "no dtype"))?;
     if field("fortran_order").is_some_and(|s| s.starts_with("True")) {
-        return Err(bad(path, "Fortran-order arrays are not supported; save with np.ascontiguousarray"));
+        return Err(bad(
+            path,
+            "Fortran-order arrays are not supported; save with np.ascontiguousarray",
+        ));
     }
     let shape_s = field("shape").ok_or_else(|| bad(path, "no shape"))?;
     let shape: Vec<usize> = shape_s[1..shape_s.find(')').unwrap_or(1)]
@@ -154,7 +197,12 @@ fn read_npy(path: &Path, b: &[u8]) -> Result<Table, VectorError> {
         "|u1" => (1, |c| c[0] as f64),
         "<u2" => (2, |c| u16::from_le_bytes(c.try_into().unwrap()) as f64),
         "<u4" => (4, |c| u32::from_le_bytes(c.try_into().unwrap()) as f64),
-        other => return Err(bad(path, format!("dtype {other} is not supported; use float64, float32 or integers"))),
+        other => {
+            return Err(bad(
+                path,
+                format!("dtype {other} is not supported; use float64, float32 or integers"),
+            ));
+        }
     };
     let count: usize = shape.iter().product();
     if data.len() < count * size {
@@ -167,25 +215,49 @@ fn read_npy(path: &Path, b: &[u8]) -> Result<Table, VectorError> {
     let cols = match shape.len() {
         1 => 1,
         2 => shape[1],
-        _ => return Err(bad(path, format!("shape {shape:?}: expected [samples, features]"))),
+        _ => {
+            return Err(bad(
+                path,
+                format!("shape {shape:?}: expected [samples, features]"),
+            ));
+        }
     };
     Ok(Table { cols, values })
 }
 
 /// Convert a table of samples to raw inputs. Real values are quantized with
 /// each input's own type; with `raw`, values must be integers in range.
-pub fn table_to_raw(path: &Path, t: &Table, inputs: &[(FixedType, usize)], raw: bool) -> Result<Vec<i128>, VectorError> {
+pub fn table_to_raw(
+    path: &Path,
+    t: &Table,
+    inputs: &[(FixedType, usize)],
+    raw: bool,
+) -> Result<Vec<i128>, VectorError> {
     let per: usize = inputs.iter().map(|i| i.1).sum();
     if t.cols != per {
-        return Err(bad(path, format!("samples have {} values, the model takes {per}", t.cols)));
+        return Err(bad(
+            path,
+            format!("samples have {} values, the model takes {per}", t.cols),
+        ));
     }
-    let types: Vec<&FixedType> = inputs.iter().flat_map(|(ty, c)| std::iter::repeat_n(ty, *c)).collect();
+    let types: Vec<&FixedType> = inputs
+        .iter()
+        .flat_map(|(ty, c)| std::iter::repeat_n(ty, *c))
+        .collect();
     let mut out = Vec::with_capacity(t.values.len());
     for (k, &x) in t.values.iter().enumerate() {
         let ty = types[k % per];
         let v = if raw {
             if x.fract() != 0.0 || !ty.format.contains(x as i128) {
-                return Err(bad(path, format!("sample {} value {}: {x} is not a raw {} value", k / per, k % per, ty.format)));
+                return Err(bad(
+                    path,
+                    format!(
+                        "sample {} value {}: {x} is not a raw {} value",
+                        k / per,
+                        k % per,
+                        ty.format
+                    ),
+                ));
             }
             x as i128
         } else {
@@ -202,7 +274,16 @@ pub fn write_table(path: &Path, cols: usize, values: &[f64], as_int: bool) -> st
     if !is_npy {
         let mut s = String::new();
         for row in values.chunks(cols.max(1)) {
-            let r: Vec<String> = row.iter().map(|v| if as_int { format!("{}", *v as i128) } else { format!("{v}") }).collect();
+            let r: Vec<String> = row
+                .iter()
+                .map(|v| {
+                    if as_int {
+                        format!("{}", *v as i128)
+                    } else {
+                        format!("{v}")
+                    }
+                })
+                .collect();
             s.push_str(&r.join(","));
             s.push('\n');
         }
@@ -210,7 +291,8 @@ pub fn write_table(path: &Path, cols: usize, values: &[f64], as_int: bool) -> st
     }
     let rows = values.len() / cols.max(1);
     let descr = if as_int { "<i8" } else { "<f8" };
-    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+    let mut header =
+        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
     while (10 + header.len() + 1) % 64 != 0 {
         header.push(' ');
     }

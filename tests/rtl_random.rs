@@ -14,7 +14,10 @@ use neurtl::sim::{Simulator, lint, simulate};
 use std::path::Path;
 
 fn env_u64(k: &str, d: u64) -> u64 {
-    std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d)
+    std::env::var(k)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(d)
 }
 
 /// Compile one random network into `dir`; returns (top, vectors, latency).
@@ -24,9 +27,18 @@ fn build(seed: u64, dir: &Path, n_vec: usize) -> Result<(String, usize, u32), St
     std::fs::write(dir.join("model.json"), &text).unwrap();
     // Vary the pipeline with the seed: layer registers, none, adder cuts.
     let opts = match seed % 4 {
-        0 => PipelineOptions { mode: PipelineMode::None, max_adder_depth: 0 },
-        1 => PipelineOptions { mode: PipelineMode::Layer, max_adder_depth: 1 },
-        2 => PipelineOptions { mode: PipelineMode::Layer, max_adder_depth: 2 },
+        0 => PipelineOptions {
+            mode: PipelineMode::None,
+            max_adder_depth: 0,
+        },
+        1 => PipelineOptions {
+            mode: PipelineMode::Layer,
+            max_adder_depth: 1,
+        },
+        2 => PipelineOptions {
+            mode: PipelineMode::Layer,
+            max_adder_depth: 2,
+        },
         _ => PipelineOptions::default(),
     };
     let c = compile_text("model.json", &text, opts, None).map_err(|e| e.to_string())?;
@@ -59,7 +71,12 @@ fn check(seed: u64, root: &Path) -> Result<(), String> {
     let (top, n, _) = build(seed, &dir, 50)?;
     let r = simulate(&dir, &top, Simulator::Iverilog).map_err(|e| e.to_string())?;
     if r.mismatches != 0 || r.vectors as usize != n {
-        return Err(format!("icarus: {} mismatches over {} vectors\n{}", r.mismatches, r.vectors, r.details.join("\n")));
+        return Err(format!(
+            "icarus: {} mismatches over {} vectors\n{}",
+            r.mismatches,
+            r.vectors,
+            r.details.join("\n")
+        ));
     }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
@@ -90,5 +107,8 @@ fn random_networks_match_golden_model_in_rtl() {
         }
     });
     let f = failures.into_inner().unwrap();
-    assert!(f.is_empty(), "random networks failed, replay with NEURTL_FUZZ_SEED=<seed> NEURTL_FUZZ_NETS=1: seeds {f:?}");
+    assert!(
+        f.is_empty(),
+        "random networks failed, replay with NEURTL_FUZZ_SEED=<seed> NEURTL_FUZZ_NETS=1: seeds {f:?}"
+    );
 }

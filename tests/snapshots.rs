@@ -6,13 +6,18 @@ use neurtl::ir::PipelineOptions;
 use std::path::Path;
 
 fn snapshot(name: &str, got: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/snapshots")
+        .join(name);
     if std::env::var_os("UPDATE_SNAPSHOTS").is_some() || !path.exists() {
         std::fs::write(&path, got).unwrap();
         return;
     }
     let want = std::fs::read_to_string(&path).unwrap();
-    assert_eq!(got, want, "snapshot {name} changed; review and rerun with UPDATE_SNAPSHOTS=1");
+    assert_eq!(
+        got, want,
+        "snapshot {name} changed; review and rerun with UPDATE_SNAPSHOTS=1"
+    );
 }
 
 #[test]
@@ -22,7 +27,9 @@ fn ir_after_each_pass() {
     for (pass, _) in neurtl::passes::describe() {
         let c = compile_file(&model, PipelineOptions::default(), Some(pass)).unwrap();
         all.push_str(&format!("=== after {pass}\n"));
-        all.push_str(&neurtl::ir::print::print(&c.graph).replace(&model.display().to_string(), "tiny.json"));
+        all.push_str(
+            &neurtl::ir::print::print(&c.graph).replace(&model.display().to_string(), "tiny.json"),
+        );
     }
     snapshot("tiny.ir.txt", &all);
 }

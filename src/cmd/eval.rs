@@ -47,9 +47,16 @@ pub fn main(a: Args) -> Result<ExitCode> {
         let raw_in = table_to_raw(&a.inputs, &t, &types, a.raw)?;
         let mut raw_out = vec![];
         golden.run_batch(&raw_in, &mut raw_out);
-        let fmts: Vec<_> = golden.output_formats.iter().flat_map(|(f, k)| std::iter::repeat_n(*f, *k)).collect();
+        let fmts: Vec<_> = golden
+            .output_formats
+            .iter()
+            .flat_map(|(f, k)| std::iter::repeat_n(*f, *k))
+            .collect();
         if a.raw && fmts.iter().any(|f| f.width > 53) {
-            anyhow::bail!("--raw output wider than 53 bits cannot be written exactly; outputs here are up to {} bits", fmts.iter().map(|f| f.width).max().unwrap_or(0));
+            anyhow::bail!(
+                "--raw output wider than 53 bits cannot be written exactly; outputs here are up to {} bits",
+                fmts.iter().map(|f| f.width).max().unwrap_or(0)
+            );
         }
         for (k, v) in raw_out.iter().enumerate() {
             let f = fmts[k % n_out];
@@ -57,6 +64,10 @@ pub fn main(a: Args) -> Result<ExitCode> {
         }
     }
     write_table(&a.out, n_out, &out, a.raw)?;
-    println!("wrote {} samples to {}", out.len() / n_out.max(1), a.out.display());
+    println!(
+        "wrote {} samples to {}",
+        out.len() / n_out.max(1),
+        a.out.display()
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -27,7 +27,11 @@ pub struct PipeArgs {
 impl PipeArgs {
     pub fn options(&self) -> PipelineOptions {
         PipelineOptions {
-            mode: if self.pipeline == "none" { PipelineMode::None } else { PipelineMode::Layer },
+            mode: if self.pipeline == "none" {
+                PipelineMode::None
+            } else {
+                PipelineMode::Layer
+            },
             max_adder_depth: self.max_adder_depth,
         }
     }
@@ -57,7 +61,12 @@ pub struct BuildInfo {
 }
 
 /// Raw input samples for a compiled model.
-pub fn input_samples(c: &Compiled, golden: &neurtl::golden::Golden, v: &VectorArgs, default_n: usize) -> Result<Vec<i128>> {
+pub fn input_samples(
+    c: &Compiled,
+    golden: &neurtl::golden::Golden,
+    v: &VectorArgs,
+    default_n: usize,
+) -> Result<Vec<i128>> {
     match &v.inputs {
         Some(p) => {
             let t = vectors::read_table(p)?;
@@ -76,13 +85,23 @@ pub fn input_samples(c: &Compiled, golden: &neurtl::golden::Golden, v: &VectorAr
             }
             Ok(raw)
         }
-        None => Ok(vectors::random(&golden.input_formats, v.vectors.unwrap_or(default_n), v.seed)),
+        None => Ok(vectors::random(
+            &golden.input_formats,
+            v.vectors.unwrap_or(default_n),
+            v.seed,
+        )),
     }
 }
 
 /// Compile `model` into `out` with vectors; returns the compiled model,
 /// the design's top name, and the number of vectors.
-pub fn build_dir(model: &Path, out: &Path, p: &PipeArgs, v: &VectorArgs, default_n: usize) -> Result<(Compiled, String, usize)> {
+pub fn build_dir(
+    model: &Path,
+    out: &Path,
+    p: &PipeArgs,
+    v: &VectorArgs,
+    default_n: usize,
+) -> Result<(Compiled, String, usize)> {
     let c = driver::compile_file(model, p.options(), None)?;
     let golden = c.golden()?;
     let inputs = input_samples(&c, &golden, v, default_n)?;
@@ -90,14 +109,20 @@ pub fn build_dir(model: &Path, out: &Path, p: &PipeArgs, v: &VectorArgs, default
     let o = driver::generate(&c, n)?;
     let mut files = o.design.files.clone();
     files.extend(driver::vector_files(&golden, &o.design.info, &inputs));
-    files.push(("report.json".into(), serde_json::to_string_pretty(&o.report)? + "\n"));
+    files.push((
+        "report.json".into(),
+        serde_json::to_string_pretty(&o.report)? + "\n",
+    ));
     files.push(("model.json".into(), c.text.clone()));
     let info = BuildInfo {
         top: o.design.info.top.clone(),
         pipeline: p.pipeline.clone(),
         max_adder_depth: p.max_adder_depth,
     };
-    files.push(("neurtl.json".into(), serde_json::to_string_pretty(&serde_json::to_value(&info)?)? + "\n"));
+    files.push((
+        "neurtl.json".into(),
+        serde_json::to_string_pretty(&serde_json::to_value(&info)?)? + "\n",
+    ));
     // Stale RTL from an earlier model would be picked up by the simulator.
     let rtl = out.join("rtl");
     if rtl.exists() {

@@ -29,8 +29,16 @@ pub struct Args {
 fn float_error(c: &Compiled, raw_in: &[i128]) -> Result<Vec<(String, f64)>> {
     let golden = c.golden()?;
     let n_in = golden.input_len();
-    let in_fmts: Vec<_> = golden.input_formats.iter().flat_map(|(f, k)| std::iter::repeat_n(*f, *k)).collect();
-    let out_fmts: Vec<_> = golden.output_formats.iter().flat_map(|(f, k)| std::iter::repeat_n(*f, *k)).collect();
+    let in_fmts: Vec<_> = golden
+        .input_formats
+        .iter()
+        .flat_map(|(f, k)| std::iter::repeat_n(*f, *k))
+        .collect();
+    let out_fmts: Vec<_> = golden
+        .output_formats
+        .iter()
+        .flat_map(|(f, k)| std::iter::repeat_n(*f, *k))
+        .collect();
     let names: Vec<String> = c
         .graph
         .outputs
@@ -39,7 +47,11 @@ fn float_error(c: &Compiled, raw_in: &[i128]) -> Result<Vec<(String, f64)>> {
         .collect();
     let mut worst: Vec<(String, f64)> = vec![];
     for sample in raw_in.chunks(n_in) {
-        let real: Vec<f64> = sample.iter().zip(&in_fmts).map(|(&r, f)| f.to_f64(r)).collect();
+        let real: Vec<f64> = sample
+            .iter()
+            .zip(&in_fmts)
+            .map(|(&r, f)| f.to_f64(r))
+            .collect();
         let fl = c.float.run(&real);
         let gd = golden.run(sample);
         for (k, (g, f)) in gd.iter().zip(&fl).enumerate() {
@@ -54,9 +66,20 @@ fn float_error(c: &Compiled, raw_in: &[i128]) -> Result<Vec<(String, f64)>> {
 }
 
 pub fn main(a: Args) -> Result<ExitCode> {
-    let stem = a.model.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "model".into());
-    let parent = a.model.parent().and_then(|p| p.file_name()).map(|s| s.to_string_lossy().to_string());
-    let out = a.out.clone().unwrap_or_else(|| PathBuf::from("build").join(parent.unwrap_or(stem)));
+    let stem = a
+        .model
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_else(|| "model".into());
+    let parent = a
+        .model
+        .parent()
+        .and_then(|p| p.file_name())
+        .map(|s| s.to_string_lossy().to_string());
+    let out = a
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("build").join(parent.unwrap_or(stem)));
     let pb = spinner("compiling");
     let (c, top, n) = build_dir(&a.model, &out, &a.pipe, &a.vec, 10_000)?;
     let latency = c.graph.meta.latency.unwrap_or(0);
@@ -77,14 +100,24 @@ pub fn main(a: Args) -> Result<ExitCode> {
         a.clock,
         r.latency
     );
-    println!("vectors      {} through {:?}, one per clock", r.vectors, a.simulator);
+    println!(
+        "vectors      {} through {:?}, one per clock",
+        r.vectors, a.simulator
+    );
     println!("mismatches   {}", r.mismatches);
     for (name, e) in &err {
-        println!("golden vs float: max |error| on `{name}` = {e:.6} (over {} samples)", (inputs.len() / golden.input_len()).min(2000));
+        println!(
+            "golden vs float: max |error| on `{name}` = {e:.6} (over {} samples)",
+            (inputs.len() / golden.input_len()).min(2000)
+        );
     }
     let ok = r.mismatches == 0 && r.vectors as usize == n && r.latency == latency as i64;
     if !ok {
         println!("FAILED: the RTL does not match the golden model");
     }
-    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

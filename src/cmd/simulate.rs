@@ -19,7 +19,8 @@ pub struct Args {
 pub fn main(a: Args) -> Result<ExitCode> {
     let info_path = a.dir.join("neurtl.json");
     let info: BuildInfo = serde_json::from_str(
-        &std::fs::read_to_string(&info_path).with_context(|| format!("{}: not a neurtl build directory", a.dir.display()))?,
+        &std::fs::read_to_string(&info_path)
+            .with_context(|| format!("{}: not a neurtl build directory", a.dir.display()))?,
     )
     .with_context(|| format!("{}: unreadable", info_path.display()))?;
     if a.vec.vectors.is_some() || a.vec.inputs.is_some() {
@@ -36,6 +37,13 @@ pub fn main(a: Args) -> Result<ExitCode> {
     for d in &r.details {
         println!("{d}");
     }
-    println!("{} vectors, {} mismatches, measured latency {} cycles", r.vectors, r.mismatches, r.latency);
-    Ok(if r.mismatches == 0 && r.vectors > 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    println!(
+        "{} vectors, {} mismatches, measured latency {} cycles",
+        r.vectors, r.mismatches, r.latency
+    );
+    Ok(if r.mismatches == 0 && r.vectors > 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

@@ -182,7 +182,11 @@ impl Format {
     /// Reinterpret the low `width` bits of `bits` as a raw value.
     pub fn from_bits(&self, bits: u128) -> i128 {
         let w = self.width;
-        let masked = if w >= 128 { bits } else { bits & ((1u128 << w) - 1) };
+        let masked = if w >= 128 {
+            bits
+        } else {
+            bits & ((1u128 << w) - 1)
+        };
         if self.signed && w < 128 && (masked >> (w - 1)) & 1 == 1 {
             (masked as i128) - (1i128 << (w - 1)) * 2
         } else {
@@ -340,7 +344,13 @@ pub fn cast(raw: i128, src_frac: i32, ty: &FixedType) -> (i128, CastEvents) {
     match quantize(raw, src_frac, ty.format.frac, ty.quant) {
         Some((q, rounded)) => {
             let (v, overflowed) = overflow(q, ty);
-            (v, CastEvents { rounded, overflowed })
+            (
+                v,
+                CastEvents {
+                    rounded,
+                    overflowed,
+                },
+            )
         }
         None => {
             // The shifted value is beyond i128: far outside any format we
@@ -408,7 +418,9 @@ pub fn cast_interval(lo: i128, hi: i128, src_frac: i32, ty: &FixedType) -> (i128
     let (rlo, rhi) = ty.result_range();
     match (q(lo), q(hi)) {
         (Some((a, _)), Some((b, _))) if a >= rlo && b <= rhi => (a, b),
-        (Some((a, _)), Some((b, _))) if ty.overflow == OverflowMode::Sat || ty.overflow == OverflowMode::SatSym => {
+        (Some((a, _)), Some((b, _)))
+            if ty.overflow == OverflowMode::Sat || ty.overflow == OverflowMode::SatSym =>
+        {
             (a.clamp(rlo, rhi), b.clamp(rlo, rhi))
         }
         _ => (rlo, rhi),

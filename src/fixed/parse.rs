@@ -7,16 +7,28 @@ use super::{FixedType, Format, MAX_WIDTH, OverflowMode, QuantMode};
 /// Why a type string was rejected; the message says what would be accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseTypeError {
-    #[error("`{0}` is not a type; expected fixed<W,I>, ufixed<W,I>, int<W> or uint<W>, optionally with quantization and overflow modes, e.g. fixed<16,6,rnd,sat>")]
+    #[error(
+        "`{0}` is not a type; expected fixed<W,I>, ufixed<W,I>, int<W> or uint<W>, optionally with quantization and overflow modes, e.g. fixed<16,6,rnd,sat>"
+    )]
     Syntax(String),
     #[error("width {width} in `{text}` is outside 1..={MAX_WIDTH}")]
     Width { text: String, width: i64 },
-    #[error("`{mode}` in `{text}` is not a quantization mode; use one of trn, trn_zero, rnd, rnd_zero, rnd_inf, rnd_min_inf, rnd_conv")]
+    #[error(
+        "`{mode}` in `{text}` is not a quantization mode; use one of trn, trn_zero, rnd, rnd_zero, rnd_inf, rnd_min_inf, rnd_conv"
+    )]
     Quant { text: String, mode: String },
-    #[error("`{mode}` in `{text}` is not an overflow mode; use one of wrap, sat, sat_zero, sat_sym")]
+    #[error(
+        "`{mode}` in `{text}` is not an overflow mode; use one of wrap, sat, sat_zero, sat_sym"
+    )]
     Overflow { text: String, mode: String },
-    #[error("integer bits {int_bits} in `{text}` put the binary point more than {limit} bits away from the value")]
-    IntBits { text: String, int_bits: i64, limit: i64 },
+    #[error(
+        "integer bits {int_bits} in `{text}` put the binary point more than {limit} bits away from the value"
+    )]
+    IntBits {
+        text: String,
+        int_bits: i64,
+        limit: i64,
+    },
 }
 
 fn quant_mode(s: &str) -> Option<QuantMode> {

@@ -66,7 +66,11 @@ fn ref_overflow(q: i128, ty: &FixedType) -> i128 {
 
 fn arb_type(max_w: u32) -> impl Strategy<Value = FixedType> {
     (any::<bool>(), 1..=max_w, -8i32..=16, 0..7usize, 0..4usize).prop_map(|(s, w, f, q, o)| {
-        FixedType::new(Format::new(s, w, f), QuantMode::ALL[q], OverflowMode::ALL[o])
+        FixedType::new(
+            Format::new(s, w, f),
+            QuantMode::ALL[q],
+            OverflowMode::ALL[o],
+        )
     })
 }
 
@@ -149,23 +153,61 @@ fn documented_examples() {
 fn parses_all_spellings() {
     let t = parse_type("fixed<16,6,rnd_conv,sat>").unwrap();
     assert_eq!(t.format, Format::new(true, 16, 10));
-    assert_eq!((t.quant, t.overflow), (QuantMode::RndConv, OverflowMode::Sat));
-    assert_eq!(parse_type("ap_ufixed<8, 4, AP_RND, AP_SAT>").unwrap().format, Format::new(false, 8, 4));
-    assert_eq!(parse_type("int<5>").unwrap().format, Format::new(true, 5, 0));
-    assert_eq!(parse_type("uint<3>").unwrap().format, Format::new(false, 3, 0));
+    assert_eq!(
+        (t.quant, t.overflow),
+        (QuantMode::RndConv, OverflowMode::Sat)
+    );
+    assert_eq!(
+        parse_type("ap_ufixed<8, 4, AP_RND, AP_SAT>")
+            .unwrap()
+            .format,
+        Format::new(false, 8, 4)
+    );
+    assert_eq!(
+        parse_type("int<5>").unwrap().format,
+        Format::new(true, 5, 0)
+    );
+    assert_eq!(
+        parse_type("uint<3>").unwrap().format,
+        Format::new(false, 3, 0)
+    );
     // negative I and I > W are legal
     assert_eq!(parse_type("fixed<4,-2>").unwrap().format.frac, 6);
     assert_eq!(parse_type("fixed<4,9>").unwrap().format.frac, -5);
-    for bad in ["fixed<0,1>", "fixed<200,1>", "fixed<8>", "float", "fixed<8,2,round>", "fixed<8,2,rnd,clip>", "fixed<8,2", "int<8,3,4,5>"] {
+    for bad in [
+        "fixed<0,1>",
+        "fixed<200,1>",
+        "fixed<8>",
+        "float",
+        "fixed<8,2,round>",
+        "fixed<8,2,rnd,clip>",
+        "fixed<8,2",
+        "int<8,3,4,5>",
+    ] {
         assert!(parse_type(bad).is_err(), "{bad} should be rejected");
     }
 }
 
 #[test]
 fn interval_formats_are_minimal() {
-    assert_eq!(Format::for_interval(0, 255, 0).unwrap(), Format::new(false, 8, 0));
-    assert_eq!(Format::for_interval(-128, 127, 3).unwrap(), Format::new(true, 8, 3));
-    assert_eq!(Format::for_interval(-129, 0, 0).unwrap(), Format::new(true, 9, 0));
-    assert_eq!(Format::for_interval(-1, 0, 0).unwrap(), Format::new(true, 1, 0));
-    assert_eq!(Format::for_interval(0, 0, 0).unwrap(), Format::new(false, 1, 0));
+    assert_eq!(
+        Format::for_interval(0, 255, 0).unwrap(),
+        Format::new(false, 8, 0)
+    );
+    assert_eq!(
+        Format::for_interval(-128, 127, 3).unwrap(),
+        Format::new(true, 8, 3)
+    );
+    assert_eq!(
+        Format::for_interval(-129, 0, 0).unwrap(),
+        Format::new(true, 9, 0)
+    );
+    assert_eq!(
+        Format::for_interval(-1, 0, 0).unwrap(),
+        Format::new(true, 1, 0)
+    );
+    assert_eq!(
+        Format::for_interval(0, 0, 0).unwrap(),
+        Format::new(false, 1, 0)
+    );
 }

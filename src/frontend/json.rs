@@ -20,7 +20,9 @@ pub fn parse_model(text: &str) -> Result<Graph, FrontendError> {
         message: format!("invalid JSON: {e}"),
         help: None,
     })?;
-    let top = doc.as_object().ok_or_else(|| err(None, None, "the model must be a JSON object"))?;
+    let top = doc
+        .as_object()
+        .ok_or_else(|| err(None, None, "the model must be a JSON object"))?;
     let ctx = Ctx { layer: None };
     match top.get("format").and_then(Value::as_str) {
         Some("neurtl-model") => {}
@@ -31,13 +33,11 @@ pub fn parse_model(text: &str) -> Result<Graph, FrontendError> {
             ));
         }
     }
-    match top.get("version").and_then(Value::as_u64) {
-        Some(1) => {}
+    match top.get("version") {
+        Some(v) if v.as_u64() == Some(1) => {}
         other => {
-            return Err(ctx.e(
-                "version",
-                format!("{other:?} is not supported; this neurtl reads version 1"),
-            ));
+            let shown = other.map_or("missing".to_string(), |v| format!("{v} is not supported"));
+            return Err(ctx.e("version", format!("{shown}; this neurtl reads version 1")));
         }
     }
     let name = ctx.str(top, "name")?.to_string();
@@ -111,19 +111,28 @@ pub fn parse_model(text: &str) -> Result<Graph, FrontendError> {
             }
         };
         if matches!(op, Op::Argmax) && cast.is_some() {
-            return Err(l.e("output_type", "argmax outputs an index; it takes no output_type"));
+            return Err(l.e(
+                "output_type",
+                "argmax outputs an index; it takes no output_type",
+            ));
         }
         let srcs = match op.arity() {
             Some(1) => vec![l.str(obj, "input")?.to_string()],
             _ => {
                 let v = l.array(obj, "inputs")?;
-                let names: Option<Vec<String>> = v.iter().map(|x| x.as_str().map(String::from)).collect();
+                let names: Option<Vec<String>> =
+                    v.iter().map(|x| x.as_str().map(String::from)).collect();
                 let names = names.ok_or_else(|| l.e("inputs", "must be a list of layer names"))?;
                 match op.arity() {
                     Some(n) if names.len() != n => {
-                        return Err(l.e("inputs", format!("{opname} takes {n} inputs, got {}", names.len())));
+                        return Err(l.e(
+                            "inputs",
+                            format!("{opname} takes {n} inputs, got {}", names.len()),
+                        ));
                     }
-                    None if names.is_empty() => return Err(l.e("inputs", "needs at least one input")),
+                    None if names.is_empty() => {
+                        return Err(l.e("inputs", "needs at least one input"));
+                    }
                     _ => {}
                 }
                 names
@@ -131,13 +140,20 @@ pub fn parse_model(text: &str) -> Result<Graph, FrontendError> {
         };
         let id = g.add_node(Node::new(lname.clone(), op, cast));
         if by_name.insert(lname.clone(), id).is_some() {
-            return Err(l.e("name", "duplicate name: another input or layer already has it"));
+            return Err(l.e(
+                "name",
+                "duplicate name: another input or layer already has it",
+            ));
         }
         wiring.push((id, lname, srcs));
     }
     for (id, lname, srcs) in wiring {
         for (port, s) in srcs.iter().enumerate() {
-            let field = if g.node(id).op.arity() == Some(1) { "input" } else { "inputs" };
+            let field = if g.node(id).op.arity() == Some(1) {
+                "input"
+            } else {
+                "inputs"
+            };
             let src = *by_name.get(s).ok_or_else(|| {
                 err(
                     Some(&lname),
@@ -153,7 +169,9 @@ pub fn parse_model(text: &str) -> Result<Graph, FrontendError> {
         return Err(ctx.e("outputs", "a model needs at least one output"));
     }
     for o in outs {
-        let s = o.as_str().ok_or_else(|| ctx.e("outputs", "must be a list of layer names"))?;
+        let s = o
+            .as_str()
+            .ok_or_else(|| ctx.e("outputs", "must be a list of layer names"))?;
         let id = *by_name
             .get(s)
             .ok_or_else(|| ctx.e("outputs", format!("`{s}` is not a layer or input")))?;
@@ -162,20 +180,27 @@ pub fn parse_model(text: &str) -> Result<Graph, FrontendError> {
         }
         g.outputs.push(id);
     }
-    if g.topo().len() != g.g.node_count() {
-        let order: std::collections::HashSet<_> = g.topo().into_iter().collect();
-        let mut cyc: Vec<String> = g
-            .g
-            .node_indices()
-            .filter(|n| !order.contains(n))
-            .map(|n| g.node(n).name.clone())
-            .collect();
-        cyc.sort();
-        return Err(err(
-            Some(&cyc[0]),
-            Some("input"),
-            format!("layers {} depend on each other in a cycle", cyc.join(", ")),
-        ));
+    // A cycle: name the layers on it (a strongly connected component with
+    // more than one node, or a layer feeding itself), not those downstream.
+    for scc in petgraph::algo::tarjan_scc(&g.g) {
+        let on_cycle = scc.len() > 1 || g.g.contains_edge(scc[0], scc[0]);
+        if on_cycle {
+            let mut names: Vec<(String, petgraph::stable_graph::NodeIndex)> =
+                scc.iter().map(|&n| (g.node(n).name.clone(), n)).collect();
+            names.sort();
+            let first = names[0].1;
+            let field = if g.node(first).op.arity() == Some(1) {
+                "input"
+            } else {
+                "inputs"
+            };
+            let list: Vec<String> = names.into_iter().map(|(s, _)| s).collect();
+            return Err(err(
+                Some(&g.node(first).name),
+                Some(field),
+                format!("layers {} depend on each other in a cycle", list.join(", ")),
+            ));
+        }
     }
     Ok(g)
 }
@@ -247,7 +272,11 @@ impl Ctx {
     fn e(&self, field: &str, message: impl Into<String>) -> FrontendError {
         err(self.layer.as_deref(), Some(field), message)
     }
-    fn get<'a>(&self, obj: &'a Map<String, Value>, field: &str) -> Result<&'a Value, FrontendError> {
+    fn get<'a>(
+        &self,
+        obj: &'a Map<String, Value>,
+        field: &str,
+    ) -> Result<&'a Value, FrontendError> {
         obj.get(field).ok_or_else(|| self.e(field, "missing"))
     }
     fn str<'a>(&self, obj: &'a Map<String, Value>, field: &str) -> Result<&'a str, FrontendError> {
@@ -255,16 +284,25 @@ impl Ctx {
             .as_str()
             .ok_or_else(|| self.e(field, "must be a string"))
     }
-    fn array<'a>(&self, obj: &'a Map<String, Value>, field: &str) -> Result<&'a Vec<Value>, FrontendError> {
+    fn array<'a>(
+        &self,
+        obj: &'a Map<String, Value>,
+        field: &str,
+    ) -> Result<&'a Vec<Value>, FrontendError> {
         self.get(obj, field)?
             .as_array()
             .ok_or_else(|| self.e(field, "must be a list"))
     }
     fn number(&self, v: &Value, field: &str) -> Result<f64, FrontendError> {
         if let Some(s) = v.as_str().and_then(|s| s.strip_prefix("__nonfinite__")) {
-            return Err(self.e(field, format!("is {s}; weights and parameters must be finite numbers")));
+            return Err(self.e(
+                field,
+                format!("is {s}; weights and parameters must be finite numbers"),
+            ));
         }
-        let x = v.as_f64().ok_or_else(|| self.e(field, "must be a number"))?;
+        let x = v
+            .as_f64()
+            .ok_or_else(|| self.e(field, "must be a number"))?;
         if !x.is_finite() {
             return Err(self.e(field, "must be a finite number"));
         }
@@ -284,7 +322,11 @@ impl Ctx {
         parse_type(self.str(obj, field)?).map_err(|e| self.e(field, e.to_string()))
     }
     /// An optional type where `"auto"` or absence means "exact".
-    fn opt_cast(&self, obj: &Map<String, Value>, field: &str) -> Result<Option<FixedType>, FrontendError> {
+    fn opt_cast(
+        &self,
+        obj: &Map<String, Value>,
+        field: &str,
+    ) -> Result<Option<FixedType>, FrontendError> {
         match obj.get(field) {
             None => Ok(None),
             Some(Value::String(s)) if s == "auto" => Ok(None),
@@ -296,25 +338,38 @@ impl Ctx {
         let dims: Option<Vec<usize>> = v.iter().map(|d| d.as_u64().map(|x| x as usize)).collect();
         let dims = dims.ok_or_else(|| self.e(field, "must be a list of positive integers"))?;
         if dims.is_empty() || dims.contains(&0) {
-            return Err(self.e(field, format!("{dims:?} is not a valid shape: dimensions must be positive")));
+            return Err(self.e(
+                field,
+                format!("{dims:?} is not a valid shape: dimensions must be positive"),
+            ));
         }
-        if dims.iter().product::<usize>() > 1 << 20 {
-            return Err(self.e(field, "more than 2^20 elements: too large for a fully parallel design"));
+        if dims
+            .iter()
+            .try_fold(1usize, |a, &d| a.checked_mul(d))
+            .is_none_or(|n| n > 1 << 20)
+        {
+            return Err(self.e(
+                field,
+                "more than 2^20 elements: too large for a fully parallel design",
+            ));
         }
         Ok(dims)
     }
     fn dense(&self, obj: &Map<String, Value>) -> Result<Dense, FrontendError> {
-        let units = self
-            .get(obj, "units")?
-            .as_u64()
-            .filter(|&u| u > 0)
-            .ok_or_else(|| self.e("units", "must be a positive integer"))? as usize;
+        let units =
+            self.get(obj, "units")?
+                .as_u64()
+                .filter(|&u| u > 0)
+                .ok_or_else(|| self.e("units", "must be a positive integer"))? as usize;
         let rows = self.array(obj, "weights")?;
         let mut weights = Vec::with_capacity(rows.len());
         for (r, row) in rows.iter().enumerate() {
-            let row = row
-                .as_array()
-                .ok_or_else(|| self.e("weights", format!("row {r} is not a list; weights is [units][inputs]")))?;
+            let row = row.as_array().ok_or_else(|| {
+                self.e(
+                    "weights",
+                    format!("row {r} is not a list; weights is [units][inputs]"),
+                )
+            })?;
             let vals: Result<Vec<f64>, _> = row
                 .iter()
                 .enumerate()
@@ -368,7 +423,10 @@ impl Ctx {
         };
         for (field, v) in [("beta", &bn.beta), ("mean", &bn.mean), ("var", &bn.var)] {
             if v.len() != bn.gamma.len() {
-                return Err(self.e(field, format!("has {} entries, gamma has {}", v.len(), bn.gamma.len())));
+                return Err(self.e(
+                    field,
+                    format!("has {} entries, gamma has {}", v.len(), bn.gamma.len()),
+                ));
             }
         }
         if let Some(i) = bn.var.iter().position(|&v| v + epsilon <= 0.0) {

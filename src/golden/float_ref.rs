@@ -40,10 +40,16 @@ impl FloatModel {
                 Op::BatchNorm(bn) => args[0]
                     .iter()
                     .enumerate()
-                    .map(|(j, x)| bn.gamma[j] * (x - bn.mean[j]) / (bn.var[j] + bn.epsilon).sqrt() + bn.beta[j])
+                    .map(|(j, x)| {
+                        bn.gamma[j] * (x - bn.mean[j]) / (bn.var[j] + bn.epsilon).sqrt()
+                            + bn.beta[j]
+                    })
                     .collect(),
                 Op::Relu => args[0].iter().map(|x| x.max(0.0)).collect(),
-                Op::LeakyRelu { alpha, .. } => args[0].iter().map(|&x| if x >= 0.0 { x } else { alpha * x }).collect(),
+                Op::LeakyRelu { alpha, .. } => args[0]
+                    .iter()
+                    .map(|&x| if x >= 0.0 { x } else { alpha * x })
+                    .collect(),
                 Op::HardTanh => args[0].iter().map(|x| x.clamp(-1.0, 1.0)).collect(),
                 Op::Quantize | Op::Flatten => args[0].clone(),
                 Op::Add => args[0].iter().zip(args[1]).map(|(a, b)| a + b).collect(),
@@ -61,6 +67,9 @@ impl FloatModel {
             };
             vals.insert(n, v);
         }
-        g.outputs.iter().flat_map(|o| vals[o].iter().copied()).collect()
+        g.outputs
+            .iter()
+            .flat_map(|o| vals[o].iter().copied())
+            .collect()
     }
 }

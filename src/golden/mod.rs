@@ -16,17 +16,38 @@ use crate::ir::{Accum, Graph, Lowered, Op};
 /// One node's computation, with everything precomputed.
 #[derive(Debug, Clone)]
 enum Kernel {
-    Input { offset: usize },
+    Input {
+        offset: usize,
+    },
     /// Auto accumulator: `acc = bias + Σ c·x` with `c = w << shift`.
-    DenseExact { rows: Vec<Vec<i128>>, bias: Vec<i128> },
+    DenseExact {
+        rows: Vec<Vec<i128>>,
+        bias: Vec<i128>,
+    },
     /// Explicit accumulator: each product cast to `acc`, wrapping sum.
-    DenseWrap { rows: Vec<Vec<i128>>, bias: Vec<i128>, prod_frac: i32, acc: FixedType },
+    DenseWrap {
+        rows: Vec<Vec<i128>>,
+        bias: Vec<i128>,
+        prod_frac: i32,
+        acc: FixedType,
+    },
     Relu,
-    Leaky { alpha: i128, shift: u32 },
-    Clamp { shift: u32, one: i128 },
+    Leaky {
+        alpha: i128,
+        shift: u32,
+    },
+    Clamp {
+        shift: u32,
+        one: i128,
+    },
     Copy,
-    Add { sa: u32, sb: u32 },
-    Concat { shifts: Vec<u32> },
+    Add {
+        sa: u32,
+        sb: u32,
+    },
+    Concat {
+        shifts: Vec<u32>,
+    },
     Argmax,
 }
 
@@ -88,7 +109,11 @@ impl Golden {
         for &n in &order {
             let node = g.node(n);
             let args: Vec<usize> = g.operands(n).iter().map(|&o| slot(o)).collect();
-            let in_fmt: Vec<Format> = g.operands(n).iter().map(|&o| g.node(o).format.unwrap()).collect();
+            let in_fmt: Vec<Format> = g
+                .operands(n)
+                .iter()
+                .map(|&o| g.node(o).format.unwrap())
+                .collect();
             let fx = in_fmt.first().map(|f| f.frac).unwrap_or(0);
             let mut frac = node.format.unwrap().frac;
             let kernel = match &node.op {
@@ -108,10 +133,15 @@ impl Golden {
                     }
                     // Partial sums are bounded by |bias| + Σ |c|·max|x|, not by
                     // the final interval: check that bound for the i64 path.
-                    let xmax = in_fmt[0].min_raw().unsigned_abs().max(in_fmt[0].max_raw().unsigned_abs());
+                    let xmax = in_fmt[0]
+                        .min_raw()
+                        .unsigned_abs()
+                        .max(in_fmt[0].max_raw().unsigned_abs());
                     for (row, b) in q.weights.iter().zip(&acc.bias) {
                         let bound = row.iter().fold(b.unsigned_abs(), |s, &w| {
-                            s.saturating_add((w.unsigned_abs() << acc.product_shift).saturating_mul(xmax))
+                            s.saturating_add(
+                                (w.unsigned_abs() << acc.product_shift).saturating_mul(xmax),
+                            )
                         });
                         if bound >= 1 << 62 {
                             narrow = false;
@@ -140,7 +170,9 @@ impl Golden {
                     Kernel::Relu
                 }
                 Op::LeakyRelu {
-                    alpha_type, alpha_raw, ..
+                    alpha_type,
+                    alpha_raw,
+                    ..
                 } => {
                     frac = fx + alpha_type.format.frac;
                     Kernel::Leaky {
@@ -215,7 +247,11 @@ impl Golden {
             });
         }
         let outputs: Vec<usize> = g.outputs.iter().map(|&o| slot(o)).collect();
-        let output_formats = g.outputs.iter().map(|&o| (g.node(o).format.unwrap(), g.node(o).size())).collect();
+        let output_formats = g
+            .outputs
+            .iter()
+            .map(|&o| (g.node(o).format.unwrap(), g.node(o).size()))
+            .collect();
         Golden {
             steps,
             outputs,
@@ -257,11 +293,19 @@ impl Golden {
             .steps
             .iter()
             .map(|s| match &s.kernel {
-                Kernel::DenseExact { rows, .. } => Some(rows.iter().map(|r| r.iter().map(|&w| T::from(w)).collect()).collect()),
+                Kernel::DenseExact { rows, .. } => Some(
+                    rows.iter()
+                        .map(|r| r.iter().map(|&w| T::from(w)).collect())
+                        .collect(),
+                ),
                 _ => None,
             })
             .collect();
-        let mut bufs: Vec<Vec<T>> = self.steps.iter().map(|s| vec![T::default(); s.size]).collect();
+        let mut bufs: Vec<Vec<T>> = self
+            .steps
+            .iter()
+            .map(|s| vec![T::default(); s.size])
+            .collect();
         for sample in inputs.chunks(n_in.max(1)) {
             for (k, step) in self.steps.iter().enumerate() {
                 let (done, rest) = bufs.split_at_mut(k);
@@ -275,7 +319,9 @@ impl Golden {
                     }
                     Kernel::DenseExact { bias, .. } => {
                         let x = arg(0);
-                        for ((d, row), &b) in dst.iter_mut().zip(rows[k].as_ref().unwrap()).zip(bias) {
+                        for ((d, row), &b) in
+                            dst.iter_mut().zip(rows[k].as_ref().unwrap()).zip(bias)
+                        {
                             let mut acc = T::from(b);
                             for (&w, &xi) in row.iter().zip(x) {
                                 acc = acc + w * xi;

@@ -114,7 +114,9 @@ pub struct BatchNorm {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Op {
     /// A model input of the given shape and type.
-    Input { ty: FixedType },
+    Input {
+        ty: FixedType,
+    },
     Dense(Dense),
     BatchNorm(BatchNorm),
     Relu,
@@ -339,8 +341,11 @@ impl Graph {
             .node_indices()
             .map(|n| (n, self.g.edges_directed(n, Direction::Incoming).count()))
             .collect();
-        let mut ready: std::collections::BTreeSet<NodeIndex> =
-            indeg.iter().filter(|(_, d)| **d == 0).map(|(n, _)| *n).collect();
+        let mut ready: std::collections::BTreeSet<NodeIndex> = indeg
+            .iter()
+            .filter(|(_, d)| **d == 0)
+            .map(|(n, _)| *n)
+            .collect();
         let mut out = Vec::with_capacity(indeg.len());
         while let Some(n) = ready.pop_first() {
             out.push(n);

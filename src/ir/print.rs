@@ -14,14 +14,28 @@ pub fn print(g: &Graph) -> String {
     s.push('\n');
     for n in g.topo() {
         let node = g.node(n);
-        let args: Vec<String> = g.operands(n).iter().map(|&o| format!("%{}", g.node(o).name)).collect();
-        let _ = write!(s, "  %{} = {}({})", node.name, node.op.name(), args.join(", "));
+        let args: Vec<String> = g
+            .operands(n)
+            .iter()
+            .map(|&o| format!("%{}", g.node(o).name))
+            .collect();
+        let _ = write!(
+            s,
+            "  %{} = {}({})",
+            node.name,
+            node.op.name(),
+            args.join(", ")
+        );
         match &node.op {
             Op::Input { ty } => {
                 let _ = write!(s, " type={ty}");
             }
             Op::Dense(d) => {
-                let _ = write!(s, " units={} weight={} bias={}", d.units, d.weight_type, d.bias_type);
+                let _ = write!(
+                    s,
+                    " units={} weight={} bias={}",
+                    d.units, d.weight_type, d.bias_type
+                );
                 match &d.accum {
                     Accum::Auto => s.push_str(" accum=auto"),
                     Accum::Explicit(a) => {
@@ -32,10 +46,18 @@ pub fn print(g: &Graph) -> String {
             Op::BatchNorm(b) => {
                 let _ = write!(s, " channels={} epsilon={}", b.gamma.len(), b.epsilon);
             }
-            Op::LeakyRelu { alpha, alpha_type, .. } => {
+            Op::LeakyRelu {
+                alpha, alpha_type, ..
+            } => {
                 let _ = write!(s, " alpha={alpha} alpha_type={alpha_type}");
             }
-            Op::Relu | Op::HardTanh | Op::Quantize | Op::Add | Op::Concat | Op::Flatten | Op::Argmax => {}
+            Op::Relu
+            | Op::HardTanh
+            | Op::Quantize
+            | Op::Add
+            | Op::Concat
+            | Op::Flatten
+            | Op::Argmax => {}
         }
         if let Some(c) = node.cast {
             let _ = write!(s, " -> {c}");
@@ -48,7 +70,11 @@ pub fn print(g: &Graph) -> String {
         if let (Some(f), Some(r)) = (&node.format, &node.range) {
             let lo = r.iter().map(|x| x.0).min().unwrap_or(0);
             let hi = r.iter().map(|x| x.1).max().unwrap_or(0);
-            facts.push(format!("format={f} range=[{}, {}]", f.to_f64(lo), f.to_f64(hi)));
+            facts.push(format!(
+                "format={f} range=[{}, {}]",
+                f.to_f64(lo),
+                f.to_f64(hi)
+            ));
         }
         if let Some(st) = &node.stage {
             facts.push(format!(
@@ -78,7 +104,11 @@ pub fn print(g: &Graph) -> String {
             }
         }
     }
-    let outs: Vec<String> = g.outputs.iter().map(|&o| format!("%{}", g.node(o).name)).collect();
+    let outs: Vec<String> = g
+        .outputs
+        .iter()
+        .map(|&o| format!("%{}", g.node(o).name))
+        .collect();
     let _ = writeln!(s, "  outputs: {}", outs.join(", "));
     s
 }

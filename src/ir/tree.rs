@@ -33,7 +33,9 @@ pub fn cut_after(level: u32, total: u32, per_stage: u32) -> bool {
 
 /// Number of cuts inside a tree of `total` levels.
 pub fn cuts(total: u32, per_stage: u32) -> u32 {
-    (1..=total).filter(|&l| cut_after(l, total, per_stage)).count() as u32
+    (1..=total)
+        .filter(|&l| cut_after(l, total, per_stage))
+        .count() as u32
 }
 
 #[cfg(test)]

@@ -48,14 +48,16 @@ pub fn check(g: &Graph) -> Result<(), VerifyError> {
         if !names.insert(node.name.as_str()) {
             return Err(fail(&node.name, "duplicate node name"));
         }
-        let mut ports: Vec<usize> = g
-            .g
-            .edges_directed(n, Direction::Incoming)
-            .map(|e| e.weight().port)
-            .collect();
+        let mut ports: Vec<usize> =
+            g.g.edges_directed(n, Direction::Incoming)
+                .map(|e| e.weight().port)
+                .collect();
         ports.sort();
         if ports.iter().enumerate().any(|(i, p)| i != *p) {
-            return Err(fail(&node.name, format!("operand ports {ports:?} are not 0..n")));
+            return Err(fail(
+                &node.name,
+                format!("operand ports {ports:?} are not 0..n"),
+            ));
         }
         match node.op.arity() {
             Some(a) if a != ports.len() => {
@@ -85,7 +87,10 @@ pub fn check(g: &Graph) -> Result<(), VerifyError> {
             }
             for &(lo, hi) in r {
                 if lo > hi || !f.contains(lo) || !f.contains(hi) {
-                    return Err(fail(&node.name, format!("interval [{lo}, {hi}] does not fit {f}")));
+                    return Err(fail(
+                        &node.name,
+                        format!("interval [{lo}, {hi}] does not fit {f}"),
+                    ));
                 }
             }
         }
@@ -106,7 +111,11 @@ pub fn lower_check(g: &Graph) -> Result<Lowered<'_>, VerifyError> {
     }
     for n in g.g.node_indices() {
         let node = &g.g[n];
-        if node.shape.is_none() || node.format.is_none() || node.range.is_none() || node.stage.is_none() {
+        if node.shape.is_none()
+            || node.format.is_none()
+            || node.range.is_none()
+            || node.stage.is_none()
+        {
             return Err(fail(&node.name, "shape, format, range or stage missing"));
         }
         match &node.op {
@@ -114,7 +123,9 @@ pub fn lower_check(g: &Graph) -> Result<Lowered<'_>, VerifyError> {
             Op::Dense(d) if d.quant.is_none() || d.terms.is_none() => {
                 return Err(fail(&node.name, "dense without quantized, pruned weights"));
             }
-            Op::LeakyRelu { alpha_raw: None, .. } => {
+            Op::LeakyRelu {
+                alpha_raw: None, ..
+            } => {
                 return Err(fail(&node.name, "leaky_relu alpha not quantized"));
             }
             _ => {}

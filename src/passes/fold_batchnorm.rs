@@ -16,7 +16,9 @@ impl Pass for FoldBatchnorm {
     }
     fn run(&self, g: &mut Graph) -> Result<(), PassError> {
         for n in g.topo() {
-            let Op::BatchNorm(bn) = &g.node(n).op else { continue };
+            let Op::BatchNorm(bn) = &g.node(n).op else {
+                continue;
+            };
             let bn = bn.clone();
             let bn_name = g.node(n).name.clone();
             let bn_cast = g.node(n).cast;
@@ -33,7 +35,9 @@ impl Pass for FoldBatchnorm {
                 .with_help("neurtl folds batchnorm into the preceding dense layer; place it directly after one"));
             }
             let dnode = g.node_mut(src);
-            let Op::Dense(d) = &mut dnode.op else { unreachable!() };
+            let Op::Dense(d) = &mut dnode.op else {
+                unreachable!()
+            };
             for j in 0..d.units {
                 // y = γ (Wx + b − μ)/√(σ²+ε) + β
                 let s = bn.gamma[j] / (bn.var[j] + bn.epsilon).sqrt();
@@ -46,11 +50,10 @@ impl Pass for FoldBatchnorm {
                 dnode.cast = bn_cast;
             }
             // Rewire the batchnorm's users to the dense layer.
-            let outs: Vec<(petgraph::stable_graph::NodeIndex, usize)> = g
-                .g
-                .edges_directed(n, petgraph::Direction::Outgoing)
-                .map(|e| (e.target(), e.weight().port))
-                .collect();
+            let outs: Vec<(petgraph::stable_graph::NodeIndex, usize)> =
+                g.g.edges_directed(n, petgraph::Direction::Outgoing)
+                    .map(|e| (e.target(), e.weight().port))
+                    .collect();
             for (t, port) in outs {
                 g.connect(src, t, port);
             }

@@ -13,7 +13,9 @@ fn too_wide(layer: &str, field: &str) -> PassError {
     PassError::model(
         layer,
         field,
-        format!("the exact result needs more than {MAX_WIDTH} bits, the widest value neurtl represents"),
+        format!(
+            "the exact result needs more than {MAX_WIDTH} bits, the widest value neurtl represents"
+        ),
     )
     .with_help("give the layer an output_type or accum_type that narrows it")
 }
@@ -51,7 +53,10 @@ impl Pass for InferPrecision {
         for n in g.topo() {
             let ops = g.operands(n);
             let in_fmt: Vec<Format> = ops.iter().map(|&o| g.node(o).format.unwrap()).collect();
-            let in_rng: Vec<Vec<Interval>> = ops.iter().map(|&o| g.node(o).range.clone().unwrap()).collect();
+            let in_rng: Vec<Vec<Interval>> = ops
+                .iter()
+                .map(|&o| g.node(o).range.clone().unwrap())
+                .collect();
             let name = g.node(n).name.clone();
             let wide = |field: &str| too_wide(&name, field);
             // The op's exact result: (frac, per-element intervals).
@@ -74,20 +79,24 @@ impl Pass for InferPrecision {
                             let mut ranges = vec![];
                             let mut bias = vec![];
                             for (j, row) in q.weights.iter().enumerate() {
-                                let b = q.bias[j].checked_mul(1i128 << bshift.min(126)).filter(|_| bshift < 127);
+                                let b = q.bias[j]
+                                    .checked_mul(1i128 << bshift.min(126))
+                                    .filter(|_| bshift < 127);
                                 let b = b.ok_or_else(|| wide("bias"))?;
                                 let mut r = (b, b);
                                 for (i, &w) in row.iter().enumerate() {
                                     if w == 0 {
                                         continue;
                                     }
-                                    let p = scale(in_rng[0][i], w).and_then(|p| shl(p, product_shift));
+                                    let p =
+                                        scale(in_rng[0][i], w).and_then(|p| shl(p, product_shift));
                                     r = p.and_then(|p| add(r, p)).ok_or_else(|| wide("weights"))?;
                                 }
                                 bias.push(b);
                                 ranges.push(r);
                             }
-                            let format = format_of(&ranges, frac).ok_or_else(|| wide("accum_type"))?;
+                            let format =
+                                format_of(&ranges, frac).ok_or_else(|| wide("accum_type"))?;
                             let acc = AccInfo {
                                 frac,
                                 product_shift,
@@ -108,7 +117,11 @@ impl Pass for InferPrecision {
                                 )
                                 .with_help("drop the overflow mode, or use accum_type \"auto\" for an accumulator that never overflows"));
                             }
-                            let bias: Vec<i128> = q.bias.iter().map(|&b| crate::fixed::cast(b, fb, a).0).collect();
+                            let bias: Vec<i128> = q
+                                .bias
+                                .iter()
+                                .map(|&b| crate::fixed::cast(b, fb, a).0)
+                                .collect();
                             let r = (a.format.min_raw(), a.format.max_raw());
                             let acc = AccInfo {
                                 frac: a.format.frac,
@@ -122,8 +135,19 @@ impl Pass for InferPrecision {
                     }
                 }
                 Op::BatchNorm(_) => unreachable!("fold_batchnorm removed every batchnorm"),
-                Op::Relu => (in_fmt[0].frac, in_rng[0].iter().map(|&(l, h)| (l.max(0), h.max(0))).collect(), None),
-                Op::LeakyRelu { alpha_type, alpha_raw, .. } => {
+                Op::Relu => (
+                    in_fmt[0].frac,
+                    in_rng[0]
+                        .iter()
+                        .map(|&(l, h)| (l.max(0), h.max(0)))
+                        .collect(),
+                    None,
+                ),
+                Op::LeakyRelu {
+                    alpha_type,
+                    alpha_raw,
+                    ..
+                } => {
                     let a = alpha_raw.expect("quantize_weights runs first");
                     let fa = alpha_type.format.frac;
                     let frac = in_fmt[0].frac + fa;
@@ -145,7 +169,11 @@ impl Pass for InferPrecision {
                         out.push(r.ok_or_else(|| wide("alpha"))?);
                     }
                     if fa < 0 {
-                        return Err(PassError::model(&name, "alpha_type", "needs at least 0 fractional bits"));
+                        return Err(PassError::model(
+                            &name,
+                            "alpha_type",
+                            "needs at least 0 fractional bits",
+                        ));
                     }
                     (frac, out, None)
                 }
@@ -177,7 +205,9 @@ impl Pass for InferPrecision {
                     let mut out = vec![];
                     for (f, rs) in in_fmt.iter().zip(&in_rng) {
                         for r in rs {
-                            out.push(shl(*r, (frac - f.frac) as u32).ok_or_else(|| wide("inputs"))?);
+                            out.push(
+                                shl(*r, (frac - f.frac) as u32).ok_or_else(|| wide("inputs"))?,
+                            );
                         }
                     }
                     (frac, out, None)
@@ -191,14 +221,20 @@ impl Pass for InferPrecision {
             let (format, ranges) = match (&node.op, node.cast) {
                 (Op::Input { ty }, _) => (ty.format, ranges),
                 (_, Some(ty)) => {
-                    let r = ranges.iter().map(|&(l, h)| cast_interval(l, h, frac, &ty)).collect();
+                    let r = ranges
+                        .iter()
+                        .map(|&(l, h)| cast_interval(l, h, frac, &ty))
+                        .collect();
                     (ty.format, r)
                 }
                 (Op::Argmax, None) => {
                     let k = in_rng[0].len() as i128;
                     (Format::for_interval(0, (k - 1).max(1), 0).unwrap(), ranges)
                 }
-                (_, None) => (format_of(&ranges, frac).ok_or_else(|| wide("output_type"))?, ranges),
+                (_, None) => (
+                    format_of(&ranges, frac).ok_or_else(|| wide("output_type"))?,
+                    ranges,
+                ),
             };
             let node = g.node_mut(n);
             if let (Some(acc), Op::Dense(d)) = (acc, &mut node.op) {

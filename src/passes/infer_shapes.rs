@@ -18,7 +18,12 @@ impl Pass for InferShapes {
             let ins: Vec<Vec<usize>> = g
                 .operands(n)
                 .iter()
-                .map(|&s| g.node(s).shape.clone().expect("operands come first in topological order"))
+                .map(|&s| {
+                    g.node(s)
+                        .shape
+                        .clone()
+                        .expect("operands come first in topological order")
+                })
                 .collect();
             let node = g.node(n);
             let name = node.name.as_str();
@@ -35,7 +40,10 @@ impl Pass for InferShapes {
                 Ok(ins[0][0])
             };
             let shape = match &node.op {
-                Op::Input { .. } => node.shape.clone().expect("inputs are given a shape by the front end"),
+                Op::Input { .. } => node
+                    .shape
+                    .clone()
+                    .expect("inputs are given a shape by the front end"),
                 Op::Dense(d) => {
                     let n_in = one_d("input")?;
                     let rows = d.weights.len();
@@ -55,14 +63,22 @@ impl Pass for InferShapes {
                         return Err(PassError::model(
                             name,
                             "weights",
-                            format!("has {rows} rows, expected units = {} rows of {n_in} inputs", d.units),
+                            format!(
+                                "has {rows} rows, expected units = {} rows of {n_in} inputs",
+                                d.units
+                            ),
                         ));
                     }
-                    if let Some((r, row)) = d.weights.iter().enumerate().find(|(_, r)| r.len() != n_in) {
+                    if let Some((r, row)) =
+                        d.weights.iter().enumerate().find(|(_, r)| r.len() != n_in)
+                    {
                         return Err(PassError::model(
                             name,
                             "weights",
-                            format!("row {r} has {} entries, but the input has {n_in} elements", row.len()),
+                            format!(
+                                "row {r} has {} entries, but the input has {n_in} elements",
+                                row.len()
+                            ),
                         ));
                     }
                     if d.bias.len() != d.units {

@@ -45,7 +45,10 @@ impl PassError {
     pub fn with_help(self, h: impl Into<String>) -> Self {
         match self {
             PassError::Model {
-                layer, field, message, ..
+                layer,
+                field,
+                message,
+                ..
             } => PassError::Model {
                 layer,
                 field,
@@ -84,7 +87,11 @@ pub fn pipeline(opts: PipelineOptions) -> Vec<Box<dyn Pass>> {
 }
 
 /// Run the passes up to and including `stop_after` (all when `None`).
-pub fn run(g: &mut Graph, opts: PipelineOptions, stop_after: Option<&str>) -> Result<(), PassError> {
+pub fn run(
+    g: &mut Graph,
+    opts: PipelineOptions,
+    stop_after: Option<&str>,
+) -> Result<(), PassError> {
     let passes = pipeline(opts);
     if let Some(s) = stop_after {
         if !passes.iter().any(|p| p.name() == s) {

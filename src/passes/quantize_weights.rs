@@ -25,12 +25,20 @@ fn quantize_all<'a>(
         max_err = max_err.max((ty.format.to_f64(q) - v).abs());
         out.push(q);
     }
-    if bad.is_empty() { Ok((out, max_err)) } else { Err(bad) }
+    if bad.is_empty() {
+        Ok((out, max_err))
+    } else {
+        Err(bad)
+    }
 }
 
 fn clipped_error(layer: &str, field: &str, ty: &FixedType, bad: Vec<(String, f64)>) -> PassError {
     let (lo, hi) = ty.result_range();
-    let shown: Vec<String> = bad.iter().take(5).map(|(p, v)| format!("{field}{p} = {v}")).collect();
+    let shown: Vec<String> = bad
+        .iter()
+        .take(5)
+        .map(|(p, v)| format!("{field}{p} = {v}"))
+        .collect();
     PassError::model(
         layer,
         field,
@@ -59,18 +67,26 @@ impl Pass for QuantizeWeights {
             match &mut g.node_mut(n).op {
                 Op::Dense(d) => {
                     let cols = d.weights.first().map_or(0, Vec::len);
-                    let flat = d
-                        .weights
+                    let flat = d.weights.iter().enumerate().flat_map(|(r, row)| {
+                        row.iter()
+                            .enumerate()
+                            .map(move |(c, &w)| (format!("[{r}][{c}]"), w))
+                    });
+                    let (w, max_weight_error) = quantize_all(flat, &d.weight_type)
+                        .map_err(|b| clipped_error(&name, "weights", &d.weight_type, b))?;
+                    let bias = d
+                        .bias
                         .iter()
                         .enumerate()
-                        .flat_map(|(r, row)| row.iter().enumerate().map(move |(c, &w)| (format!("[{r}][{c}]"), w)));
-                    let (w, max_weight_error) =
-                        quantize_all(flat, &d.weight_type).map_err(|b| clipped_error(&name, "weights", &d.weight_type, b))?;
-                    let bias = d.bias.iter().enumerate().map(|(i, &b)| (format!("[{i}]"), b));
-                    let (bias, max_bias_error) =
-                        quantize_all(bias, &d.bias_type).map_err(|b| clipped_error(&name, "bias", &d.bias_type, b))?;
+                        .map(|(i, &b)| (format!("[{i}]"), b));
+                    let (bias, max_bias_error) = quantize_all(bias, &d.bias_type)
+                        .map_err(|b| clipped_error(&name, "bias", &d.bias_type, b))?;
                     d.quant = Some(DenseQuant {
-                        weights: w.chunks(cols.max(1)).map(<[i128]>::to_vec).take(d.units).collect(),
+                        weights: w
+                            .chunks(cols.max(1))
+                            .map(<[i128]>::to_vec)
+                            .take(d.units)
+                            .collect(),
                         bias,
                         max_weight_error,
                         max_bias_error,

@@ -17,7 +17,10 @@ fn tree_levels(op: &Op) -> u32 {
 
 /// Elementwise ops cheap enough to share their producer's pipeline stage.
 fn is_cheap_elementwise(op: &Op) -> bool {
-    matches!(op, Op::Relu | Op::LeakyRelu { .. } | Op::HardTanh | Op::Quantize)
+    matches!(
+        op,
+        Op::Relu | Op::LeakyRelu { .. } | Op::HardTanh | Op::Quantize
+    )
 }
 
 impl Pass for SchedulePipeline {
@@ -55,7 +58,12 @@ impl Pass for SchedulePipeline {
             };
             g.node_mut(n).stage = Some(stage);
         }
-        let latency = g.outputs.iter().map(|&o| g.node(o).stage.unwrap().ready()).max().unwrap_or(0);
+        let latency = g
+            .outputs
+            .iter()
+            .map(|&o| g.node(o).stage.unwrap().ready())
+            .max()
+            .unwrap_or(0);
         g.meta.pipeline = Some(opts);
         g.meta.latency = Some(latency);
         Ok(())

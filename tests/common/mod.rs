@@ -5,7 +5,15 @@
 use neurtl::vectors::Rng;
 use serde_json::{Value, json};
 
-const QUANT: [&str; 7] = ["trn", "trn_zero", "rnd", "rnd_zero", "rnd_inf", "rnd_min_inf", "rnd_conv"];
+const QUANT: [&str; 7] = [
+    "trn",
+    "trn_zero",
+    "rnd",
+    "rnd_zero",
+    "rnd_inf",
+    "rnd_min_inf",
+    "rnd_conv",
+];
 const OVER: [&str; 4] = ["wrap", "sat", "sat_zero", "sat_sym"];
 
 /// A random type string: signed or not, 1..=max_w bits, binary point
@@ -25,7 +33,11 @@ fn rand_type(r: &mut Rng, max_w: u64, signed: Option<bool>) -> (String, bool, i6
 /// sat_sym types cannot hold their most negative code.
 fn on_grid(r: &mut Rng, (s, w, i, sym): (bool, i64, i64, bool), zero_bias: u64) -> f64 {
     let frac = w - i;
-    let (lo, hi) = if s { (-(1i128 << (w - 1)) + sym as i128, (1i128 << (w - 1)) - 1) } else { (0, (1i128 << w) - 1) };
+    let (lo, hi) = if s {
+        (-(1i128 << (w - 1)) + sym as i128, (1i128 << (w - 1)) - 1)
+    } else {
+        (0, (1i128 << w) - 1)
+    };
     let raw = match r.below(10) {
         x if x < zero_bias => 0,
         5 => lo,
@@ -51,9 +63,15 @@ pub fn random_mlp(seed: u64) -> Value {
         let (bt, bs, bw, bi, bsym) = rand_type(&mut r, 10, None);
         let zero_rate = r.below(5);
         let weights: Vec<Vec<f64>> = (0..units)
-            .map(|_| (0..width).map(|_| on_grid(&mut r, (ws, ww, wi, wsym), zero_rate)).collect())
+            .map(|_| {
+                (0..width)
+                    .map(|_| on_grid(&mut r, (ws, ww, wi, wsym), zero_rate))
+                    .collect()
+            })
             .collect();
-        let bias: Vec<f64> = (0..units).map(|_| on_grid(&mut r, (bs, bw, bi, bsym), 2)).collect();
+        let bias: Vec<f64> = (0..units)
+            .map(|_| on_grid(&mut r, (bs, bw, bi, bsym), 2))
+            .collect();
         let name = format!("fc{l}");
         let mut d = json!({
             "name": name, "op": "dense", "input": prev, "units": units,
@@ -62,7 +80,10 @@ pub fn random_mlp(seed: u64) -> Value {
         if r.below(5) == 0 {
             let (mut at, ..) = rand_type(&mut r, 24, None);
             // explicit accumulators only wrap
-            at = at.rsplit_once(',').map(|(a, _)| format!("{a},wrap>")).unwrap();
+            at = at
+                .rsplit_once(',')
+                .map(|(a, _)| format!("{a},wrap>"))
+                .unwrap();
             d["accum_type"] = json!(at);
         }
         if r.below(4) != 0 {
@@ -73,12 +94,20 @@ pub fn random_mlp(seed: u64) -> Value {
         width = units;
         let act = format!("act{l}");
         let a = match r.below(6) {
-            0 => Some(json!({"name": act, "op": "relu", "input": prev, "output_type": rand_type(&mut r, 12, Some(false)).0})),
+            0 => Some(
+                json!({"name": act, "op": "relu", "input": prev, "output_type": rand_type(&mut r, 12, Some(false)).0}),
+            ),
             1 => Some(json!({"name": act, "op": "relu", "input": prev})),
-            2 => Some(json!({"name": act, "op": "leaky_relu", "input": prev, "alpha": 0.1, "alpha_type": "ufixed<6,0,rnd>",
-                              "output_type": rand_type(&mut r, 12, Some(true)).0})),
-            3 => Some(json!({"name": act, "op": "hard_tanh", "input": prev, "output_type": rand_type(&mut r, 10, Some(true)).0})),
-            4 => Some(json!({"name": act, "op": "quantize", "input": prev, "output_type": rand_type(&mut r, 10, None).0})),
+            2 => Some(
+                json!({"name": act, "op": "leaky_relu", "input": prev, "alpha": 0.1, "alpha_type": "ufixed<6,0,rnd>",
+                              "output_type": rand_type(&mut r, 12, Some(true)).0}),
+            ),
+            3 => Some(
+                json!({"name": act, "op": "hard_tanh", "input": prev, "output_type": rand_type(&mut r, 10, Some(true)).0}),
+            ),
+            4 => Some(
+                json!({"name": act, "op": "quantize", "input": prev, "output_type": rand_type(&mut r, 10, None).0}),
+            ),
             _ => None,
         };
         if let Some(a) = a {

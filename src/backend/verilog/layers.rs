@@ -35,10 +35,18 @@ pub fn build(g: &Graph, n: NodeIndex, b: &mut Builder) -> bool {
         b.port("input", "clk", 1);
     }
     for (i, o) in ops.iter().enumerate() {
-        b.port("input", &format!("in{i}"), (o.size() as u32 * o.format.unwrap().width).max(1));
+        b.port(
+            "input",
+            &format!("in{i}"),
+            (o.size() as u32 * o.format.unwrap().width).max(1),
+        );
     }
     b.port("output", "out", node.size() as u32 * out_fmt.width);
-    let ins: Vec<Vec<Val>> = ops.iter().enumerate().map(|(i, o)| elements(&format!("in{i}"), o)).collect();
+    let ins: Vec<Vec<Val>> = ops
+        .iter()
+        .enumerate()
+        .map(|(i, o)| elements(&format!("in{i}"), o))
+        .collect();
 
     // The exact result of the op per element, before the node's cast.
     let exact: Vec<Val> = match &node.op {
@@ -75,7 +83,11 @@ pub fn build(g: &Graph, n: NodeIndex, b: &mut Builder) -> bool {
                         .map(|t| {
                             let x = &ins[0][t.input];
                             match wrap {
-                                None => b.cmul(x, t.weight << acc.product_shift, d.weight_type.format.frac + acc.product_shift as i32),
+                                None => b.cmul(
+                                    x,
+                                    t.weight << acc.product_shift,
+                                    d.weight_type.format.frac + acc.product_shift as i32,
+                                ),
                                 Some(a) => {
                                     let p = b.cmul(x, t.weight, d.weight_type.format.frac);
                                     b.cast(&p, &a)
@@ -120,7 +132,9 @@ pub fn build(g: &Graph, n: NodeIndex, b: &mut Builder) -> bool {
             })
             .collect(),
         Op::LeakyRelu {
-            alpha_type, alpha_raw, ..
+            alpha_type,
+            alpha_raw,
+            ..
         } => {
             let a = alpha_raw.unwrap();
             let fa = alpha_type.format.frac;
@@ -148,13 +162,20 @@ pub fn build(g: &Graph, n: NodeIndex, b: &mut Builder) -> bool {
                 let frac = x.fmt.frac.max(0);
                 let sh = (frac - x.fmt.frac) as u32;
                 let one = 1i128 << frac;
-                let range = ((x.range.0 << sh).clamp(-one, one), (x.range.1 << sh).clamp(-one, one));
+                let range = (
+                    (x.range.0 << sh).clamp(-one, one),
+                    (x.range.1 << sh).clamp(-one, one),
+                );
                 let fmt = Format::for_interval(range.0, range.1, frac).unwrap();
                 b.clamp(x, sh, Some(-one), Some(one), fmt, range)
             })
             .collect(),
         Op::Quantize | Op::Flatten => ins[0].clone(),
-        Op::Add => ins[0].iter().zip(&ins[1]).map(|(x, y)| b.add(x, y)).collect(),
+        Op::Add => ins[0]
+            .iter()
+            .zip(&ins[1])
+            .map(|(x, y)| b.add(x, y))
+            .collect(),
         Op::Concat => ins.concat(),
         Op::Argmax => {
             let iw = out_fmt.width;
@@ -169,7 +190,13 @@ pub fn build(g: &Graph, n: NodeIndex, b: &mut Builder) -> bool {
             while level.len() > 1 {
                 level = level
                     .chunks(2)
-                    .map(|p| if p.len() == 2 { b.max2(&p[0], &p[1]) } else { p[0].clone() })
+                    .map(|p| {
+                        if p.len() == 2 {
+                            b.max2(&p[0], &p[1])
+                        } else {
+                            p[0].clone()
+                        }
+                    })
                     .collect();
             }
             let (v, i) = level.pop().unwrap();

@@ -98,10 +98,11 @@ fn fields(g: &Graph, nodes: &[petgraph::stable_graph::NodeIndex]) -> Vec<BusFiel
 
 fn render(tera: &tera::Tera, b: &Builder) -> Result<String, VerilogError> {
     let ctx = tera::Context::from_serialize(&b.view).expect("views serialize");
-    tera.render("module", &ctx).map_err(|source| VerilogError::Template {
-        module: b.view.name.clone(),
-        source,
-    })
+    tera.render("module", &ctx)
+        .map_err(|source| VerilogError::Template {
+            module: b.view.name.clone(),
+            source,
+        })
 }
 
 /// Generate the design for a lowered graph.
@@ -109,7 +110,8 @@ pub fn generate(l: Lowered<'_>) -> Result<Design, VerilogError> {
     let g = l.graph();
     let mut tera = tera::Tera::default();
     tera.autoescape_on(vec![]);
-    tera.add_raw_template("module", MODULE_TEMPLATE).expect("template parses");
+    tera.add_raw_template("module", MODULE_TEMPLATE)
+        .expect("template parses");
 
     let mut namer = names::Namer::default();
     let top = namer.unique(&g.name);
@@ -118,11 +120,20 @@ pub fn generate(l: Lowered<'_>) -> Result<Design, VerilogError> {
     let mut modules = vec![];
     let inputs = fields(g, &g.inputs);
     let outputs = fields(g, &g.outputs);
-    let in_bits: u64 = inputs.iter().map(|f| f.elements as u64 * f.width as u64).sum();
-    let out_bits: u64 = outputs.iter().map(|f| f.elements as u64 * f.width as u64).sum();
+    let in_bits: u64 = inputs
+        .iter()
+        .map(|f| f.elements as u64 * f.width as u64)
+        .sum();
+    let out_bits: u64 = outputs
+        .iter()
+        .map(|f| f.elements as u64 * f.width as u64)
+        .sum();
     let latency = g.meta.latency.unwrap();
 
-    let mut t = Builder::new(top.clone(), format!("{top}: top level, latency {latency} cycles, II = 1"));
+    let mut t = Builder::new(
+        top.clone(),
+        format!("{top}: top level, latency {latency} cycles, II = 1"),
+    );
     t.port("input", "clk", 1);
     t.port("input", "rst", 1);
     t.port("input", "in_valid", 1);
@@ -135,7 +146,10 @@ pub fn generate(l: Lowered<'_>) -> Result<Design, VerilogError> {
     for (f, &n) in inputs.iter().zip(&g.inputs) {
         let w = (f.elements as u64 * f.width as u64) as u32;
         let name = t.wire("x", w);
-        t.assign(name.clone(), format!("in_data[{}:{}]", f.offset + w as u64 - 1, f.offset));
+        t.assign(
+            name.clone(),
+            format!("in_data[{}:{}]", f.offset + w as u64 - 1, f.offset),
+        );
         bus.insert(n, name);
     }
     for n in g.topo() {
@@ -144,7 +158,10 @@ pub fn generate(l: Lowered<'_>) -> Result<Design, VerilogError> {
             continue;
         }
         let mname = namer.unique(&format!("{top}_{}", node.name));
-        let mut b = Builder::new(mname.clone(), format!("{}: {} `{}`", mname, node.op.name(), node.name));
+        let mut b = Builder::new(
+            mname.clone(),
+            format!("{}: {} `{}`", mname, node.op.name(), node.name),
+        );
         layers::build(g, n, &mut b);
         let stage = node.stage.unwrap();
         let mut conns = vec![];
@@ -156,7 +173,13 @@ pub fn generate(l: Lowered<'_>) -> Result<Design, VerilogError> {
             let delay = stage.start - on.stage.unwrap().ready();
             let w = on.size() as u32 * on.format.unwrap().width;
             let src = t.reg_bus(bus[&o].clone(), w, delay);
-            conns.push((["in0", "in1", "in2", "in3"].get(i).copied().unwrap_or("inN"), src));
+            conns.push((
+                ["in0", "in1", "in2", "in3"]
+                    .get(i)
+                    .copied()
+                    .unwrap_or("inN"),
+                src,
+            ));
             if i >= 4 {
                 // more than four operands only happens for concat
                 conns.last_mut().unwrap().0 = Box::leak(format!("in{i}").into_boxed_str());
@@ -165,7 +188,11 @@ pub fn generate(l: Lowered<'_>) -> Result<Design, VerilogError> {
         let w = node.size() as u32 * node.format.unwrap().width;
         let out = t.wire("y", w);
         conns.push(("out", out.clone()));
-        t.layer(mname.clone(), format!("u_{}", mname.trim_start_matches(&format!("{top}_"))), conns);
+        t.layer(
+            mname.clone(),
+            format!("u_{}", mname.trim_start_matches(&format!("{top}_"))),
+            conns,
+        );
         bus.insert(n, out);
         counts.add(&b.counts);
         files.push((format!("rtl/{mname}.v"), render(&tera, &b)?));

@@ -137,7 +137,12 @@ impl Builder {
     pub fn assign(&mut self, lhs: String, rhs: String) {
         self.view.assigns.push((lhs, rhs));
     }
-    fn inst(&mut self, module: &'static str, params: Vec<(&'static str, String)>, conns: Vec<(&'static str, String)>) {
+    fn inst(
+        &mut self,
+        module: &'static str,
+        params: Vec<(&'static str, String)>,
+        conns: Vec<(&'static str, String)>,
+    ) {
         let name = self.fresh("u");
         self.view.insts.push(InstView {
             module: module.to_string(),
@@ -167,7 +172,8 @@ impl Builder {
     pub fn cmul(&mut self, a: &Val, c: i128, frac_c: i32) -> Val {
         let p = [a.range.0 * c, a.range.1 * c];
         let range = (p[0].min(p[1]), p[0].max(p[1]));
-        let fmt = Format::for_interval(range.0, range.1, a.fmt.frac + frac_c).expect("sized by infer_precision");
+        let fmt = Format::for_interval(range.0, range.1, a.fmt.frac + frac_c)
+            .expect("sized by infer_precision");
         let w = self.wire("p", fmt.width);
         self.inst(
             "nt_cmul",
@@ -180,7 +186,11 @@ impl Builder {
             vec![("a", a.expr.clone()), ("y", w.clone())],
         );
         self.counts.const_multipliers += 1;
-        Val { expr: w, fmt, range }
+        Val {
+            expr: w,
+            fmt,
+            range,
+        }
     }
 
     /// `x + y` exactly, aligned to the finer grid.
@@ -214,11 +224,19 @@ impl Builder {
                 ("SUB", "0".into()),
                 ("OW", fmt.width.to_string()),
             ],
-            vec![("a", x.expr.clone()), ("b", y.expr.clone()), ("y", w.clone())],
+            vec![
+                ("a", x.expr.clone()),
+                ("b", y.expr.clone()),
+                ("y", w.clone()),
+            ],
         );
         self.counts.adders += 1;
         self.counts.adder_bits += fmt.width as u64;
-        Val { expr: w, fmt, range }
+        Val {
+            expr: w,
+            fmt,
+            range,
+        }
     }
 
     /// Cast to `ty` with its modes. Modes that cannot change the result for
@@ -226,11 +244,16 @@ impl Builder {
     pub fn cast(&mut self, a: &Val, ty: &FixedType) -> Val {
         let shift = a.fmt.frac - ty.format.frac;
         let quant = if shift > 0 { ty.quant } else { QuantMode::Trn };
-        let rounded = crate::fixed::quantize(a.range.0, a.fmt.frac, ty.format.frac, quant)
-            .zip(crate::fixed::quantize(a.range.1, a.fmt.frac, ty.format.frac, quant));
+        let rounded = crate::fixed::quantize(a.range.0, a.fmt.frac, ty.format.frac, quant).zip(
+            crate::fixed::quantize(a.range.1, a.fmt.frac, ty.format.frac, quant),
+        );
         let (rlo, rhi) = ty.result_range();
         let fits = matches!(rounded, Some(((lo, _), (hi, _))) if lo >= rlo && hi <= rhi);
-        let overflow = if fits { OverflowMode::Wrap } else { ty.overflow };
+        let overflow = if fits {
+            OverflowMode::Wrap
+        } else {
+            ty.overflow
+        };
         let range = cast_interval(a.range.0, a.range.1, a.fmt.frac, ty);
         let w = self.wire("q", ty.format.width);
         self.inst(
@@ -267,10 +290,22 @@ impl Builder {
     }
 
     /// Clamp `a << sh` into `[lo, hi]` (either bound optional), result in `fmt`.
-    pub fn clamp(&mut self, a: &Val, sh: u32, lo: Option<i128>, hi: Option<i128>, fmt: Format, range: Interval) -> Val {
-        let cw = Format::for_interval(lo.unwrap_or(0).min(hi.unwrap_or(0)), lo.unwrap_or(0).max(hi.unwrap_or(0)), 0)
-            .unwrap()
-            .width
+    pub fn clamp(
+        &mut self,
+        a: &Val,
+        sh: u32,
+        lo: Option<i128>,
+        hi: Option<i128>,
+        fmt: Format,
+        range: Interval,
+    ) -> Val {
+        let cw = Format::for_interval(
+            lo.unwrap_or(0).min(hi.unwrap_or(0)),
+            lo.unwrap_or(0).max(hi.unwrap_or(0)),
+            0,
+        )
+        .unwrap()
+        .width
             + 1;
         let w = self.wire("c", fmt.width);
         self.inst(
@@ -289,7 +324,11 @@ impl Builder {
             vec![("a", a.expr.clone()), ("y", w.clone())],
         );
         self.counts.comparators += lo.is_some() as u64 + hi.is_some() as u64;
-        Val { expr: w, fmt, range }
+        Val {
+            expr: w,
+            fmt,
+            range,
+        }
     }
 
     pub fn leaky(&mut self, a: &Val, alpha: i128, sh: u32, fmt: Format, range: Interval) -> Val {
@@ -306,7 +345,11 @@ impl Builder {
             vec![("a", a.expr.clone()), ("y", w.clone())],
         );
         self.counts.const_multipliers += 1;
-        Val { expr: w, fmt, range }
+        Val {
+            expr: w,
+            fmt,
+            range,
+        }
     }
 
     /// One argmax comparison of (value, index) pairs.
@@ -346,7 +389,11 @@ impl Builder {
 
     /// Terminate a value nothing reads.
     pub fn sink(&mut self, v: &Val) {
-        self.inst("nt_sink", vec![("W", v.fmt.width.to_string())], vec![("a", v.expr.clone())]);
+        self.inst(
+            "nt_sink",
+            vec![("W", v.fmt.width.to_string())],
+            vec![("a", v.expr.clone())],
+        );
     }
 
     /// `depth` registers on a bus expression of `width` bits.
