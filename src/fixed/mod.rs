@@ -429,3 +429,62 @@ pub fn cast_interval(lo: i128, hi: i128, src_frac: i32, ty: &FixedType) -> (i128
 
 #[cfg(test)]
 mod tests;
+
+/// A cast with its constants worked out once, for the golden model's inner
+/// loops. Same results as [`cast`] (a property test checks every mode);
+/// values that fit an i64 take a short path.
+#[derive(Debug, Clone, Copy)]
+pub struct Caster {
+    src_frac: i32,
+    ty: FixedType,
+    /// Dropped bits (> 0) when the fast path applies.
+    d: u32,
+    lo: i64,
+    hi: i64,
+    fast: bool,
+}
+
+impl Caster {
+    pub fn new(src_frac: i32, ty: FixedType) -> Self {
+        let d = src_frac as i64 - ty.format.frac as i64;
+        let (lo, hi) = ty.result_range();
+        let fast = (1..=60).contains(&d) && ty.format.width <= 62;
+        Caster {
+            src_frac,
+            ty,
+            d: d.max(0) as u32,
+            lo: lo as i64,
+            hi: hi as i64,
+            fast,
+        }
+    }
+
+    #[inline]
+    pub fn apply(&self, raw: i128) -> i128 {
+        if !self.fast || raw.unsigned_abs() >= 1 << 62 {
+            return cast(raw, self.src_frac, &self.ty).0;
+        }
+        let raw = raw as i64;
+        let d = self.d;
+        let floor = raw >> d;
+        let rem = (raw - (floor << d)) as u64;
+        let half = 1u64 << (d - 1);
+        let qb = rem & half != 0;
+        let r = rem & (half - 1) != 0;
+        let neg = raw < 0;
+        let up = match self.ty.quant {
+            QuantMode::Trn => false,
+            QuantMode::TrnZero => neg && (qb || r),
+            QuantMode::Rnd => qb,
+            QuantMode::RndZero => qb && (neg || r),
+            QuantMode::RndInf => qb && (!neg || r),
+            QuantMode::RndMinInf => qb && r,
+            QuantMode::RndConv => qb && (floor & 1 == 1 || r),
+        };
+        let q = floor + up as i64;
+        if q >= self.lo && q <= self.hi {
+            return q as i128;
+        }
+        overflow(q as i128, &self.ty).0
+    }
+}

@@ -211,3 +211,11 @@ fn interval_formats_are_minimal() {
         Format::new(false, 1, 0)
     );
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(20_000))]
+    #[test]
+    fn caster_matches_cast(raw in -(1i128 << 63)..(1i128 << 63), src_frac in -8i32..70, ty in arb_type(60)) {
+        prop_assert_eq!(Caster::new(src_frac, ty).apply(raw), cast(raw, src_frac, &ty).0);
+    }
+}

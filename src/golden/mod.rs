@@ -10,7 +10,7 @@ mod float_ref;
 
 pub use float_ref::FloatModel;
 
-use crate::fixed::{FixedType, Format, cast};
+use crate::fixed::{Caster, FixedType, Format, cast};
 use crate::ir::{Accum, Graph, Lowered, Op};
 
 /// One node's computation, with everything precomputed.
@@ -55,9 +55,8 @@ enum Kernel {
 struct Step {
     kernel: Kernel,
     args: Vec<usize>,
-    /// Exact result frac and the cast applied after the kernel.
-    frac: i32,
-    cast: Option<FixedType>,
+    /// The cast applied after the kernel (from the exact result's frac).
+    cast: Option<Caster>,
     size: usize,
 }
 
@@ -68,6 +67,8 @@ pub struct Golden {
     outputs: Vec<usize>,
     /// All values fit in i64 (fast path).
     narrow: bool,
+    /// All values, partial sums included, fit in i32 (fastest path).
+    narrow32: bool,
     pub input_formats: Vec<(Format, usize)>,
     pub output_formats: Vec<(Format, usize)>,
 }
@@ -80,6 +81,16 @@ impl Word for i64 {
     #[inline(always)]
     fn from(v: i128) -> Self {
         v as i64
+    }
+    #[inline(always)]
+    fn to(self) -> i128 {
+        self as i128
+    }
+}
+impl Word for i32 {
+    #[inline(always)]
+    fn from(v: i128) -> Self {
+        v as i32
     }
     #[inline(always)]
     fn to(self) -> i128 {
@@ -104,6 +115,8 @@ impl Golden {
         let slot = |n| order.iter().position(|&x| x == n).unwrap();
         let mut steps = vec![];
         let mut narrow = true;
+        // Largest magnitude (in bits) any intermediate value can reach.
+        let mut bits_needed = 0u32;
         let mut in_off = 0;
         let mut input_formats = vec![];
         for &n in &order {
@@ -143,6 +156,7 @@ impl Golden {
                                 (w.unsigned_abs() << acc.product_shift).saturating_mul(xmax),
                             )
                         });
+                        bits_needed = bits_needed.max(129 - bound.leading_zeros().min(128));
                         if bound >= 1 << 62 {
                             narrow = false;
                         }
@@ -223,6 +237,12 @@ impl Golden {
             if in_fmt.iter().any(|f| f.width + max_shift + 1 > 62) {
                 narrow = false;
             }
+            for f in in_fmt.iter().chain(std::iter::once(&node.format.unwrap())) {
+                bits_needed = bits_needed.max(f.width + max_shift + 1);
+            }
+            if let Some(ty) = node.cast {
+                bits_needed = bits_needed.max(ty.format.width + 1);
+            }
             if matches!(kernel, Kernel::Leaky { .. } | Kernel::DenseWrap { .. }) {
                 // products of two formats: check their combined width
                 let w: u32 = in_fmt[0].width
@@ -231,6 +251,7 @@ impl Golden {
                         Op::Dense(d) => d.weight_type.format.width,
                         _ => 0,
                     };
+                bits_needed = bits_needed.max(w + 1);
                 if w > 62 {
                     narrow = false;
                 }
@@ -238,10 +259,9 @@ impl Golden {
             steps.push(Step {
                 kernel,
                 args,
-                frac,
                 cast: match node.op {
                     Op::Input { .. } => None,
-                    _ => node.cast,
+                    _ => node.cast.map(|ty| Caster::new(frac, ty)),
                 },
                 size: node.size(),
             });
@@ -256,6 +276,7 @@ impl Golden {
             steps,
             outputs,
             narrow,
+            narrow32: narrow && bits_needed <= 30,
             input_formats,
             output_formats,
         }
@@ -279,7 +300,9 @@ impl Golden {
     /// Run a batch: `inputs` holds samples back to back; outputs are
     /// appended to `out` the same way.
     pub fn run_batch(&self, inputs: &[i128], out: &mut Vec<i128>) {
-        if self.narrow {
+        if self.narrow32 {
+            self.run_typed::<i32>(inputs, out)
+        } else if self.narrow {
             self.run_typed::<i64>(inputs, out)
         } else {
             self.run_typed::<i128>(inputs, out)
@@ -389,9 +412,9 @@ impl Golden {
                         dst[0] = T::from(best as i128);
                     }
                 }
-                if let Some(ty) = &step.cast {
+                if let Some(c) = &step.cast {
                     for d in dst.iter_mut() {
-                        *d = T::from(cast(d.to(), step.frac, ty).0);
+                        *d = T::from(c.apply(d.to()));
                     }
                 }
             }
