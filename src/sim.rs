@@ -106,6 +106,9 @@ fn rtl_files(dir: &Path) -> Vec<String> {
 
 /// Build (if needed) and run the testbench in build directory `dir`.
 pub fn simulate(dir: &Path, top: &str, sim: Simulator) -> Result<SimResult, SimError> {
+    // Verilator and vvp run in other directories: use absolute paths.
+    let abs = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let dir = abs.as_path();
     let files = rtl_files(dir);
     match sim {
         Simulator::Verilator => {
@@ -183,6 +186,8 @@ pub fn simulate(dir: &Path, top: &str, sim: Simulator) -> Result<SimResult, SimE
 
 /// `verilator --lint-only -Wall` on the generated RTL; returns the log.
 pub fn lint(dir: &Path, top: &str) -> Result<(), SimError> {
+    let abs = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let dir = abs.as_path();
     run(
         Command::new("verilator")
             .args(["--lint-only", "-Wall", "--top-module", top])
