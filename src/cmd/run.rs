@@ -11,7 +11,7 @@ use std::process::ExitCode;
 pub struct Args {
     /// The model JSON file.
     pub model: PathBuf,
-    /// Build directory (default: build/<model file stem>).
+    /// Build directory (default: build/<name of the model file's directory>).
     #[arg(short, long)]
     pub out: Option<PathBuf>,
     /// Clock frequency in MHz, to express the latency in ns.
