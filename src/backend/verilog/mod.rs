@@ -166,28 +166,18 @@ pub fn generate(l: Lowered<'_>) -> Result<Design, VerilogError> {
         let stage = node.stage.unwrap();
         let mut conns = vec![];
         if stage.out_reg || stage.inner_regs > 0 {
-            conns.push(("clk", "clk".to_string()));
+            conns.push(("clk".to_string(), "clk".to_string()));
         }
         for (i, &o) in g.operands(n).iter().enumerate() {
             let on = g.node(o);
             let delay = stage.start - on.stage.unwrap().ready();
             let w = on.size() as u32 * on.format.unwrap().width;
             let src = t.reg_bus(bus[&o].clone(), w, delay);
-            conns.push((
-                ["in0", "in1", "in2", "in3"]
-                    .get(i)
-                    .copied()
-                    .unwrap_or("inN"),
-                src,
-            ));
-            if i >= 4 {
-                // more than four operands only happens for concat
-                conns.last_mut().unwrap().0 = Box::leak(format!("in{i}").into_boxed_str());
-            }
+            conns.push((format!("in{i}"), src));
         }
         let w = node.size() as u32 * node.format.unwrap().width;
         let out = t.wire("y", w);
-        conns.push(("out", out.clone()));
+        conns.push(("out".to_string(), out.clone()));
         t.layer(
             mname.clone(),
             format!("u_{}", mname.trim_start_matches(&format!("{top}_"))),

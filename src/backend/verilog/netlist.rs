@@ -34,7 +34,7 @@ pub struct InstView {
     pub module: String,
     pub name: String,
     pub params: Vec<(&'static str, String)>,
-    pub conns: Vec<(&'static str, String)>,
+    pub conns: Vec<(String, String)>,
 }
 
 /// One generated module, flat and ready for the template.
@@ -148,7 +148,7 @@ impl Builder {
             module: module.to_string(),
             name,
             params,
-            conns,
+            conns: conns.into_iter().map(|(p, e)| (p.to_string(), e)).collect(),
         });
     }
 
@@ -433,7 +433,7 @@ impl Builder {
     }
 
     /// Instantiate a generated (layer) module by name.
-    pub fn layer(&mut self, module: String, inst: String, conns: Vec<(&'static str, String)>) {
+    pub fn layer(&mut self, module: String, inst: String, conns: Vec<(String, String)>) {
         self.view.insts.push(InstView {
             module,
             name: inst,
