@@ -53,6 +53,7 @@ pub fn build(g: &Graph, info: &DesignInfo) -> Value {
         "outputs": info.outputs,
         "counts": info.counts,
         "layers": layers,
+        "removed_layers": g.meta.removed,
         "modules": info.modules,
     })
 }

@@ -758,3 +758,53 @@ fn cycle_through_add_names_inputs_field() {
     let o = run("cycle_add.json", &m);
     assert_rejected(&o, &["layer `a`", "`inputs`", "cycle"]);
 }
+
+// ------------------------------------------------------------ unknown fields
+
+#[test]
+fn misspelled_layer_field_is_rejected_with_a_hint() {
+    // Ignoring it would silently compile with the default (auto) accumulator.
+    let m = model(json!([dense(
+        "fc1",
+        "x",
+        json!({"acum_type": "fixed<12,4>"})
+    )]));
+    let o = run("acum.json", &m);
+    assert_rejected(
+        &o,
+        &[
+            "layer `fc1`",
+            "`acum_type`",
+            "unknown field",
+            "`accum_type`",
+        ],
+    );
+}
+
+#[test]
+fn unknown_top_level_and_input_fields_are_rejected() {
+    let mut m = model(json!([]));
+    m["outptus"] = json!(["x"]);
+    let o = run("top_field.json", &m);
+    assert_rejected(&o, &["`outptus`", "unknown field", "`outputs`"]);
+
+    let mut m = model(json!([]));
+    m["inputs"][0]["dtype"] = json!("float32");
+    let o = run("input_field.json", &m);
+    assert_rejected(&o, &["`x`", "`dtype`", "unknown field"]);
+}
+
+#[test]
+fn field_of_another_op_is_rejected() {
+    let m = model(json!([{"name": "r", "op": "relu", "input": "x", "units": 4}]));
+    let o = run("relu_units.json", &m);
+    assert_rejected(&o, &["layer `r`", "`units`", "unknown field"]);
+}
+
+#[test]
+fn underscore_fields_are_comments() {
+    let mut m = model(json!([{"name": "r", "op": "relu", "input": "x", "_note": "ok"}]));
+    m["_source"] = json!({"trained": "2026"});
+    let o = run("comments.json", &m);
+    assert_eq!(o.code, Some(0), "stderr: {}", o.stderr);
+}

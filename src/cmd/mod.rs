@@ -58,6 +58,35 @@ pub struct BuildInfo {
     pub top: String,
     pub pipeline: String,
     pub max_adder_depth: u32,
+    /// What the simulation must reproduce.
+    pub latency: u32,
+    pub vectors: usize,
+}
+
+/// Whether a simulation proves the design: every vector came out, none
+/// differed from the golden model, and the latency is the scheduled one.
+/// Prints why not, when not.
+pub fn sim_ok(r: &neurtl::sim::SimResult, vectors: usize, latency: u32) -> bool {
+    let mut ok = true;
+    if r.mismatches != 0 {
+        println!(
+            "FAILED: {} outputs differ from the golden model",
+            r.mismatches
+        );
+        ok = false;
+    }
+    if r.vectors as usize != vectors {
+        println!("FAILED: {} of {vectors} vectors came out", r.vectors);
+        ok = false;
+    }
+    if r.latency != latency as i64 {
+        println!(
+            "FAILED: measured latency {} cycles, the schedule says {latency}",
+            r.latency
+        );
+        ok = false;
+    }
+    ok
 }
 
 /// Raw input samples for a compiled model.
@@ -103,6 +132,12 @@ pub fn build_dir(
     default_n: usize,
 ) -> Result<(Compiled, String, usize)> {
     let c = driver::compile_file(model, p.options(), None)?;
+    for name in &c.graph.meta.removed {
+        eprintln!(
+            "note: {}: layer `{name}` feeds no output; it was left out of the design",
+            model.display()
+        );
+    }
     let golden = c.golden()?;
     let inputs = input_samples(&c, &golden, v, default_n)?;
     let n = inputs.len() / golden.input_len().max(1);
@@ -118,6 +153,8 @@ pub fn build_dir(
         top: o.design.info.top.clone(),
         pipeline: p.pipeline.clone(),
         max_adder_depth: p.max_adder_depth,
+        latency: c.graph.meta.latency.unwrap_or(0),
+        vectors: n,
     };
     files.push((
         "neurtl.json".into(),

@@ -1,6 +1,6 @@
 //! `neurtl simulate DIR`
 
-use super::{BuildInfo, PipeArgs, VectorArgs, build_dir, spinner};
+use super::{BuildInfo, PipeArgs, VectorArgs, build_dir, sim_ok, spinner};
 use anyhow::{Context, Result};
 use neurtl::sim::{Simulator, simulate};
 use std::path::PathBuf;
@@ -18,18 +18,25 @@ pub struct Args {
 
 pub fn main(a: Args) -> Result<ExitCode> {
     let info_path = a.dir.join("neurtl.json");
-    let info: BuildInfo = serde_json::from_str(
+    let mut info: BuildInfo = serde_json::from_str(
         &std::fs::read_to_string(&info_path)
             .with_context(|| format!("{}: not a neurtl build directory", a.dir.display()))?,
     )
-    .with_context(|| format!("{}: unreadable", info_path.display()))?;
+    .with_context(|| {
+        format!(
+            "{}: unreadable (written by another neurtl version? run `neurtl compile` again)",
+            info_path.display()
+        )
+    })?;
     if a.vec.vectors.is_some() || a.vec.inputs.is_some() {
         // New vectors: recompile from the model copy with the same options.
         let pipe = PipeArgs {
             pipeline: info.pipeline.clone(),
             max_adder_depth: info.max_adder_depth,
         };
-        build_dir(&a.dir.join("model.json"), &a.dir, &pipe, &a.vec, 1000)?;
+        let (c, _, n) = build_dir(&a.dir.join("model.json"), &a.dir, &pipe, &a.vec, 1000)?;
+        info.vectors = n;
+        info.latency = c.graph.meta.latency.unwrap_or(0);
     }
     let pb = spinner("simulating");
     let r = simulate(&a.dir, &info.top, a.simulator)?;
@@ -41,7 +48,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
         "{} vectors, {} mismatches, measured latency {} cycles",
         r.vectors, r.mismatches, r.latency
     );
-    Ok(if r.mismatches == 0 && r.vectors > 0 {
+    Ok(if sim_ok(&r, info.vectors, info.latency) {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

@@ -40,6 +40,10 @@ pub fn parse_model(text: &str) -> Result<Graph, FrontendError> {
             return Err(ctx.e("version", format!("{shown}; this neurtl reads version 1")));
         }
     }
+    ctx.known_fields(
+        top,
+        &["format", "version", "name", "inputs", "layers", "outputs"],
+    )?;
     let name = ctx.str(top, "name")?.to_string();
     if name.is_empty() {
         return Err(ctx.e("name", "must not be empty"));
@@ -60,6 +64,7 @@ pub fn parse_model(text: &str) -> Result<Graph, FrontendError> {
         let ictx = Ctx {
             layer: Some(iname.clone()),
         };
+        ictx.known_fields(obj, &["name", "shape", "type"])?;
         let shape = ictx.shape(obj, "shape")?;
         let ty = ictx.ty(obj, "type")?;
         let mut node = Node::new(iname.clone(), Op::Input { ty }, None);
@@ -80,6 +85,9 @@ pub fn parse_model(text: &str) -> Result<Graph, FrontendError> {
             layer: Some(lname.clone()),
         };
         let opname = l.str(obj, "op")?;
+        let mut fields = vec!["name", "op", "output_type"];
+        fields.extend_from_slice(op_fields(opname));
+        l.known_fields(obj, &fields)?;
         let cast = l.opt_cast(obj, "output_type")?;
         let op = match opname {
             "dense" => Op::Dense(l.dense(obj)?),
@@ -263,6 +271,41 @@ fn protect_non_finite(text: &str) -> std::borrow::Cow<'_, str> {
     out.into()
 }
 
+/// Fields a layer of op `op` may carry besides name, op and output_type.
+/// Unknown ops get an empty list; the op check reports them.
+fn op_fields(op: &str) -> &'static [&'static str] {
+    match op {
+        "dense" => &[
+            "input",
+            "units",
+            "weights",
+            "bias",
+            "weight_type",
+            "bias_type",
+            "accum_type",
+        ],
+        "batchnorm" => &["input", "gamma", "beta", "mean", "var", "epsilon"],
+        "leaky_relu" => &["input", "alpha", "alpha_type"],
+        "add" | "concat" => &["inputs"],
+        _ => &["input"],
+    }
+}
+
+/// Edit distance, for "did you mean" hints on misspelled fields.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
 /// Where we are in the document, for error messages.
 struct Ctx {
     layer: Option<String>,
@@ -271,6 +314,30 @@ struct Ctx {
 impl Ctx {
     fn e(&self, field: &str, message: impl Into<String>) -> FrontendError {
         err(self.layer.as_deref(), Some(field), message)
+    }
+    /// A misspelled field would otherwise be silently ignored and its
+    /// default used, so unknown fields are errors. Fields starting with
+    /// `_` are free for comments and metadata.
+    fn known_fields(&self, obj: &Map<String, Value>, known: &[&str]) -> Result<(), FrontendError> {
+        for k in obj.keys() {
+            if k.starts_with('_') || known.contains(&k.as_str()) {
+                continue;
+            }
+            let close = known
+                .iter()
+                .map(|f| (distance(k, f), *f))
+                .min()
+                .filter(|(d, _)| *d <= 2);
+            let hint = match close {
+                Some((_, f)) => format!("; did you mean `{f}`?"),
+                None => format!("; fields here are: {}", known.join(", ")),
+            };
+            return Err(self.e(
+                k,
+                format!("unknown field{hint} (prefix a field with `_` to keep it as a comment)"),
+            ));
+        }
+        Ok(())
     }
     fn get<'a>(
         &self,

@@ -23,6 +23,7 @@
 //! through every `match` (shape, precision, golden model, float reference,
 //! back end, printer).
 
+pub mod interval;
 pub mod print;
 pub mod tree;
 pub mod verify;
@@ -245,6 +246,8 @@ pub struct Meta {
     pub pipeline: Option<PipelineOptions>,
     /// Total latency in cycles, input sample to output.
     pub latency: Option<u32>,
+    /// Layers dropped because no output depends on them, in model order.
+    pub removed: Vec<String>,
 }
 
 /// Register placement requested by the user.

@@ -5,6 +5,7 @@
 
 use super::{Pass, PassError};
 use crate::fixed::{Format, MAX_WIDTH, OverflowMode, cast_interval};
+use crate::ir::interval::{self, add, scale, shl};
 use crate::ir::{AccInfo, Accum, Graph, Interval, Op};
 
 pub struct InferPrecision;
@@ -18,21 +19,6 @@ fn too_wide(layer: &str, field: &str) -> PassError {
         ),
     )
     .with_help("give the layer an output_type or accum_type that narrows it")
-}
-
-/// `[lo, hi] · c`, exact, or `None` beyond i128.
-fn scale(r: Interval, c: i128) -> Option<Interval> {
-    let a = r.0.checked_mul(c)?;
-    let b = r.1.checked_mul(c)?;
-    Some((a.min(b), a.max(b)))
-}
-
-fn add(a: Interval, b: Interval) -> Option<Interval> {
-    Some((a.0.checked_add(b.0)?, a.1.checked_add(b.1)?))
-}
-
-fn shl(r: Interval, s: u32) -> Option<Interval> {
-    scale(r, 1i128.checked_shl(s).filter(|&m| m > 0)?)
 }
 
 /// The tightest format at `frac` holding every interval.
@@ -137,10 +123,7 @@ impl Pass for InferPrecision {
                 Op::BatchNorm(_) => unreachable!("fold_batchnorm removed every batchnorm"),
                 Op::Relu => (
                     in_fmt[0].frac,
-                    in_rng[0]
-                        .iter()
-                        .map(|&(l, h)| (l.max(0), h.max(0)))
-                        .collect(),
+                    in_rng[0].iter().map(|&r| interval::relu(r).out).collect(),
                     None,
                 ),
                 Op::LeakyRelu {
@@ -150,24 +133,6 @@ impl Pass for InferPrecision {
                 } => {
                     let a = alpha_raw.expect("quantize_weights runs first");
                     let fa = alpha_type.format.frac;
-                    let frac = in_fmt[0].frac + fa;
-                    let mut out = vec![];
-                    for &(l, h) in &in_rng[0] {
-                        // positive part x·2^fa, negative part x·a; both contain 0's image
-                        let mut r: Option<Interval> = None;
-                        if h >= 0 {
-                            r = shl((l.max(0), h), fa.max(0) as u32);
-                        }
-                        if l < 0 {
-                            let neg = scale((l, h.min(-1)), a);
-                            r = match (r, neg) {
-                                (Some(p), Some(q)) => Some((p.0.min(q.0), p.1.max(q.1))),
-                                (None, q) => q,
-                                _ => None,
-                            };
-                        }
-                        out.push(r.ok_or_else(|| wide("alpha"))?);
-                    }
                     if fa < 0 {
                         return Err(PassError::model(
                             &name,
@@ -175,18 +140,22 @@ impl Pass for InferPrecision {
                             "needs at least 0 fractional bits",
                         ));
                     }
-                    (frac, out, None)
+                    let out: Option<Vec<Interval>> = in_rng[0]
+                        .iter()
+                        .map(|&r| interval::leaky_relu(r, a, fa as u32))
+                        .collect();
+                    (in_fmt[0].frac + fa, out.ok_or_else(|| wide("alpha"))?, None)
                 }
                 Op::HardTanh => {
-                    let frac = in_fmt[0].frac.max(0);
-                    let sh = (frac - in_fmt[0].frac) as u32;
-                    let one = 1i128 << frac;
-                    let mut out = vec![];
-                    for &r in &in_rng[0] {
-                        let (l, h) = shl(r, sh).ok_or_else(|| wide("input"))?;
-                        out.push((l.clamp(-one, one), h.clamp(-one, one)));
-                    }
-                    (frac, out, None)
+                    let out: Option<Vec<Interval>> = in_rng[0]
+                        .iter()
+                        .map(|&r| interval::hard_tanh(r, in_fmt[0].frac).map(|c| c.out))
+                        .collect();
+                    (
+                        in_fmt[0].frac.max(0),
+                        out.ok_or_else(|| wide("input"))?,
+                        None,
+                    )
                 }
                 Op::Quantize | Op::Flatten => (in_fmt[0].frac, in_rng[0].clone(), None),
                 Op::Add => {

@@ -9,6 +9,7 @@ mod infer_precision;
 mod infer_shapes;
 mod prune_constants;
 mod quantize_weights;
+mod remove_dead;
 mod schedule_pipeline;
 
 use crate::ir::{Graph, PipelineOptions, verify};
@@ -73,6 +74,8 @@ pub fn pipeline(opts: PipelineOptions) -> Vec<Box<dyn Pass>> {
         // Everything after needs shapes; it also catches wiring mistakes
         // (transposed weights, mismatched operands) before any arithmetic.
         Box::new(infer_shapes::InferShapes),
+        // After shape checks, so a broken unused layer is still an error.
+        Box::new(remove_dead::RemoveDead),
         // Folding changes the real-valued weights, so it precedes
         // quantization: the folded weights are what get rounded.
         Box::new(fold_batchnorm::FoldBatchnorm),

@@ -54,8 +54,21 @@ pub fn random_mlp(seed: u64) -> Value {
     let n_in = 1 + r.below(16) as usize;
     let (in_ty, ..) = rand_type(&mut r, 12, None);
     let mut layers = vec![];
+    let mut inputs = vec![json!({"name": "x", "shape": [n_in], "type": in_ty})];
     let mut prev = "x".to_string();
     let mut width = n_in;
+    // Every earlier value and its width, for skip connections.
+    let mut seen: Vec<(String, usize)> = vec![(prev.clone(), width)];
+    if r.below(4) == 0 {
+        // A second input, joined to the first.
+        let n2 = 1 + r.below(6) as usize;
+        let (t2, ..) = rand_type(&mut r, 12, None);
+        inputs.push(json!({"name": "x2", "shape": [n2], "type": t2}));
+        layers.push(json!({"name": "xin", "op": "concat", "inputs": ["x", "x2"]}));
+        prev = "xin".into();
+        width += n2;
+        seen.push((prev.clone(), width));
+    }
     let depth = 1 + r.below(4);
     for l in 0..depth {
         let units = 1 + r.below(if l + 1 == depth { 12 } else { 40 }) as usize;
@@ -114,6 +127,40 @@ pub fn random_mlp(seed: u64) -> Value {
             layers.push(a);
             prev = act;
         }
+        match r.below(8) {
+            // Residual: prev + a same-width function of an earlier value.
+            0 => {
+                let (src, w) = seen[r.below(seen.len() as u64) as usize].clone();
+                let (wt, ws, ww, wi, wsym) = rand_type(&mut r, 6, None);
+                let weights: Vec<Vec<f64>> = (0..width)
+                    .map(|_| {
+                        (0..w)
+                            .map(|_| on_grid(&mut r, (ws, ww, wi, wsym), 2))
+                            .collect()
+                    })
+                    .collect();
+                let res = format!("res{l}");
+                layers.push(json!({
+                    "name": res, "op": "dense", "input": src, "units": width,
+                    "weights": weights, "weight_type": wt,
+                }));
+                let sum = format!("sum{l}");
+                layers.push(json!({"name": sum, "op": "add", "inputs": [prev, res]}));
+                prev = sum;
+            }
+            // Concatenate an earlier value back in.
+            1 => {
+                let (src, w) = seen[r.below(seen.len() as u64) as usize].clone();
+                let cat = format!("cat{l}");
+                layers.push(json!({"name": cat, "op": "concat", "inputs": [src, prev]}));
+                prev = cat;
+                width += w;
+            }
+            // A layer no output reads: must be left out, not break lint.
+            2 => layers.push(json!({"name": format!("dead{l}"), "op": "relu", "input": prev})),
+            _ => {}
+        }
+        seen.push((prev.clone(), width));
     }
     let mut outputs = vec![json!(prev.clone())];
     if r.below(3) == 0 {
@@ -122,7 +169,7 @@ pub fn random_mlp(seed: u64) -> Value {
     }
     json!({
         "format": "neurtl-model", "version": 1, "name": format!("rand_{seed}"),
-        "inputs": [{"name": "x", "shape": [n_in], "type": in_ty}],
+        "inputs": inputs,
         "layers": layers, "outputs": outputs,
     })
 }

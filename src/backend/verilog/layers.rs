@@ -4,7 +4,7 @@
 
 use super::netlist::{Builder, Val, slice};
 use crate::fixed::Format;
-use crate::ir::{Accum, Graph, Interval, Node, Op, tree};
+use crate::ir::{Accum, Graph, Node, Op, interval, tree};
 use petgraph::stable_graph::NodeIndex;
 
 /// The elements of an operand bus as values.
@@ -126,9 +126,8 @@ pub fn build(g: &Graph, n: NodeIndex, b: &mut Builder) -> bool {
         Op::Relu => ins[0]
             .iter()
             .map(|x| {
-                let range: Interval = (x.range.0.max(0), x.range.1.max(0));
-                let fmt = Format::for_interval(range.0, range.1, x.fmt.frac).unwrap();
-                b.clamp(x, 0, Some(0), None, fmt, range)
+                let c = interval::relu(x.range);
+                clamp(b, x, c, x.fmt.frac)
             })
             .collect(),
         Op::LeakyRelu {
@@ -137,37 +136,23 @@ pub fn build(g: &Graph, n: NodeIndex, b: &mut Builder) -> bool {
             ..
         } => {
             let a = alpha_raw.unwrap();
-            let fa = alpha_type.format.frac;
+            let fa = alpha_type.format.frac as u32;
             ins[0]
                 .iter()
                 .map(|x| {
-                    let pos = (x.range.0.max(0) << fa, x.range.1.max(0) << fa);
-                    let mut range = pos;
-                    if x.range.0 < 0 {
-                        let p = [x.range.0 * a, x.range.1.min(-1) * a];
-                        range = if x.range.1 >= 0 {
-                            (pos.0.min(p[0].min(p[1])), pos.1.max(p[0].max(p[1])))
-                        } else {
-                            (p[0].min(p[1]), p[0].max(p[1]))
-                        };
-                    }
-                    let fmt = Format::for_interval(range.0, range.1, x.fmt.frac + fa).unwrap();
-                    b.leaky(x, a, fa as u32, fmt, range)
+                    let range =
+                        interval::leaky_relu(x.range, a, fa).expect("sized by infer_precision");
+                    let fmt =
+                        Format::for_interval(range.0, range.1, x.fmt.frac + fa as i32).unwrap();
+                    b.leaky(x, a, fa, fmt, range)
                 })
                 .collect()
         }
         Op::HardTanh => ins[0]
             .iter()
             .map(|x| {
-                let frac = x.fmt.frac.max(0);
-                let sh = (frac - x.fmt.frac) as u32;
-                let one = 1i128 << frac;
-                let range = (
-                    (x.range.0 << sh).clamp(-one, one),
-                    (x.range.1 << sh).clamp(-one, one),
-                );
-                let fmt = Format::for_interval(range.0, range.1, frac).unwrap();
-                b.clamp(x, sh, Some(-one), Some(one), fmt, range)
+                let c = interval::hard_tanh(x.range, x.fmt.frac).expect("sized by infer_precision");
+                clamp(b, x, c, x.fmt.frac.max(0))
             })
             .collect(),
         Op::Quantize | Op::Flatten => ins[0].clone(),
@@ -221,4 +206,10 @@ pub fn build(g: &Graph, n: NodeIndex, b: &mut Builder) -> bool {
     let q = b.reg_bus(bus, node.size() as u32 * width, stage.out_reg as u32);
     b.assign("out".into(), q);
     true
+}
+
+/// A clamp primitive for an interval-level [`interval::Clamp`].
+fn clamp(b: &mut Builder, x: &Val, c: interval::Clamp, frac: i32) -> Val {
+    let fmt = Format::for_interval(c.out.0, c.out.1, frac).unwrap();
+    b.clamp(x, c.shift, c.lo, c.hi, fmt, c.out)
 }

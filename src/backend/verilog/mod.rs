@@ -115,6 +115,8 @@ pub fn generate(l: Lowered<'_>) -> Result<Design, VerilogError> {
 
     let mut namer = names::Namer::default();
     let top = namer.unique(&g.name);
+    // The Icarus testbench's module name.
+    namer.reserve(&format!("tb_{top}"));
     let mut files = vec![];
     let mut counts = Counts::default();
     let mut modules = vec![];

@@ -33,8 +33,34 @@ pub struct WireView {
 pub struct InstView {
     pub module: String,
     pub name: String,
-    pub params: Vec<(&'static str, String)>,
-    pub conns: Vec<(String, String)>,
+    /// `#(.P(v), ...) ` or empty: an empty `#()` is not Verilog-2005.
+    pub params: String,
+    /// `.port(expr), ...`
+    pub conns: String,
+}
+
+impl InstView {
+    pub fn new<P: AsRef<str>, C: AsRef<str>>(
+        module: String,
+        name: String,
+        params: &[(P, String)],
+        conns: &[(C, String)],
+    ) -> Self {
+        let join = |v: Vec<String>| v.join(", ");
+        let params = if params.is_empty() {
+            String::new()
+        } else {
+            let p = params.iter().map(|(k, v)| format!(".{}({v})", k.as_ref()));
+            format!("#({}) ", join(p.collect()))
+        };
+        let c = conns.iter().map(|(k, v)| format!(".{}({v})", k.as_ref()));
+        InstView {
+            module,
+            name,
+            params,
+            conns: join(c.collect()),
+        }
+    }
 }
 
 /// One generated module, flat and ready for the template.
@@ -144,12 +170,9 @@ impl Builder {
         conns: Vec<(&'static str, String)>,
     ) {
         let name = self.fresh("u");
-        self.view.insts.push(InstView {
-            module: module.to_string(),
-            name,
-            params,
-            conns: conns.into_iter().map(|(p, e)| (p.to_string(), e)).collect(),
-        });
+        self.view
+            .insts
+            .push(InstView::new(module.to_string(), name, &params, &conns));
     }
 
     /// A constant value.
@@ -434,12 +457,10 @@ impl Builder {
 
     /// Instantiate a generated (layer) module by name.
     pub fn layer(&mut self, module: String, inst: String, conns: Vec<(String, String)>) {
-        self.view.insts.push(InstView {
-            module,
-            name: inst,
-            params: vec![],
-            conns,
-        });
+        let none: &[(&str, String)] = &[];
+        self.view
+            .insts
+            .push(InstView::new(module, inst, none, &conns));
     }
 }
 
