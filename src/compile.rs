@@ -58,6 +58,24 @@ pub struct Compiled {
 }
 
 impl Compiled {
+    /// Each model input: its type, element count, and whether it is bipolar.
+    pub fn input_types(&self) -> Vec<crate::vectors::InputType> {
+        self.graph
+            .inputs
+            .iter()
+            .map(|&i| {
+                let node = self.graph.node(i);
+                match &node.op {
+                    crate::ir::Op::Input { ty } => crate::vectors::InputType {
+                        ty: *ty,
+                        count: node.size(),
+                        bipolar: node.bipolar,
+                    },
+                    _ => unreachable!("graph inputs are input nodes"),
+                }
+            })
+            .collect()
+    }
     pub fn file(&self) -> String {
         self.source.display().to_string()
     }

@@ -227,27 +227,53 @@ fn read_npy(path: &Path, b: &[u8]) -> Result<Table, VectorError> {
 
 /// Convert a table of samples to raw inputs. Real values are quantized with
 /// each input's own type; with `raw`, values must be integers in range.
+/// One model input, as table conversion needs it.
+#[derive(Debug, Clone, Copy)]
+pub struct InputType {
+    pub ty: FixedType,
+    pub count: usize,
+    /// Real values −1/+1, raw (wire) values 0/1.
+    pub bipolar: bool,
+}
+
 pub fn table_to_raw(
     path: &Path,
     t: &Table,
-    inputs: &[(FixedType, usize)],
+    inputs: &[InputType],
     raw: bool,
 ) -> Result<Vec<i128>, VectorError> {
-    let per: usize = inputs.iter().map(|i| i.1).sum();
+    let per: usize = inputs.iter().map(|i| i.count).sum();
     if t.cols != per {
         return Err(bad(
             path,
             format!("samples have {} values, the model takes {per}", t.cols),
         ));
     }
-    let types: Vec<&FixedType> = inputs
+    let types: Vec<&InputType> = inputs
         .iter()
-        .flat_map(|(ty, c)| std::iter::repeat_n(ty, *c))
+        .flat_map(|i| std::iter::repeat_n(i, i.count))
         .collect();
     let mut out = Vec::with_capacity(t.values.len());
     for (k, &x) in t.values.iter().enumerate() {
-        let ty = types[k % per];
-        let v = if raw {
+        let it = types[k % per];
+        let ty = &it.ty;
+        let v = if it.bipolar {
+            let (one, zero) = if raw { (1.0, 0.0) } else { (1.0, -1.0) };
+            if x == one {
+                1
+            } else if x == zero {
+                0
+            } else {
+                return Err(bad(
+                    path,
+                    format!(
+                        "sample {} value {}: {x} is not a bipolar value ({zero} or {one})",
+                        k / per,
+                        k % per
+                    ),
+                ));
+            }
+        } else if raw {
             if x.fract() != 0.0 || !ty.format.contains(x as i128) {
                 return Err(bad(
                     path,

@@ -2,7 +2,8 @@
 
 use anyhow::Result;
 use neurtl::compile::compile_file;
-use neurtl::ir::{Op, PipelineOptions};
+use neurtl::golden::wire_to_real;
+use neurtl::ir::PipelineOptions;
 use neurtl::vectors::{read_table, table_to_raw, write_table};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -35,23 +36,11 @@ pub fn main(a: Args) -> Result<ExitCode> {
         }
     } else {
         let golden = c.golden()?;
-        let types: Vec<_> = c
-            .graph
-            .inputs
-            .iter()
-            .map(|&i| match &c.graph.node(i).op {
-                Op::Input { ty } => (*ty, c.graph.node(i).size()),
-                _ => unreachable!(),
-            })
-            .collect();
-        let raw_in = table_to_raw(&a.inputs, &t, &types, a.raw)?;
+        let raw_in = table_to_raw(&a.inputs, &t, &c.input_types(), a.raw)?;
         let mut raw_out = vec![];
         golden.run_batch(&raw_in, &mut raw_out);
-        let fmts: Vec<_> = golden
-            .output_formats
-            .iter()
-            .flat_map(|(f, k)| std::iter::repeat_n(*f, *k))
-            .collect();
+        let elems = golden.output_elements();
+        let fmts: Vec<_> = elems.iter().map(|e| e.0).collect();
         if a.raw && fmts.iter().any(|f| f.width > 53) {
             anyhow::bail!(
                 "--raw output wider than 53 bits cannot be written exactly; outputs here are up to {} bits",
@@ -60,7 +49,11 @@ pub fn main(a: Args) -> Result<ExitCode> {
         }
         for (k, v) in raw_out.iter().enumerate() {
             let f = fmts[k % n_out];
-            out.push(if a.raw { *v as f64 } else { f.to_f64(*v) });
+            out.push(if a.raw {
+                *v as f64
+            } else {
+                wire_to_real(*v, f, elems[k % n_out].1)
+            });
         }
     }
     write_table(&a.out, n_out, &out, a.raw)?;

@@ -99,16 +99,7 @@ pub fn input_samples(
     match &v.inputs {
         Some(p) => {
             let t = vectors::read_table(p)?;
-            let types: Vec<_> = c
-                .graph
-                .inputs
-                .iter()
-                .map(|&i| match &c.graph.node(i).op {
-                    neurtl::ir::Op::Input { ty } => (*ty, c.graph.node(i).size()),
-                    _ => unreachable!(),
-                })
-                .collect();
-            let mut raw = vectors::table_to_raw(p, &t, &types, false)?;
+            let mut raw = vectors::table_to_raw(p, &t, &c.input_types(), false)?;
             if let Some(n) = v.vectors {
                 raw.truncate(n * golden.input_len());
             }

@@ -3,6 +3,7 @@
 use super::{PipeArgs, VectorArgs, build_dir, spinner};
 use anyhow::Result;
 use neurtl::compile::Compiled;
+use neurtl::golden::wire_to_real;
 use neurtl::sim::{Simulator, simulate};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -29,16 +30,8 @@ pub struct Args {
 fn float_error(c: &Compiled, raw_in: &[i128]) -> Result<Vec<(String, f64)>> {
     let golden = c.golden()?;
     let n_in = golden.input_len();
-    let in_fmts: Vec<_> = golden
-        .input_formats
-        .iter()
-        .flat_map(|(f, k)| std::iter::repeat_n(*f, *k))
-        .collect();
-    let out_fmts: Vec<_> = golden
-        .output_formats
-        .iter()
-        .flat_map(|(f, k)| std::iter::repeat_n(*f, *k))
-        .collect();
+    let in_el = golden.input_elements();
+    let out_el = golden.output_elements();
     let names: Vec<String> = c
         .graph
         .outputs
@@ -49,13 +42,13 @@ fn float_error(c: &Compiled, raw_in: &[i128]) -> Result<Vec<(String, f64)>> {
     for sample in raw_in.chunks(n_in) {
         let real: Vec<f64> = sample
             .iter()
-            .zip(&in_fmts)
-            .map(|(&r, f)| f.to_f64(r))
+            .zip(&in_el)
+            .map(|(&r, &(f, b))| wire_to_real(r, f, b))
             .collect();
         let fl = c.float.run(&real);
         let gd = golden.run(sample);
         for (k, (g, f)) in gd.iter().zip(&fl).enumerate() {
-            let e = (out_fmts[k].to_f64(*g) - f).abs();
+            let e = (wire_to_real(*g, out_el[k].0, out_el[k].1) - f).abs();
             match worst.iter_mut().find(|w| w.0 == names[k]) {
                 Some(w) => w.1 = w.1.max(e),
                 None => worst.push((names[k].clone(), e)),

@@ -15,6 +15,7 @@
 //! mode brings that integer into the target range. Every mode is defined on
 //! the real value, so the result never depends on how the source was stored.
 
+pub mod dyadic;
 mod parse;
 
 pub use parse::{ParseTypeError, parse_type};

@@ -8,9 +8,13 @@ use super::{FixedType, Format, MAX_WIDTH, OverflowMode, QuantMode};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseTypeError {
     #[error(
-        "`{0}` is not a type; expected fixed<W,I>, ufixed<W,I>, int<W> or uint<W>, optionally with quantization and overflow modes, e.g. fixed<16,6,rnd,sat>"
+        "`{0}` is not a type; expected fixed<W,I>, ufixed<W,I>, int<W>, uint<W>, binary or bipolar, optionally with quantization and overflow modes, e.g. fixed<16,6,rnd,sat>"
     )]
     Syntax(String),
+    #[error(
+        "`{0}` is allowed only as an input's type or a dense layer's weight_type; a sign layer makes bipolar values"
+    )]
+    Bipolar(String),
     #[error("width {width} in `{text}` is outside 1..={MAX_WIDTH}")]
     Width { text: String, width: i64 },
     #[error(
@@ -47,6 +51,13 @@ fn overflow_mode(s: &str) -> Option<OverflowMode> {
 pub fn parse_type(text: &str) -> Result<FixedType, ParseTypeError> {
     let syntax = || ParseTypeError::Syntax(text.to_string());
     let t = text.trim();
+    if t.eq_ignore_ascii_case("binary") {
+        // 0 or 1: exactly uint<1>.
+        return Ok(FixedType::plain(Format::new(false, 1, 0)));
+    }
+    if t.eq_ignore_ascii_case("bipolar") {
+        return Err(ParseTypeError::Bipolar(t.to_string()));
+    }
     let open = t.find('<').ok_or_else(syntax)?;
     if !t.ends_with('>') {
         return Err(syntax());

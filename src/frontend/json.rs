@@ -7,7 +7,7 @@
 
 use super::FrontendError;
 use crate::fixed::{FixedType, parse_type};
-use crate::ir::{Accum, BatchNorm, Dense, Graph, Node, Op};
+use crate::ir::{Accum, BIPOLAR, BatchNorm, Dense, Graph, Node, Op, Threshold, Thresholds};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 
@@ -66,9 +66,10 @@ pub fn parse_model(text: &str) -> Result<Graph, FrontendError> {
         };
         ictx.known_fields(obj, &["name", "shape", "type"])?;
         let shape = ictx.shape(obj, "shape")?;
-        let ty = ictx.ty(obj, "type")?;
+        let (ty, bipolar) = ictx.ty_or_bipolar(obj, "type")?;
         let mut node = Node::new(iname.clone(), Op::Input { ty }, None);
         node.shape = Some(shape);
+        node.bipolar = bipolar;
         let id = g.add_node(node);
         if by_name.insert(iname.clone(), id).is_some() {
             return Err(ictx.e("name", "duplicate name"));
@@ -109,19 +110,21 @@ pub fn parse_model(text: &str) -> Result<Graph, FrontendError> {
             "concat" => Op::Concat,
             "flatten" => Op::Flatten,
             "argmax" => Op::Argmax,
+            "sign" => Op::Sign,
+            "threshold" => Op::Threshold(l.threshold(obj)?),
             other => {
                 return Err(l.e(
                     "op",
                     format!(
-                        "unknown op `{other}`; known ops: dense, batchnorm, relu, leaky_relu, hard_tanh, quantize, add, concat, flatten, argmax"
+                        "unknown op `{other}`; known ops: dense, batchnorm, relu, leaky_relu, hard_tanh, quantize, add, concat, flatten, argmax, sign, threshold"
                     ),
                 ));
             }
         };
-        if matches!(op, Op::Argmax) && cast.is_some() {
+        if matches!(op, Op::Argmax | Op::Sign) && cast.is_some() {
             return Err(l.e(
                 "output_type",
-                "argmax outputs an index; it takes no output_type",
+                format!("{opname} has a fixed output (argmax an index, sign ±1); it takes no output_type"),
             ));
         }
         let srcs = match op.arity() {
@@ -286,6 +289,7 @@ fn op_fields(op: &str) -> &'static [&'static str] {
         ],
         "batchnorm" => &["input", "gamma", "beta", "mean", "var", "epsilon"],
         "leaky_relu" => &["input", "alpha", "alpha_type"],
+        "threshold" => &["input", "thresholds", "out_scale", "out_bias"],
         "add" | "concat" => &["inputs"],
         _ => &["input"],
     }
@@ -385,6 +389,19 @@ impl Ctx {
             .map(|(i, v)| self.number(v, &format!("{field}[{i}]")))
             .collect()
     }
+    /// A type that may also be `bipolar`; returns the numeric type and
+    /// whether it was bipolar.
+    fn ty_or_bipolar(
+        &self,
+        obj: &Map<String, Value>,
+        field: &str,
+    ) -> Result<(FixedType, bool), FrontendError> {
+        if self.str(obj, field)?.trim().eq_ignore_ascii_case("bipolar") {
+            Ok((FixedType::plain(BIPOLAR), true))
+        } else {
+            Ok((self.ty(obj, field)?, false))
+        }
+    }
     fn ty(&self, obj: &Map<String, Value>, field: &str) -> Result<FixedType, FrontendError> {
         parse_type(self.str(obj, field)?).map_err(|e| self.e(field, e.to_string()))
     }
@@ -453,7 +470,7 @@ impl Ctx {
             Some(Value::String(s)) if s == "auto" => Accum::Auto,
             Some(_) => Accum::Explicit(self.ty(obj, "accum_type")?),
         };
-        let weight_type = self.ty(obj, "weight_type")?;
+        let (weight_type, bipolar_weights) = self.ty_or_bipolar(obj, "weight_type")?;
         let bias_type = if obj.contains_key("bias_type") {
             self.ty(obj, "bias_type")?
         } else if obj.contains_key("bias") {
@@ -468,9 +485,57 @@ impl Ctx {
             weight_type,
             bias_type,
             accum,
+            bipolar_weights,
+            xnor: false,
+            flip: vec![],
             quant: None,
             acc: None,
             terms: None,
+        })
+    }
+    fn threshold(&self, obj: &Map<String, Value>) -> Result<Threshold, FrontendError> {
+        let rows = self.array(obj, "thresholds")?;
+        let mut t = vec![];
+        for (c, row) in rows.iter().enumerate() {
+            let row = row.as_array().ok_or_else(|| {
+                self.e(
+                    "thresholds",
+                    format!("row {c} is not a list; thresholds is [channels or 1][steps]"),
+                )
+            })?;
+            let vals: Result<Vec<f64>, _> = row
+                .iter()
+                .enumerate()
+                .map(|(k, v)| self.number(v, &format!("thresholds[{c}][{k}]")))
+                .collect();
+            t.push(vals?);
+        }
+        if t.is_empty() || t[0].is_empty() {
+            return Err(self.e(
+                "thresholds",
+                "needs at least one row with at least one threshold",
+            ));
+        }
+        if let Some(c) = t.iter().position(|r| r.len() != t[0].len()) {
+            return Err(self.e(
+                "thresholds",
+                format!(
+                    "row {c} has {} thresholds, row 0 has {}; every channel needs the same number",
+                    t[c].len(),
+                    t[0].len()
+                ),
+            ));
+        }
+        let opt = |f: &str, d: f64| match obj.get(f) {
+            None => Ok(d),
+            Some(_) => self.num(obj, f),
+        };
+        Ok(Threshold {
+            thresholds: Thresholds::Given(t),
+            out_scale: opt("out_scale", 1.0)?,
+            out_bias: opt("out_bias", 0.0)?,
+            raw: None,
+            out_raw: None,
         })
     }
     fn batchnorm(&self, obj: &Map<String, Value>) -> Result<BatchNorm, FrontendError> {

@@ -2,7 +2,7 @@
 //! folding and quantization, ignoring every type. It answers "how far is
 //! the fixed-point design from the network the user trained?".
 
-use crate::ir::{Graph, Op};
+use crate::ir::{Graph, Op, Thresholds};
 
 /// A float model, built from a graph after shape inference.
 #[derive(Debug, Clone)]
@@ -63,6 +63,24 @@ impl FloatModel {
                         }
                     }
                     vec![best as f64]
+                }
+                Op::Sign => args[0]
+                    .iter()
+                    .map(|&x| if x >= 0.0 { 1.0 } else { -1.0 })
+                    .collect(),
+                Op::Threshold(t) => {
+                    let Thresholds::Given(rows) = &t.thresholds else {
+                        unreachable!("the float model runs before streamlining")
+                    };
+                    args[0]
+                        .iter()
+                        .enumerate()
+                        .map(|(c, &x)| {
+                            let row = if rows.len() == 1 { &rows[0] } else { &rows[c] };
+                            let count = row.iter().filter(|&&t| x >= t).count() as f64;
+                            t.out_scale * count + t.out_bias
+                        })
+                        .collect()
                 }
             };
             vals.insert(n, v);

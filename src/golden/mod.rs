@@ -18,6 +18,8 @@ use crate::ir::{Accum, Graph, Lowered, Op};
 enum Kernel {
     Input {
         offset: usize,
+        /// Wire bits 0/1 become −1/+1.
+        bipolar: bool,
     },
     /// Auto accumulator: `acc = bias + Σ c·x` with `c = w << shift`.
     DenseExact {
@@ -49,6 +51,13 @@ enum Kernel {
         shifts: Vec<u32>,
     },
     Argmax,
+    Sign,
+    /// Per channel, sorted raw thresholds; `y = scale·count + bias`.
+    Threshold {
+        thresholds: Vec<Vec<i128>>,
+        scale: i128,
+        bias: i128,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -69,8 +78,38 @@ pub struct Golden {
     narrow: bool,
     /// All values, partial sums included, fit in i32 (fastest path).
     narrow32: bool,
+    /// Formats of the raw values `run` takes and returns, as they travel on
+    /// wires: a bipolar element is `uint<1>` there (1 = +1, 0 = −1).
     pub input_formats: Vec<(Format, usize)>,
     pub output_formats: Vec<(Format, usize)>,
+    /// Which inputs and outputs are bipolar.
+    pub input_bipolar: Vec<bool>,
+    pub output_bipolar: Vec<bool>,
+    /// Per output slot, whether to encode ±1 as a bit on the way out.
+    encode_out: Vec<bool>,
+}
+
+/// The one-bit wire format of a bipolar element.
+pub const BIPOLAR_WIRE: Format = Format {
+    signed: false,
+    width: 1,
+    frac: 0,
+};
+
+fn expand(f: &[(Format, usize)], b: &[bool]) -> Vec<(Format, bool)> {
+    f.iter()
+        .zip(b)
+        .flat_map(|(&(f, k), &b)| std::iter::repeat_n((f, b), k))
+        .collect()
+}
+
+/// The real value of a raw wire value.
+pub fn wire_to_real(raw: i128, fmt: Format, bipolar: bool) -> f64 {
+    if bipolar {
+        (2 * raw - 1) as f64
+    } else {
+        fmt.to_f64(raw)
+    }
 }
 
 trait Word: Copy + Default + Ord + std::ops::Add<Output = Self> + std::ops::Mul<Output = Self> {
@@ -119,6 +158,7 @@ impl Golden {
         let mut bits_needed = 0u32;
         let mut in_off = 0;
         let mut input_formats = vec![];
+        let mut input_bipolar = vec![];
         for &n in &order {
             let node = g.node(n);
             let args: Vec<usize> = g.operands(n).iter().map(|&o| slot(o)).collect();
@@ -131,10 +171,17 @@ impl Golden {
             let mut frac = node.format.unwrap().frac;
             let kernel = match &node.op {
                 Op::Input { ty } => {
-                    input_formats.push((ty.format, node.size()));
+                    let wire = if node.bipolar {
+                        BIPOLAR_WIRE
+                    } else {
+                        ty.format
+                    };
+                    input_formats.push((wire, node.size()));
+                    input_bipolar.push(node.bipolar);
                     in_off += node.size();
                     Kernel::Input {
                         offset: in_off - node.size(),
+                        bipolar: node.bipolar,
                     }
                 }
                 Op::Dense(d) => {
@@ -222,6 +269,19 @@ impl Golden {
                     frac = 0;
                     Kernel::Argmax
                 }
+                Op::Sign => {
+                    frac = 0;
+                    Kernel::Sign
+                }
+                Op::Threshold(t) => {
+                    let (scale, bias, f) = t.out_raw.unwrap();
+                    frac = f;
+                    Kernel::Threshold {
+                        thresholds: t.raw.clone().unwrap(),
+                        scale,
+                        bias,
+                    }
+                }
             };
             // Intermediate (pre-cast) values are bounded by the node's own
             // range unless a cast narrows them; be conservative about i64.
@@ -267,11 +327,20 @@ impl Golden {
             });
         }
         let outputs: Vec<usize> = g.outputs.iter().map(|&o| slot(o)).collect();
+        let wire = |o| {
+            let node = g.node(o);
+            if node.bipolar {
+                BIPOLAR_WIRE
+            } else {
+                node.format.unwrap()
+            }
+        };
         let output_formats = g
             .outputs
             .iter()
-            .map(|&o| (g.node(o).format.unwrap(), g.node(o).size()))
+            .map(|&o| (wire(o), g.node(o).size()))
             .collect();
+        let output_bipolar: Vec<bool> = g.outputs.iter().map(|&o| g.node(o).bipolar).collect();
         Golden {
             steps,
             outputs,
@@ -279,7 +348,19 @@ impl Golden {
             narrow32: narrow && bits_needed <= 30,
             input_formats,
             output_formats,
+            input_bipolar,
+            encode_out: output_bipolar.clone(),
+            output_bipolar,
         }
+    }
+
+    /// Per input element: wire format and whether it is bipolar.
+    pub fn input_elements(&self) -> Vec<(Format, bool)> {
+        expand(&self.input_formats, &self.input_bipolar)
+    }
+    /// Per output element: wire format and whether it is bipolar.
+    pub fn output_elements(&self) -> Vec<(Format, bool)> {
+        expand(&self.output_formats, &self.output_bipolar)
     }
 
     pub fn input_len(&self) -> usize {
@@ -335,9 +416,9 @@ impl Golden {
                 let dst = &mut rest[0];
                 let arg = |i: usize| &done[step.args[i]];
                 match &step.kernel {
-                    Kernel::Input { offset } => {
+                    Kernel::Input { offset, bipolar } => {
                         for (d, &v) in dst.iter_mut().zip(&sample[*offset..*offset + step.size]) {
-                            *d = T::from(v);
+                            *d = T::from(if *bipolar { 2 * v - 1 } else { v });
                         }
                     }
                     Kernel::DenseExact { bias, .. } => {
@@ -411,6 +492,22 @@ impl Golden {
                         }
                         dst[0] = T::from(best as i128);
                     }
+                    Kernel::Sign => {
+                        for (d, &x) in dst.iter_mut().zip(arg(0)) {
+                            *d = T::from(if x >= T::default() { 1 } else { -1 });
+                        }
+                    }
+                    Kernel::Threshold {
+                        thresholds,
+                        scale,
+                        bias,
+                    } => {
+                        for (c, (d, &x)) in dst.iter_mut().zip(arg(0)).enumerate() {
+                            let ts = &thresholds[c];
+                            let count = ts.partition_point(|&t| t <= x.to()) as i128;
+                            *d = T::from(scale * count + bias);
+                        }
+                    }
                 }
                 if let Some(c) = &step.cast {
                     for d in dst.iter_mut() {
@@ -418,8 +515,12 @@ impl Golden {
                     }
                 }
             }
-            for &o in &self.outputs {
-                out.extend(bufs[o].iter().map(|v| v.to()));
+            for (&o, &enc) in self.outputs.iter().zip(&self.encode_out) {
+                if enc {
+                    out.extend(bufs[o].iter().map(|v| (v.to() + 1) / 2));
+                } else {
+                    out.extend(bufs[o].iter().map(|v| v.to()));
+                }
             }
         }
     }

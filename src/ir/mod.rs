@@ -25,6 +25,7 @@
 
 pub mod interval;
 pub mod print;
+mod threshold;
 pub mod tree;
 pub mod verify;
 
@@ -58,6 +59,17 @@ pub struct Dense {
     pub weight_type: FixedType,
     pub bias_type: FixedType,
     pub accum: Accum,
+    /// `weight_type` was `bipolar`: every weight is −1 or +1 (the numeric
+    /// weight type is then [`BIPOLAR`]).
+    pub bipolar_weights: bool,
+    /// Filled by `infer_precision`: bipolar weights on a bipolar input with
+    /// an auto accumulator, computed as XNOR + popcount:
+    /// `dot = 2·popcount(xnor(x, w)) − K`.
+    pub xnor: bool,
+    /// Rows `streamline` negates after quantization (a batchnorm with
+    /// γ < 0 before a sign), so every threshold compares with `≥`.
+    /// Empty means none.
+    pub flip: Vec<bool>,
     /// Filled by `quantize_weights`.
     pub quant: Option<DenseQuant>,
     /// Filled by `infer_precision`: the exact accumulator.
@@ -110,6 +122,56 @@ pub struct BatchNorm {
     pub epsilon: f64,
 }
 
+/// The numeric format of a bipolar value (−1 or +1). On wires and in
+/// vectors a bipolar element is one bit, 1 for +1 and 0 for −1; see
+/// [`Node::bipolar`].
+pub const BIPOLAR: Format = Format {
+    signed: true,
+    width: 2,
+    frac: 0,
+};
+
+/// Where a multi-threshold's thresholds come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Thresholds {
+    /// Given in the model: `[channels or 1][steps]`, real values.
+    Given(Vec<Vec<f64>>),
+    /// Made by `streamline` from `dense → batchnorm → sign`: one exact
+    /// threshold per channel, decided without rounding (see
+    /// `passes/streamline.rs`).
+    BatchNorm(Vec<BnThreshold>),
+}
+
+/// One channel of `sign(batchnorm(z))`: fires when
+/// `γ·(z − μ)/√(σ²+ε) + β ≥ 0`. When γ < 0 `streamline` negates the dense
+/// row that makes `z`, so the threshold op still compares with `≥`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BnThreshold {
+    pub gamma: f64,
+    pub beta: f64,
+    pub mean: f64,
+    pub var: f64,
+    pub epsilon: f64,
+    /// γ < 0 and the dense row was negated: `z` is the negated sum.
+    pub flipped: bool,
+}
+
+/// QONNX-style multi-threshold: `y = out_scale · Σ_t [x ≥ T_c,t] + out_bias`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Threshold {
+    pub thresholds: Thresholds,
+    pub out_scale: f64,
+    pub out_bias: f64,
+    /// Filled by `infer_precision`: per channel, the smallest raw input
+    /// (at the input's frac) counting for each step, sorted ascending and
+    /// clamped to `[min, max + 1]` of the input's interval, so a step at
+    /// the bottom always counts and one above the top never does.
+    pub raw: Option<Vec<Vec<i128>>>,
+    /// Filled by `infer_precision`: raw `out_scale` and `out_bias` at the
+    /// node's exact frac.
+    pub out_raw: Option<(i128, i128, i32)>,
+}
+
 /// Every operation neurtl knows. One exhaustive enum: a new variant makes
 /// the compiler list every place that must learn about it.
 #[derive(Debug, Clone, PartialEq)]
@@ -139,6 +201,10 @@ pub enum Op {
     Flatten,
     /// Index of the largest element; the lowest index wins ties.
     Argmax,
+    /// `x ≥ 0 → +1, else −1`; the result is bipolar.
+    Sign,
+    /// Multi-threshold; see [`Threshold`].
+    Threshold(Threshold),
 }
 
 impl Op {
@@ -156,6 +222,8 @@ impl Op {
             Op::Concat => "concat",
             Op::Flatten => "flatten",
             Op::Argmax => "argmax",
+            Op::Sign => "sign",
+            Op::Threshold(_) => "threshold",
         }
     }
     /// Number of operands, `None` for variadic ops (at least one).
@@ -171,7 +239,9 @@ impl Op {
             | Op::HardTanh
             | Op::Quantize
             | Op::Flatten
-            | Op::Argmax => Some(1),
+            | Op::Argmax
+            | Op::Sign
+            | Op::Threshold(_) => Some(1),
         }
     }
 }
@@ -209,6 +279,11 @@ pub struct Node {
     pub format: Option<Format>,
     /// Per-element raw interval of the output.
     pub range: Option<Vec<Interval>>,
+    /// Bipolar values: `format` is [`BIPOLAR`] and `range` numeric (−1 and
+    /// +1), but each element travels as one bit (1 = +1, 0 = −1) on wires,
+    /// at the top-level ports and in test vectors. Set by the front end for
+    /// inputs and by `infer_precision` for everything else.
+    pub bipolar: bool,
     pub stage: Option<Stage>,
 }
 
@@ -221,12 +296,21 @@ impl Node {
             shape: None,
             format: None,
             range: None,
+            bipolar: false,
             stage: None,
         }
     }
     /// Number of output elements (shape product); 0 before shape inference.
     pub fn size(&self) -> usize {
         self.shape.as_ref().map(|s| s.iter().product()).unwrap_or(0)
+    }
+    /// Bits per element on a wire: one for bipolar values.
+    pub fn wire_width(&self) -> u32 {
+        if self.bipolar {
+            1
+        } else {
+            self.format.expect("infer_precision runs first").width
+        }
     }
 }
 

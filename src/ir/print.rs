@@ -1,7 +1,7 @@
 //! Stable, readable text form of the IR, used by `neurtl inspect` and by
 //! snapshot tests. One line per node in topological order, then details.
 
-use super::{Accum, Graph, Op};
+use super::{Accum, Graph, Op, Thresholds};
 use std::fmt::Write;
 
 /// Render the graph. Weights are summarized, not listed.
@@ -28,14 +28,33 @@ pub fn print(g: &Graph) -> String {
         );
         match &node.op {
             Op::Input { ty } => {
-                let _ = write!(s, " type={ty}");
+                if node.bipolar {
+                    s.push_str(" type=bipolar");
+                } else {
+                    let _ = write!(s, " type={ty}");
+                }
+            }
+            Op::Threshold(t) => {
+                match &t.thresholds {
+                    Thresholds::Given(r) => {
+                        let _ = write!(s, " thresholds={}x{}", r.len(), r[0].len());
+                    }
+                    Thresholds::BatchNorm(b) => {
+                        let _ = write!(s, " thresholds=batchnorm x{}", b.len());
+                    }
+                }
+                let _ = write!(s, " out_scale={} out_bias={}", t.out_scale, t.out_bias);
             }
             Op::Dense(d) => {
-                let _ = write!(
-                    s,
-                    " units={} weight={} bias={}",
-                    d.units, d.weight_type, d.bias_type
-                );
+                let w = if d.bipolar_weights {
+                    "bipolar".to_string()
+                } else {
+                    d.weight_type.to_string()
+                };
+                let _ = write!(s, " units={} weight={w} bias={}", d.units, d.bias_type);
+                if d.xnor {
+                    s.push_str(" xnor");
+                }
                 match &d.accum {
                     Accum::Auto => s.push_str(" accum=auto"),
                     Accum::Explicit(a) => {
@@ -57,7 +76,8 @@ pub fn print(g: &Graph) -> String {
             | Op::Add
             | Op::Concat
             | Op::Flatten
-            | Op::Argmax => {}
+            | Op::Argmax
+            | Op::Sign => {}
         }
         if let Some(c) = node.cast {
             let _ = write!(s, " -> {c}");
@@ -67,7 +87,9 @@ pub fn print(g: &Graph) -> String {
         if let Some(sh) = &node.shape {
             facts.push(format!("shape={sh:?}"));
         }
-        if let (Some(f), Some(r)) = (&node.format, &node.range) {
+        if node.bipolar && node.range.is_some() {
+            facts.push("bipolar".to_string());
+        } else if let (Some(f), Some(r)) = (&node.format, &node.range) {
             let lo = r.iter().map(|x| x.0).min().unwrap_or(0);
             let hi = r.iter().map(|x| x.1).max().unwrap_or(0);
             facts.push(format!(

@@ -11,17 +11,31 @@ pub fn levels(n: usize) -> u32 {
     }
 }
 
-/// Levels of the deepest neuron tree of a pruned, sized dense layer: terms
-/// plus a non-zero bias are the operands.
-pub fn dense_levels(d: &super::Dense) -> u32 {
+/// The constant of an XNOR-popcount neuron `j`, on the accumulator grid:
+/// `dot = Σ w·x + bias = 2·P − K + bias`, so the sum is `P << (shift + 1)`
+/// plus this.
+pub fn xnor_offset(d: &super::Dense, j: usize) -> i128 {
     let acc = d.acc.as_ref().expect("infer_precision runs first");
-    let terms = d.terms.as_ref().expect("prune_constants runs first");
-    terms
-        .iter()
-        .zip(&acc.bias)
-        .map(|(t, &b)| levels(t.len() + (b != 0) as usize))
-        .max()
-        .unwrap_or(0)
+    let k = d.terms.as_ref().expect("prune_constants runs first")[j].len() as i128;
+    acc.bias[j] - (k << acc.product_shift)
+}
+
+/// Adder levels of neuron `j`: a balanced tree over its terms plus a
+/// non-zero bias; for XNOR-popcount, the popcount tree then one addition of
+/// the offset when it is not zero.
+pub fn neuron_levels(d: &super::Dense, j: usize) -> u32 {
+    let acc = d.acc.as_ref().expect("infer_precision runs first");
+    let n = d.terms.as_ref().expect("prune_constants runs first")[j].len();
+    if d.xnor {
+        levels(n) + (xnor_offset(d, j) != 0) as u32
+    } else {
+        levels(n + (acc.bias[j] != 0) as usize)
+    }
+}
+
+/// Levels of the deepest neuron tree of a pruned, sized dense layer.
+pub fn dense_levels(d: &super::Dense) -> u32 {
+    (0..d.units).map(|j| neuron_levels(d, j)).max().unwrap_or(0)
 }
 
 /// Whether a register follows adder level `level` (1-based) in a tree that

@@ -128,7 +128,16 @@ pub fn lower_check(g: &Graph) -> Result<Lowered<'_>, VerifyError> {
             } => {
                 return Err(fail(&node.name, "leaky_relu alpha not quantized"));
             }
+            Op::Threshold(t) if t.raw.is_none() || t.out_raw.is_none() => {
+                return Err(fail(&node.name, "threshold without raw thresholds"));
+            }
             _ => {}
+        }
+        if node.bipolar {
+            let ok_range = node.range.iter().flatten().all(|&(l, h)| l >= -1 && h <= 1);
+            if node.format != Some(super::BIPOLAR) || !ok_range {
+                return Err(fail(&node.name, "bipolar node without the bipolar format"));
+            }
         }
     }
     Ok(Lowered { graph: g })

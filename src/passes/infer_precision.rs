@@ -6,7 +6,7 @@
 use super::{Pass, PassError};
 use crate::fixed::{Format, MAX_WIDTH, OverflowMode, cast_interval};
 use crate::ir::interval::{self, add, scale, shl};
-use crate::ir::{AccInfo, Accum, Graph, Interval, Op};
+use crate::ir::{AccInfo, Accum, BIPOLAR, Graph, Interval, Op};
 
 pub struct InferPrecision;
 
@@ -19,6 +19,15 @@ fn too_wide(layer: &str, field: &str) -> PassError {
         ),
     )
     .with_help("give the layer an output_type or accum_type that narrows it")
+}
+
+/// `x` as `raw · 2^-frac` with the smallest `frac` in 0..=64, if any, and
+/// `|raw| < 2^100`.
+fn dyadic_frac(x: f64) -> Option<(i128, i32)> {
+    (0..=64).find_map(|f| {
+        let v = x * 2f64.powi(f);
+        (v.fract() == 0.0 && v.abs() < 2f64.powi(100)).then_some((v as i128, f))
+    })
 }
 
 /// The tightest format at `frac` holding every interval.
@@ -45,11 +54,67 @@ impl Pass for InferPrecision {
                 .collect();
             let name = g.node(n).name.clone();
             let wide = |field: &str| too_wide(&name, field);
+            let in_bipolar: Vec<bool> = ops.iter().map(|&o| g.node(o).bipolar).collect();
+            let mut threshold = None;
             // The op's exact result: (frac, per-element intervals).
             let (frac, ranges, acc) = match &g.node(n).op {
                 Op::Input { ty } => {
-                    let r = (ty.format.min_raw(), ty.format.max_raw());
+                    let r = if g.node(n).bipolar {
+                        (-1, 1)
+                    } else {
+                        (ty.format.min_raw(), ty.format.max_raw())
+                    };
                     (ty.format.frac, vec![r; g.node(n).size()], None)
+                }
+                Op::Sign => {
+                    if !in_fmt[0].signed {
+                        return Err(PassError::model(
+                            &name,
+                            "input",
+                            format!(
+                                "sign of an unsigned value ({}) is always +1",
+                                in_fmt[0]
+                            ),
+                        )
+                        .with_help("apply sign to a signed value, e.g. before the relu or to the dense output"));
+                    }
+                    let r = in_rng[0]
+                        .iter()
+                        .map(|&(l, h)| (if h >= 0 { 1 } else { -1 }, if l >= 0 { 1 } else { -1 }))
+                        .map(|(a, b)| (a.min(b), a.max(b)))
+                        .collect();
+                    (0, r, None)
+                }
+                Op::Threshold(t) => {
+                    let (scale, sf) = dyadic_frac(t.out_scale).ok_or_else(|| {
+                        PassError::model(
+                            &name,
+                            "out_scale",
+                            "must be a multiple of 2^-64 below 2^60",
+                        )
+                    })?;
+                    let (bias, bf) = dyadic_frac(t.out_bias).ok_or_else(|| {
+                        PassError::model(
+                            &name,
+                            "out_bias",
+                            "must be a multiple of 2^-64 below 2^60",
+                        )
+                    })?;
+                    let frac = sf.max(bf);
+                    let (scale, bias) = (scale << (frac - sf), bias << (frac - bf));
+                    let mut raw = vec![];
+                    let mut out = vec![];
+                    for (c, &r) in in_rng[0].iter().enumerate() {
+                        let ts = t.thresholds.raw(c, in_fmt[0].frac, r);
+                        let count = |x: i128| ts.iter().filter(|&&t| x >= t).count() as i128;
+                        let (a, b) = (count(r.0) * scale + bias, count(r.1) * scale + bias);
+                        out.push((a.min(b), a.max(b)));
+                        raw.push(ts);
+                    }
+                    let steps = raw.first().map_or(0, Vec::len);
+                    let bipolar_out = steps == 1 && t.out_scale == 2.0 && t.out_bias == -1.0;
+                    threshold = Some((raw, (scale, bias, frac), bipolar_out));
+                    (frac, out, None)
                 }
                 Op::Dense(d) => {
                     let q = d.quant.as_ref().expect("quantize_weights runs first");
@@ -187,7 +252,16 @@ impl Pass for InferPrecision {
                 }
             };
             let node = g.node(n);
+            let bipolar = node.cast.is_none()
+                && match &node.op {
+                    Op::Input { .. } => node.bipolar,
+                    Op::Sign => true,
+                    Op::Threshold(_) => threshold.as_ref().is_some_and(|t| t.2),
+                    Op::Flatten | Op::Concat => in_bipolar.iter().all(|&b| b),
+                    _ => false,
+                };
             let (format, ranges) = match (&node.op, node.cast) {
+                (_, None) if bipolar => (BIPOLAR, ranges),
                 (Op::Input { ty }, _) => (ty.format, ranges),
                 (_, Some(ty)) => {
                     let r = ranges
@@ -206,8 +280,14 @@ impl Pass for InferPrecision {
                 ),
             };
             let node = g.node_mut(n);
+            node.bipolar = bipolar;
             if let (Some(acc), Op::Dense(d)) = (acc, &mut node.op) {
+                d.xnor = in_bipolar[0] && d.bipolar_weights && matches!(d.accum, Accum::Auto);
                 d.acc = Some(acc);
+            }
+            if let (Some((raw, out, _)), Op::Threshold(t)) = (threshold, &mut node.op) {
+                t.raw = Some(raw);
+                t.out_raw = Some(out);
             }
             node.format = Some(format);
             node.range = Some(ranges);

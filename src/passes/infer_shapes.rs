@@ -2,7 +2,7 @@
 //! that do not fit their op (including transposed weight matrices).
 
 use super::{Pass, PassError};
-use crate::ir::{Graph, Op};
+use crate::ir::{Graph, Op, Thresholds};
 
 pub struct InferShapes;
 
@@ -101,7 +101,25 @@ impl Pass for InferShapes {
                     }
                     vec![c]
                 }
-                Op::Relu | Op::LeakyRelu { .. } | Op::HardTanh | Op::Quantize => ins[0].clone(),
+                Op::Relu | Op::LeakyRelu { .. } | Op::HardTanh | Op::Quantize | Op::Sign => {
+                    ins[0].clone()
+                }
+                Op::Threshold(t) => {
+                    if let Thresholds::Given(rows) = &t.thresholds {
+                        let c = one_d("input")?;
+                        if rows.len() != c && rows.len() != 1 {
+                            return Err(PassError::model(
+                                name,
+                                "thresholds",
+                                format!(
+                                    "has {} rows; expected one per channel ({c}) or a single shared row",
+                                    rows.len()
+                                ),
+                            ));
+                        }
+                    }
+                    ins[0].clone()
+                }
                 Op::Add => {
                     if ins[0] != ins[1] {
                         return Err(PassError::model(

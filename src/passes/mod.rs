@@ -11,6 +11,7 @@ mod prune_constants;
 mod quantize_weights;
 mod remove_dead;
 mod schedule_pipeline;
+mod streamline;
 
 use crate::ir::{Graph, PipelineOptions, verify};
 
@@ -76,6 +77,9 @@ pub fn pipeline(opts: PipelineOptions) -> Vec<Box<dyn Pass>> {
         Box::new(infer_shapes::InferShapes),
         // After shape checks, so a broken unused layer is still an error.
         Box::new(remove_dead::RemoveDead),
+        // Before batchnorm folding, which would turn bipolar weights into
+        // arbitrary reals.
+        Box::new(streamline::Streamline),
         // Folding changes the real-valued weights, so it precedes
         // quantization: the folded weights are what get rounded.
         Box::new(fold_batchnorm::FoldBatchnorm),

@@ -67,6 +67,32 @@ impl Pass for QuantizeWeights {
             match &mut g.node_mut(n).op {
                 Op::Dense(d) => {
                     let cols = d.weights.first().map_or(0, Vec::len);
+                    if d.bipolar_weights {
+                        let bad: Vec<String> = d
+                            .weights
+                            .iter()
+                            .enumerate()
+                            .flat_map(|(r, row)| {
+                                row.iter()
+                                    .enumerate()
+                                    .filter(|(_, w)| w.abs() != 1.0)
+                                    .map(move |(c, w)| format!("weights[{r}][{c}] = {w}"))
+                            })
+                            .collect();
+                        if !bad.is_empty() {
+                            return Err(PassError::model(
+                                &name,
+                                "weights",
+                                format!(
+                                    "{} weight(s) are not -1 or +1, as bipolar weights must be: {}{}",
+                                    bad.len(),
+                                    bad[..bad.len().min(5)].join(", "),
+                                    if bad.len() > 5 { ", …" } else { "" }
+                                ),
+                            )
+                            .with_help("binarize the weights with sign() when exporting, or use a fixed-point weight_type"));
+                        }
+                    }
                     let flat = d.weights.iter().enumerate().flat_map(|(r, row)| {
                         row.iter()
                             .enumerate()
@@ -81,12 +107,20 @@ impl Pass for QuantizeWeights {
                         .map(|(i, &b)| (format!("[{i}]"), b));
                     let (bias, max_bias_error) = quantize_all(bias, &d.bias_type)
                         .map_err(|b| clipped_error(&name, "bias", &d.bias_type, b))?;
+                    let mut weights: Vec<Vec<i128>> = w
+                        .chunks(cols.max(1))
+                        .map(<[i128]>::to_vec)
+                        .take(d.units)
+                        .collect();
+                    let mut bias = bias;
+                    // Negating integers is exact; negating the floats before
+                    // rounding would not be (trn is not symmetric).
+                    for (j, _) in d.flip.iter().enumerate().filter(|(_, f)| **f) {
+                        weights[j].iter_mut().for_each(|w| *w = -*w);
+                        bias[j] = -bias[j];
+                    }
                     d.quant = Some(DenseQuant {
-                        weights: w
-                            .chunks(cols.max(1))
-                            .map(<[i128]>::to_vec)
-                            .take(d.units)
-                            .collect(),
+                        weights,
                         bias,
                         max_weight_error,
                         max_bias_error,

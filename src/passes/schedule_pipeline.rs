@@ -19,7 +19,7 @@ fn tree_levels(op: &Op) -> u32 {
 fn is_cheap_elementwise(op: &Op) -> bool {
     matches!(
         op,
-        Op::Relu | Op::LeakyRelu { .. } | Op::HardTanh | Op::Quantize
+        Op::Relu | Op::LeakyRelu { .. } | Op::HardTanh | Op::Quantize | Op::Sign | Op::Threshold(_)
     )
 }
 

@@ -7,7 +7,8 @@ use crate::fixed::Format;
 use crate::ir::{Accum, Graph, Node, Op, interval, tree};
 use petgraph::stable_graph::NodeIndex;
 
-/// The elements of an operand bus as values.
+/// The elements of an operand bus as values. A bipolar bit `b` becomes the
+/// two-bit signed value `{~b, 1}`: 01 = +1, 11 = −1.
 fn elements(bus: &str, node: &Node) -> Vec<Val> {
     let fmt = node.format.unwrap();
     node.range
@@ -16,11 +17,52 @@ fn elements(bus: &str, node: &Node) -> Vec<Val> {
         .iter()
         .enumerate()
         .map(|(i, &range)| Val {
-            expr: slice(bus, i, fmt.width),
+            expr: if node.bipolar {
+                format!("{{~{}, 1'b1}}", slice(bus, i, 1))
+            } else {
+                slice(bus, i, fmt.width)
+            },
             fmt,
             range,
         })
         .collect()
+}
+
+/// `x ≥ t` for each raw threshold; an input no comparison reads (every
+/// threshold outside its interval) goes to a sink, so lint stays clean.
+fn compare_all(b: &mut Builder, x: &Val, ts: &[i128]) -> Vec<String> {
+    let bits: Vec<String> = ts.iter().map(|&t| b.ge(x, t)).collect();
+    if bits.iter().all(|e| e.starts_with("1'b")) {
+        b.sink(x);
+    }
+    bits
+}
+
+/// The raw bits of a bipolar operand bus.
+fn bits(bus: &str, node: &Node) -> Vec<String> {
+    (0..node.size()).map(|i| slice(bus, i, 1)).collect()
+}
+
+/// Sum `leaves` in a balanced tree run for levels `1..=levels` (at least
+/// the tree's own depth; singletons pass through), registering after a
+/// level where the schedule of a `total`-level layer cuts, so every neuron
+/// of a layer has the same latency.
+fn reduce(b: &mut Builder, mut level: Vec<Val>, levels: u32, total: u32, per: u32) -> Option<Val> {
+    debug_assert!(levels >= tree::levels(level.len()));
+    for l in 1..=levels {
+        let mut next = vec![];
+        for pair in level.chunks(2) {
+            next.push(match pair {
+                [x, y] => b.add(x, y),
+                _ => pair[0].clone(),
+            });
+        }
+        level = next;
+        if tree::cut_after(l, total, per) {
+            level = level.iter().map(|v| b.reg(v, 1)).collect();
+        }
+    }
+    level.pop()
 }
 
 /// Build the module body of node `n`. Returns false when the node needs
@@ -38,19 +80,125 @@ pub fn build(g: &Graph, n: NodeIndex, b: &mut Builder) -> bool {
         b.port(
             "input",
             &format!("in{i}"),
-            (o.size() as u32 * o.format.unwrap().width).max(1),
+            (o.size() as u32 * o.wire_width()).max(1),
         );
     }
-    b.port("output", "out", node.size() as u32 * out_fmt.width);
+    b.port("output", "out", node.size() as u32 * node.wire_width());
     let ins: Vec<Vec<Val>> = ops
         .iter()
         .enumerate()
         .map(|(i, o)| elements(&format!("in{i}"), o))
         .collect();
 
+    if matches!(node.op, Op::Input { .. }) {
+        return false;
+    }
+    if node.bipolar {
+        let out: Vec<String> = match &node.op {
+            Op::Flatten | Op::Concat => ops
+                .iter()
+                .enumerate()
+                .flat_map(|(i, o)| bits(&format!("in{i}"), o))
+                .collect(),
+            Op::Sign if ops[0].bipolar => bits("in0", ops[0]),
+            Op::Sign => ins[0].iter().map(|x| b.sign(x)).collect(),
+            Op::Threshold(t) => {
+                let raw = t.raw.as_ref().unwrap();
+                ins[0]
+                    .iter()
+                    .zip(raw)
+                    .map(|(x, ts)| compare_all(b, x, &ts[..1]).remove(0))
+                    .collect()
+            }
+            other => unreachable!("{} does not make bipolar values", other.name()),
+        };
+        let bus = b.wire("y", node.size() as u32);
+        for (i, e) in out.into_iter().enumerate() {
+            b.assign(slice(&bus, i, 1), e);
+        }
+        let q = b.reg_bus(bus, node.size() as u32, stage.out_reg as u32);
+        b.assign("out".into(), q);
+        return true;
+    }
     // The exact result of the op per element, before the node's cast.
     let exact: Vec<Val> = match &node.op {
-        Op::Input { .. } => return false,
+        Op::Input { .. } => unreachable!(),
+        Op::Sign => unreachable!("sign is always bipolar"),
+        Op::Threshold(t) => {
+            let (scale, bias, frac) = t.out_raw.unwrap();
+            let raw = t.raw.as_ref().unwrap();
+            ins[0]
+                .iter()
+                .zip(raw)
+                .map(|(x, ts)| {
+                    let leaves: Vec<Val> = compare_all(b, x, ts)
+                        .into_iter()
+                        .map(|e| {
+                            let r = match e.as_str() {
+                                "1'b1" => (1, 1),
+                                "1'b0" => (0, 0),
+                                _ => (0, 1),
+                            };
+                            Val {
+                                expr: e,
+                                fmt: Format::new(false, 1, 0),
+                                range: r,
+                            }
+                        })
+                        .collect();
+                    let n = tree::levels(leaves.len());
+                    let count = reduce(b, leaves, n, 0, 0).expect("at least one step");
+                    let y = b.cmul(&count, scale, frac);
+                    if bias == 0 {
+                        y
+                    } else {
+                        let k = b.constant(bias, frac);
+                        b.add(&y, &k)
+                    }
+                })
+                .collect()
+        }
+        Op::Dense(d) if d.xnor => {
+            let acc = d.acc.as_ref().unwrap();
+            let terms = d.terms.as_ref().unwrap();
+            let per = stage.adder_levels_per_stage;
+            let total = tree::dense_levels(d);
+            b.view.comments.push(format!(
+                "dense, XNOR-popcount: {} neurons of {} inputs, {} adder levels",
+                d.units,
+                ops[0].size(),
+                total
+            ));
+            let x = bits("in0", ops[0]);
+            (0..d.units)
+                .map(|j| {
+                    let leaves: Vec<Val> = terms[j]
+                        .iter()
+                        .map(|t| Val {
+                            // xnor(x, w): x itself for w = +1, inverted for −1.
+                            expr: if t.weight > 0 {
+                                x[t.input].clone()
+                            } else {
+                                format!("~{}", x[t.input])
+                            },
+                            fmt: Format::new(false, 1, 0),
+                            range: (0, 1),
+                        })
+                        .collect();
+                    // Every neuron has all K inputs: equal trees, equal cuts.
+                    let n = tree::levels(leaves.len());
+                    let p = reduce(b, leaves, n, total, per).expect("a neuron has inputs");
+                    let sum = b.cmul(&p, 1i128 << (acc.product_shift + 1), acc.frac);
+                    let c = tree::xnor_offset(d, j);
+                    if c == 0 {
+                        sum
+                    } else {
+                        let k = b.constant(c, acc.frac);
+                        b.add(&sum, &k)
+                    }
+                })
+                .collect()
+        }
         Op::BatchNorm(_) => unreachable!("lowered IR has no batchnorm"),
         Op::Dense(d) => {
             let acc = d.acc.as_ref().unwrap();

@@ -29,6 +29,8 @@ pub const PRIMITIVES: &[(&str, &str)] = &[
     ("nt_reg.v", include_str!("../../../rtl/nt_reg.v")),
     ("nt_valid.v", include_str!("../../../rtl/nt_valid.v")),
     ("nt_sink.v", include_str!("../../../rtl/nt_sink.v")),
+    ("nt_sign.v", include_str!("../../../rtl/nt_sign.v")),
+    ("nt_ge.v", include_str!("../../../rtl/nt_ge.v")),
 ];
 
 const MODULE_TEMPLATE: &str = include_str!("../../../templates/module.v.tera");
@@ -52,6 +54,8 @@ pub struct BusField {
     pub width: u32,
     pub signed: bool,
     pub frac: i32,
+    /// One bit per element, 1 = +1 and 0 = −1 (then width 1, unsigned).
+    pub bipolar: bool,
     /// Bit offset of element 0 in the bus.
     pub offset: u64,
 }
@@ -82,15 +86,17 @@ fn fields(g: &Graph, nodes: &[petgraph::stable_graph::NodeIndex]) -> Vec<BusFiel
         .map(|&n| {
             let node = g.node(n);
             let f = node.format.unwrap();
+            let width = node.wire_width();
             let field = BusField {
                 name: node.name.clone(),
                 elements: node.size(),
-                width: f.width,
-                signed: f.signed,
+                width,
+                signed: f.signed && !node.bipolar,
                 frac: f.frac,
+                bipolar: node.bipolar,
                 offset: off,
             };
-            off += node.size() as u64 * f.width as u64;
+            off += node.size() as u64 * width as u64;
             field
         })
         .collect()
@@ -173,11 +179,11 @@ pub fn generate(l: Lowered<'_>) -> Result<Design, VerilogError> {
         for (i, &o) in g.operands(n).iter().enumerate() {
             let on = g.node(o);
             let delay = stage.start - on.stage.unwrap().ready();
-            let w = on.size() as u32 * on.format.unwrap().width;
+            let w = on.size() as u32 * on.wire_width();
             let src = t.reg_bus(bus[&o].clone(), w, delay);
             conns.push((format!("in{i}"), src));
         }
-        let w = node.size() as u32 * node.format.unwrap().width;
+        let w = node.size() as u32 * node.wire_width();
         let out = t.wire("y", w);
         conns.push(("out".to_string(), out.clone()));
         t.layer(

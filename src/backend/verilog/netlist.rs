@@ -411,6 +411,42 @@ impl Builder {
     }
 
     /// Terminate a value nothing reads.
+    /// The bipolar bit of sign(a): 1 when `a ≥ 0`.
+    pub fn sign(&mut self, a: &Val) -> String {
+        let y = self.wire("sg", 1);
+        self.inst(
+            "nt_sign",
+            vec![("W", a.fmt.width.to_string())],
+            vec![("a", a.expr.clone()), ("y", y.clone())],
+        );
+        y
+    }
+
+    /// One bit, `a ≥ t` for raw `t` at `a`'s frac. Bounds outside `a`'s
+    /// interval give constants, not comparators.
+    pub fn ge(&mut self, a: &Val, t: i128) -> String {
+        if t <= a.range.0 {
+            return "1'b1".into();
+        }
+        if t > a.range.1 {
+            return "1'b0".into();
+        }
+        let tw = Format::for_interval(t, t, 0).expect("thresholds fit").width + 1;
+        let y = self.wire("ge", 1);
+        self.inst(
+            "nt_ge",
+            vec![
+                ("W", a.fmt.width.to_string()),
+                ("S", b(a.fmt.signed)),
+                ("TW", tw.to_string()),
+                ("T", lit(t, tw)),
+            ],
+            vec![("a", a.expr.clone()), ("y", y.clone())],
+        );
+        self.counts.comparators += 1;
+        y
+    }
+
     pub fn sink(&mut self, v: &Val) {
         self.inst(
             "nt_sink",
