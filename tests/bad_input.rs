@@ -808,3 +808,124 @@ fn underscore_fields_are_comments() {
     let o = run("comments.json", &m);
     assert_eq!(o.code, Some(0), "stderr: {}", o.stderr);
 }
+
+// ------------------------------------------------------------------ BNN ops
+
+fn bipolar_dense(name: &str, input: &str, weights: Value) -> Value {
+    json!({"name": name, "op": "dense", "input": input, "units": 2,
+           "weights": weights, "weight_type": "bipolar"})
+}
+
+#[test]
+fn bipolar_weight_that_is_not_plus_minus_one() {
+    let m = model(json!([bipolar_dense(
+        "fc1",
+        "x",
+        json!([[1, -1, 1, 0.5], [1, 1, -1, -1]])
+    )]));
+    let o = run("bip_w.json", &m);
+    assert_rejected(
+        &o,
+        &[
+            "layer `fc1`",
+            "`weights`",
+            "not -1 or +1",
+            "weights[0][3] = 0.5",
+        ],
+    );
+}
+
+#[test]
+fn thresholds_of_the_wrong_shape() {
+    let m = model(json!([{"name": "t", "op": "threshold", "input": "x",
+                          "thresholds": [[0], [1], [2]]}]));
+    let o = run("thr_rows.json", &m);
+    assert_rejected(&o, &["layer `t`", "`thresholds`", "3 rows", "(4)"]);
+
+    let m = model(json!([{"name": "t", "op": "threshold", "input": "x",
+                          "thresholds": [[0, 1], [1]]}]));
+    let o = run("thr_ragged.json", &m);
+    assert_rejected(&o, &["layer `t`", "`thresholds`", "row 1 has 1"]);
+
+    let m = model(json!([{"name": "t", "op": "threshold", "input": "x", "thresholds": []}]));
+    let o = run("thr_empty.json", &m);
+    assert_rejected(&o, &["layer `t`", "`thresholds`", "at least one"]);
+}
+
+#[test]
+fn sign_of_an_unsigned_value() {
+    let m = model(json!([
+        {"name": "r", "op": "relu", "input": "x"},
+        {"name": "s", "op": "sign", "input": "r"}
+    ]));
+    let o = run("sign_unsigned.json", &m);
+    assert_rejected(&o, &["layer `s`", "`input`", "unsigned", "always +1"]);
+}
+
+#[test]
+fn bipolar_is_not_an_output_type() {
+    let m = model(json!([{"name": "q", "op": "quantize", "input": "x", "output_type": "bipolar"}]));
+    let o = run("bip_out.json", &m);
+    assert_rejected(&o, &["layer `q`", "`output_type`", "bipolar", "sign"]);
+}
+
+#[test]
+fn sign_takes_no_output_type() {
+    let m = model(json!([{"name": "s", "op": "sign", "input": "x", "output_type": "fixed<4,2>"}]));
+    let o = run("sign_type.json", &m);
+    assert_rejected(&o, &["layer `s`", "`output_type`"]);
+}
+
+#[test]
+fn batchnorm_before_sign_with_a_rounding_output_type() {
+    let m = model(json!([
+        bipolar_dense("fc1", "x", json!([[1, -1, 1, 1], [1, 1, -1, -1]])),
+        {"name": "bn", "op": "batchnorm", "input": "fc1", "gamma": [1, -1], "beta": [0, 0],
+         "mean": [0, 0], "var": [1, 1], "output_type": "fixed<4,2,rnd>"},
+        {"name": "s", "op": "sign", "input": "bn"}
+    ]));
+    let o = run("bn_sign_type.json", &m);
+    assert_rejected(&o, &["layer `bn`", "`output_type`", "threshold"]);
+}
+
+#[test]
+fn negative_gamma_with_an_explicit_accumulator() {
+    let mut d = bipolar_dense("fc1", "x", json!([[1, -1, 1, 1], [1, 1, -1, -1]]));
+    d["accum_type"] = json!("fixed<6,6>");
+    let m = model(json!([
+        d,
+        {"name": "bn", "op": "batchnorm", "input": "fc1", "gamma": [1, -1], "beta": [0, 0],
+         "mean": [0, 0], "var": [1, 1]},
+        {"name": "s", "op": "sign", "input": "bn"}
+    ]));
+    let o = run("bn_neg_acc.json", &m);
+    assert_rejected(&o, &["layer `fc1`", "`accum_type`", "negative gamma"]);
+}
+
+#[test]
+fn bipolar_input_values_must_be_plus_minus_one() {
+    // eval on a CSV with a 0 for a bipolar input
+    let dir = tempfile::tempdir().unwrap();
+    let m = json!({"format": "neurtl-model", "version": 1, "name": "b",
+        "inputs": [{"name": "x", "shape": [2], "type": "bipolar"}],
+        "layers": [{"name": "s", "op": "sign", "input": "x"}], "outputs": ["s"]});
+    let mp = dir.path().join("b.json");
+    std::fs::write(&mp, m.to_string()).unwrap();
+    let xp = dir.path().join("x.csv");
+    std::fs::write(&xp, "1,-1\n1,0\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_neurtl"))
+        .args(["eval"])
+        .arg(&mp)
+        .arg("--inputs")
+        .arg(&xp)
+        .arg("-o")
+        .arg(dir.path().join("y.csv"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("x.csv") && err.contains("sample 1 value 1") && err.contains("bipolar"),
+        "{err}"
+    );
+}

@@ -1,4 +1,4 @@
-//! The backbone: random MLPs compiled to Verilog must match the golden
+//! The backbone: random MLPs and BNNs compiled to Verilog must match the golden
 //! model bit for bit in Verilator on 1,000 vectors each, and their RTL must
 //! pass `verilator --lint-only -Wall` and run in Icarus.
 //!
@@ -21,9 +21,13 @@ fn env_u64(k: &str, d: u64) -> u64 {
 }
 
 /// Compile one random network into `dir`; returns (top, vectors, latency).
-fn build(seed: u64, dir: &Path, n_vec: usize) -> Result<(String, usize, u32), String> {
-    let model = common::random_mlp(seed);
-    let text = serde_json::to_string(&model).unwrap();
+fn build(
+    model: &serde_json::Value,
+    seed: u64,
+    dir: &Path,
+    n_vec: usize,
+) -> Result<(String, usize, u32), String> {
+    let text = serde_json::to_string(model).unwrap();
     std::fs::write(dir.join("model.json"), &text).unwrap();
     // Vary the pipeline with the seed: layer registers, none, adder cuts.
     let opts = match seed % 4 {
@@ -51,10 +55,10 @@ fn build(seed: u64, dir: &Path, n_vec: usize) -> Result<(String, usize, u32), St
     Ok((out.design.info.top, n_vec, out.design.info.latency))
 }
 
-fn check(seed: u64, root: &Path) -> Result<(), String> {
+fn check(model: &serde_json::Value, seed: u64, root: &Path) -> Result<(), String> {
     let dir = root.join(format!("net_{seed}"));
     std::fs::create_dir_all(&dir).unwrap();
-    let (top, n, latency) = build(seed, &dir, 1000)?;
+    let (top, n, latency) = build(model, seed, &dir, 1000)?;
     lint(&dir, &top).map_err(|e| format!("lint: {e}"))?;
     let r = simulate(&dir, &top, Simulator::Verilator).map_err(|e| e.to_string())?;
     if r.mismatches != 0 || r.vectors as usize != n || r.latency != latency as i64 {
@@ -68,7 +72,7 @@ fn check(seed: u64, root: &Path) -> Result<(), String> {
     }
     // Icarus is slow on big designs: a short run proves it accepts the RTL
     // and agrees too.
-    let (top, n, _) = build(seed, &dir, 50)?;
+    let (top, n, _) = build(model, seed, &dir, 50)?;
     let r = simulate(&dir, &top, Simulator::Iverilog).map_err(|e| e.to_string())?;
     if r.mismatches != 0 || r.vectors as usize != n {
         return Err(format!(
@@ -82,10 +86,9 @@ fn check(seed: u64, root: &Path) -> Result<(), String> {
     Ok(())
 }
 
-#[test]
-fn random_networks_match_golden_model_in_rtl() {
-    let nets = env_u64("NEURTL_FUZZ_NETS", 50);
-    let first = env_u64("NEURTL_FUZZ_SEED", 1);
+/// Run `check` over `nets` seeds from `first` on two threads; report every
+/// failing seed.
+fn run_seeds(nets: u64, first: u64, make: fn(u64) -> serde_json::Value) {
     let root = tempfile::tempdir().unwrap();
     let threads = 2;
     let failures = std::sync::Mutex::new(vec![]);
@@ -98,7 +101,7 @@ fn random_networks_match_golden_model_in_rtl() {
                     if seed >= first + nets {
                         break;
                     }
-                    if let Err(e) = check(seed, root.path()) {
+                    if let Err(e) = check(&make(seed), seed, root.path()) {
                         eprintln!("seed {seed} FAILED: {e}");
                         failures.lock().unwrap().push(seed);
                     }
@@ -111,4 +114,20 @@ fn random_networks_match_golden_model_in_rtl() {
         f.is_empty(),
         "random networks failed, replay with NEURTL_FUZZ_SEED=<seed> NEURTL_FUZZ_NETS=1: seeds {f:?}"
     );
+}
+
+#[test]
+fn random_networks_match_golden_model_in_rtl() {
+    let nets = env_u64("NEURTL_FUZZ_NETS", 50);
+    let first = env_u64("NEURTL_FUZZ_SEED", 1);
+    run_seeds(nets, first, common::random_mlp);
+}
+
+/// Random binarized networks (streamlined thresholds, XNOR-popcount,
+/// multi-thresholds, bipolar ports). NEURTL_FUZZ_BNNS sets how many.
+#[test]
+fn random_bnns_match_golden_model_in_rtl() {
+    let nets = env_u64("NEURTL_FUZZ_BNNS", 30);
+    let first = env_u64("NEURTL_FUZZ_SEED", 1);
+    run_seeds(nets, first, common::random_bnn);
 }

@@ -19,6 +19,29 @@ impl FloatModel {
     /// Run one sample (all inputs concatenated, real values); returns all
     /// outputs concatenated.
     pub fn run(&self, input: &[f64]) -> Vec<f64> {
+        let vals = self.values(input);
+        self.graph
+            .outputs
+            .iter()
+            .flat_map(|o| vals[o].iter().copied())
+            .collect()
+    }
+
+    /// Every node's value for one sample, keyed by node (for tests and
+    /// diagnostics that look inside the network).
+    pub fn trace(&self, input: &[f64]) -> Vec<(&'static str, Vec<f64>)> {
+        let vals = self.values(input);
+        self.graph
+            .topo()
+            .into_iter()
+            .map(|n| (self.graph.node(n).op.name(), vals[&n].clone()))
+            .collect()
+    }
+
+    fn values(
+        &self,
+        input: &[f64],
+    ) -> std::collections::HashMap<petgraph::stable_graph::NodeIndex, Vec<f64>> {
         let g = &self.graph;
         let order = g.topo();
         let mut vals: std::collections::HashMap<_, Vec<f64>> = Default::default();
@@ -85,9 +108,6 @@ impl FloatModel {
             };
             vals.insert(n, v);
         }
-        g.outputs
-            .iter()
-            .flat_map(|o| vals[o].iter().copied())
-            .collect()
+        vals
     }
 }

@@ -173,3 +173,125 @@ pub fn random_mlp(seed: u64) -> Value {
         "layers": layers, "outputs": outputs,
     })
 }
+
+fn pm1(r: &mut Rng, n: usize) -> Vec<f64> {
+    (0..n)
+        .map(|_| if r.below(2) == 0 { -1.0 } else { 1.0 })
+        .collect()
+}
+
+/// A batchnorm whose parameters often put the sign's threshold exactly on
+/// a reachable sum (perfect-square variances, dyadic γ, β, μ), with every
+/// sign of γ, zero included; sometimes arbitrary reals instead.
+fn random_bn(r: &mut Rng, name: &str, input: &str, n: usize) -> Value {
+    let pick = |r: &mut Rng, v: &[f64]| v[r.below(v.len() as u64) as usize];
+    let exact = r.below(4) != 0;
+    let mut g = vec![];
+    let (mut b, mut m, mut v) = (vec![], vec![], vec![]);
+    for _ in 0..n {
+        if exact {
+            g.push(pick(r, &[1.0, -1.0, 2.0, -0.5, 0.0, 0.25, -3.0]));
+            b.push(r.range(-6, 6) as f64 * 0.5);
+            m.push(r.range(-8, 8) as f64 * pick(r, &[1.0, 0.5]));
+            v.push(pick(r, &[1.0, 4.0, 0.25, 2.25]));
+        } else {
+            let u = |r: &mut Rng| r.range(-1000, 1000) as f64 / 137.0;
+            g.push(if r.below(8) == 0 { 0.0 } else { u(r) });
+            b.push(u(r));
+            m.push(u(r) * 2.0);
+            v.push(0.05 + r.below(1000) as f64 / 97.0);
+        }
+    }
+    json!({"name": name, "op": "batchnorm", "input": input,
+           "gamma": g, "beta": b, "mean": m, "var": v,
+           "epsilon": if exact { 0.0 } else { 1e-5 }})
+}
+
+/// A random binarized network: bipolar (or fixed-point) inputs, 1–3
+/// hidden dense layers with bipolar weights, each followed by batchnorm →
+/// sign (or sign alone), then an output dense layer with an argmax, a
+/// multi-threshold, or a given-threshold sign.
+pub fn random_bnn(seed: u64) -> Value {
+    let mut r = Rng::new(seed.wrapping_mul(0x9E3779B97F4A7C15) ^ 0xb11);
+    let n_in = 1 + r.below(40) as usize;
+    let mut width = n_in;
+    let in_ty = if r.below(4) == 0 {
+        rand_type(&mut r, 8, Some(true)).0
+    } else {
+        "bipolar".to_string()
+    };
+    let mut layers = vec![];
+    let mut prev = "x".to_string();
+    let depth = 1 + r.below(3);
+    for l in 0..depth {
+        let units = 1 + r.below(40) as usize;
+        let mut d = json!({
+            "name": format!("fc{l}"), "op": "dense", "input": prev, "units": units,
+            "weights": (0..units).map(|_| pm1(&mut r, width)).collect::<Vec<_>>(),
+            "weight_type": "bipolar",
+        });
+        if r.below(3) == 0 {
+            d["bias"] = json!(
+                (0..units)
+                    .map(|_| r.range(-12, 12) as f64 * 0.25)
+                    .collect::<Vec<_>>()
+            );
+            d["bias_type"] = json!("fixed<8,4>");
+        }
+        layers.push(d);
+        prev = format!("fc{l}");
+        if r.below(5) != 0 {
+            layers.push(random_bn(&mut r, &format!("bn{l}"), &prev, units));
+            prev = format!("bn{l}");
+        }
+        layers.push(json!({"name": format!("s{l}"), "op": "sign", "input": prev}));
+        prev = format!("s{l}");
+        width = units;
+    }
+    let units = 1 + r.below(12) as usize;
+    let mut out = json!({
+        "name": "out", "op": "dense", "input": prev, "units": units,
+        "weights": (0..units).map(|_| pm1(&mut r, width)).collect::<Vec<_>>(),
+        "weight_type": "bipolar",
+    });
+    if r.below(2) == 0 {
+        out["bias"] = json!(
+            (0..units)
+                .map(|_| r.range(-8, 8) as f64 * 0.5)
+                .collect::<Vec<_>>()
+        );
+        out["bias_type"] = json!("fixed<6,4>");
+    }
+    layers.push(out);
+    let mut outputs = vec![json!("out")];
+    match r.below(3) {
+        0 => {
+            layers.push(json!({"name": "decision", "op": "argmax", "input": "out"}));
+            outputs.push(json!("decision"));
+        }
+        1 => {
+            let steps = 1 + r.below(4) as usize;
+            let rows = if r.below(2) == 0 { 1 } else { units };
+            let t: Vec<Vec<f64>> = (0..rows)
+                .map(|_| (0..steps).map(|_| r.range(-10, 10) as f64 * 0.5).collect())
+                .collect();
+            let scale = [1.0, 2.0, 0.5, -1.0][r.below(4) as usize];
+            let bias = r.range(-4, 4) as f64 * 0.5;
+            layers.push(json!({"name": "levels", "op": "threshold", "input": "out",
+                               "thresholds": t, "out_scale": scale, "out_bias": bias}));
+            outputs.push(json!("levels"));
+        }
+        _ => {
+            // One threshold per channel with out 2·[x ≥ t] − 1: bipolar bits.
+            let t: Vec<Vec<f64>> = (0..units).map(|_| vec![r.range(-6, 6) as f64]).collect();
+            layers.push(json!({"name": "bits", "op": "threshold", "input": "out",
+                               "thresholds": t, "out_scale": 2.0, "out_bias": -1.0}));
+            outputs.push(json!("bits"));
+        }
+    }
+    json!({
+        "format": "neurtl-model", "version": 1, "name": format!("bnn_{seed}"),
+        "inputs": [{"name": "x", "shape": [n_in], "type": in_ty}],
+        "layers": layers, "outputs": outputs,
+    })
+}
