@@ -4,7 +4,7 @@
 use crate::backend::{testbench, verilog};
 use crate::frontend::{FrontendError, json};
 use crate::golden::{FloatModel, Golden};
-use crate::ir::{Graph, PipelineOptions, verify};
+use crate::ir::{CompileOptions, Graph, verify};
 use crate::passes::{self, PassError};
 use std::path::{Path, PathBuf};
 
@@ -103,7 +103,7 @@ pub fn parse_file(path: &Path) -> Result<(String, Graph), CompileError> {
 pub fn compile_text(
     file: &str,
     text: &str,
-    opts: PipelineOptions,
+    opts: CompileOptions,
     stop_after: Option<&str>,
 ) -> Result<Compiled, CompileError> {
     let mut g = json::parse_model(text).map_err(|source| CompileError::Frontend {
@@ -132,7 +132,7 @@ pub fn compile_text(
 
 pub fn compile_file(
     path: &Path,
-    opts: PipelineOptions,
+    opts: CompileOptions,
     stop_after: Option<&str>,
 ) -> Result<Compiled, CompileError> {
     let file = path.display().to_string();

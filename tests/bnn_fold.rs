@@ -10,7 +10,7 @@ mod common;
 
 use neurtl::compile::compile_text;
 use neurtl::golden::wire_to_real;
-use neurtl::ir::PipelineOptions;
+use neurtl::ir::CompileOptions;
 
 #[test]
 fn streamlined_bnns_equal_the_unfolded_float_model() {
@@ -18,7 +18,7 @@ fn streamlined_bnns_equal_the_unfolded_float_model() {
     for seed in 1..=300u64 {
         let model = common::random_bnn(seed);
         let text = serde_json::to_string(&model).unwrap();
-        let c = compile_text("bnn.json", &text, PipelineOptions::default(), None)
+        let c = compile_text("bnn.json", &text, CompileOptions::default(), None)
             .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
         let golden = c.golden().unwrap();
         let ins = golden.input_elements();

@@ -9,7 +9,7 @@
 mod common;
 
 use neurtl::compile::{compile_text, generate, vector_files, write_files};
-use neurtl::ir::{PipelineMode, PipelineOptions};
+use neurtl::ir::{CompileOptions, PipelineMode, Target};
 use neurtl::sim::{Simulator, lint, simulate};
 use std::path::Path;
 
@@ -24,6 +24,7 @@ fn env_u64(k: &str, d: u64) -> u64 {
 fn build(
     model: &serde_json::Value,
     seed: u64,
+    target: Target,
     dir: &Path,
     n_vec: usize,
 ) -> Result<(String, usize, u32), String> {
@@ -31,19 +32,29 @@ fn build(
     std::fs::write(dir.join("model.json"), &text).unwrap();
     // Vary the pipeline with the seed: layer registers, none, adder cuts.
     let opts = match seed % 4 {
-        0 => PipelineOptions {
+        0 => CompileOptions {
             mode: PipelineMode::None,
             max_adder_depth: 0,
+            ..Default::default()
         },
-        1 => PipelineOptions {
+        1 => CompileOptions {
             mode: PipelineMode::Layer,
             max_adder_depth: 1,
+            ..Default::default()
         },
-        2 => PipelineOptions {
+        2 => CompileOptions {
             mode: PipelineMode::Layer,
             max_adder_depth: 2,
+            ..Default::default()
         },
-        _ => PipelineOptions::default(),
+        _ => CompileOptions::default(),
+    };
+    // Cell limits vary too, down to the smallest the compiler accepts.
+    let opts = CompileOptions {
+        target,
+        tl_max_fanin: 3 + (seed / 4 % 4) as u32,
+        tl_max_weight: 2 + (seed / 16 % 3) as u32,
+        ..opts
     };
     let c = compile_text("model.json", &text, opts, None).map_err(|e| e.to_string())?;
     let golden = c.golden().map_err(|e| e.to_string())?;
@@ -52,13 +63,46 @@ fn build(
     let mut files = out.design.files.clone();
     files.extend(vector_files(&golden, &out.design.info, &inputs));
     write_files(dir, &files).map_err(|e| e.to_string())?;
+    check_cell_limits(dir, &opts)?;
     Ok((out.design.info.top, n_vec, out.design.info.latency))
 }
 
-fn check(model: &serde_json::Value, seed: u64, root: &Path) -> Result<(), String> {
+/// Every gate in an exported threshold-gate netlist respects the limits.
+fn check_cell_limits(dir: &Path, opts: &CompileOptions) -> Result<(), String> {
+    let Ok(text) = std::fs::read_to_string(dir.join("tl_netlist.txt")) else {
+        return Ok(());
+    };
+    // `key=[a, b, c] next=`: the list runs to the `]` before the next key.
+    let list = |line: &str, key: &str, next: &str| -> Vec<String> {
+        let start = line.find(&format!("{key}=[")).unwrap() + key.len() + 2;
+        let end = line.find(&format!("] {next}=")).unwrap();
+        line[start..end].split(", ").map(String::from).collect()
+    };
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let inputs = list(line, "inputs", "weights");
+        let weights: Vec<i64> = list(line, "weights", "threshold")
+            .iter()
+            .map(|w| w.parse().unwrap())
+            .collect();
+        if inputs.len() != weights.len()
+            || inputs.len() as u32 > opts.tl_max_fanin
+            || weights
+                .iter()
+                .any(|w| w.unsigned_abs() > opts.tl_max_weight as u64)
+        {
+            return Err(format!(
+                "cell breaks fan-in {} / weight {}: {line}",
+                opts.tl_max_fanin, opts.tl_max_weight
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check(model: &serde_json::Value, seed: u64, target: Target, root: &Path) -> Result<(), String> {
     let dir = root.join(format!("net_{seed}"));
     std::fs::create_dir_all(&dir).unwrap();
-    let (top, n, latency) = build(model, seed, &dir, 1000)?;
+    let (top, n, latency) = build(model, seed, target, &dir, 1000)?;
     lint(&dir, &top).map_err(|e| format!("lint: {e}"))?;
     let r = simulate(&dir, &top, Simulator::Verilator).map_err(|e| e.to_string())?;
     if r.mismatches != 0 || r.vectors as usize != n || r.latency != latency as i64 {
@@ -72,7 +116,7 @@ fn check(model: &serde_json::Value, seed: u64, root: &Path) -> Result<(), String
     }
     // Icarus is slow on big designs: a short run proves it accepts the RTL
     // and agrees too.
-    let (top, n, _) = build(model, seed, &dir, 50)?;
+    let (top, n, _) = build(model, seed, target, &dir, 50)?;
     let r = simulate(&dir, &top, Simulator::Iverilog).map_err(|e| e.to_string())?;
     if r.mismatches != 0 || r.vectors as usize != n {
         return Err(format!(
@@ -88,7 +132,7 @@ fn check(model: &serde_json::Value, seed: u64, root: &Path) -> Result<(), String
 
 /// Run `check` over `nets` seeds from `first` on two threads; report every
 /// failing seed.
-fn run_seeds(nets: u64, first: u64, make: fn(u64) -> serde_json::Value) {
+fn run_seeds(nets: u64, first: u64, make: fn(u64) -> (serde_json::Value, Target)) {
     let root = tempfile::tempdir().unwrap();
     let threads = 2;
     let failures = std::sync::Mutex::new(vec![]);
@@ -101,7 +145,8 @@ fn run_seeds(nets: u64, first: u64, make: fn(u64) -> serde_json::Value) {
                     if seed >= first + nets {
                         break;
                     }
-                    if let Err(e) = check(&make(seed), seed, root.path()) {
+                    let (model, target) = make(seed);
+                    if let Err(e) = check(&model, seed, target, root.path()) {
                         eprintln!("seed {seed} FAILED: {e}");
                         failures.lock().unwrap().push(seed);
                     }
@@ -120,7 +165,7 @@ fn run_seeds(nets: u64, first: u64, make: fn(u64) -> serde_json::Value) {
 fn random_networks_match_golden_model_in_rtl() {
     let nets = env_u64("NEURTL_FUZZ_NETS", 50);
     let first = env_u64("NEURTL_FUZZ_SEED", 1);
-    run_seeds(nets, first, common::random_mlp);
+    run_seeds(nets, first, |s| (common::random_mlp(s), Target::Fpga));
 }
 
 /// Random binarized networks (streamlined thresholds, XNOR-popcount,
@@ -129,5 +174,9 @@ fn random_networks_match_golden_model_in_rtl() {
 fn random_bnns_match_golden_model_in_rtl() {
     let nets = env_u64("NEURTL_FUZZ_BNNS", 30);
     let first = env_u64("NEURTL_FUZZ_SEED", 1);
-    run_seeds(nets, first, common::random_bnn);
+    // Every target in turn, so each sees every kind of network.
+    run_seeds(nets, first, |s| {
+        let targets = [Target::Fpga, Target::TlCells, Target::Mac];
+        (common::random_bnn(s), targets[(s % 3) as usize])
+    });
 }

@@ -2,7 +2,7 @@
 //! generated Verilog of a tiny model. UPDATE_SNAPSHOTS=1 rewrites them.
 
 use neurtl::compile::{compile_file, generate};
-use neurtl::ir::PipelineOptions;
+use neurtl::ir::CompileOptions;
 use std::path::Path;
 
 fn snapshot(name: &str, got: &str) {
@@ -25,7 +25,7 @@ fn ir_after_each_pass() {
     let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/models/tiny.json");
     let mut all = String::new();
     for (pass, _) in neurtl::passes::describe() {
-        let c = compile_file(&model, PipelineOptions::default(), Some(pass)).unwrap();
+        let c = compile_file(&model, CompileOptions::default(), Some(pass)).unwrap();
         all.push_str(&format!("=== after {pass}\n"));
         all.push_str(
             &neurtl::ir::print::print(&c.graph).replace(&model.display().to_string(), "tiny.json"),
@@ -37,7 +37,7 @@ fn ir_after_each_pass() {
 #[test]
 fn generated_verilog() {
     let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/models/tiny.json");
-    let c = compile_file(&model, PipelineOptions::default(), None).unwrap();
+    let c = compile_file(&model, CompileOptions::default(), None).unwrap();
     let out = generate(&c, 10).unwrap();
     let mut all = String::new();
     for (path, text) in &out.design.files {

@@ -2,4 +2,5 @@
 //! entry function, its own options and its own error type.
 
 pub mod testbench;
+pub mod tl_cells;
 pub mod verilog;

@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 use neurtl::compile::compile_file;
-use neurtl::ir::PipelineOptions;
+use neurtl::ir::CompileOptions;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -19,7 +19,7 @@ pub struct Args {
 }
 
 pub fn main(a: Args) -> Result<ExitCode> {
-    let c = compile_file(&a.model, PipelineOptions::default(), None)?;
+    let c = compile_file(&a.model, CompileOptions::default(), None)?;
     let golden = c.golden()?;
     let inputs = neurtl::vectors::random(&golden.input_formats, a.samples, 7);
     let mut out = Vec::with_capacity(a.samples * golden.output_len());

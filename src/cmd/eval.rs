@@ -3,7 +3,7 @@
 use anyhow::Result;
 use neurtl::compile::compile_file;
 use neurtl::golden::wire_to_real;
-use neurtl::ir::PipelineOptions;
+use neurtl::ir::CompileOptions;
 use neurtl::vectors::{read_table, table_to_raw, write_table};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,7 +26,7 @@ pub struct Args {
 }
 
 pub fn main(a: Args) -> Result<ExitCode> {
-    let c = compile_file(&a.model, PipelineOptions::default(), None)?;
+    let c = compile_file(&a.model, CompileOptions::default(), None)?;
     let t = read_table(&a.inputs)?;
     let n_out = c.graph.output_elements();
     let mut out = vec![];

@@ -9,12 +9,13 @@ pub mod simulate;
 
 use anyhow::{Context, Result};
 use neurtl::compile::{self as driver, Compiled};
-use neurtl::ir::{PipelineMode, PipelineOptions};
+use neurtl::ir::{CompileOptions, PipelineMode, Target};
 use neurtl::vectors;
 use std::path::{Path, PathBuf};
 
-/// Pipeline options, shared by compile and run.
-#[derive(clap::Args, Clone, Debug)]
+/// Compile options, shared by compile and run, and kept in the build
+/// directory so `simulate` can recompile the same way.
+#[derive(clap::Args, Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct PipeArgs {
     /// Register placement: `layer` (a register after each layer) or `none`.
     #[arg(long, default_value = "layer", value_parser = ["layer", "none"])]
@@ -22,17 +23,35 @@ pub struct PipeArgs {
     /// Also register inside adder trees every N levels (0: never).
     #[arg(long, default_value_t = 0)]
     pub max_adder_depth: u32,
+    /// How binary neurons become hardware: `fpga` (XNOR-popcount), `mac`
+    /// (multiply-accumulate, the baseline), `tl-cells` (threshold-gate cells).
+    #[arg(long, default_value = "fpga", value_parser = ["fpga", "mac", "tl-cells"])]
+    pub target: String,
+    /// Largest fan-in of one threshold cell; a full adder's sum cell needs 4,
+    /// with 3 the compiler builds from half adders.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(3..=64))]
+    pub tl_max_fanin: u32,
+    /// Largest |weight| of one threshold cell (an adder's sum cell needs 2).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(2..=1024))]
+    pub tl_max_weight: u32,
 }
 
 impl PipeArgs {
-    pub fn options(&self) -> PipelineOptions {
-        PipelineOptions {
+    pub fn options(&self) -> CompileOptions {
+        CompileOptions {
             mode: if self.pipeline == "none" {
                 PipelineMode::None
             } else {
                 PipelineMode::Layer
             },
             max_adder_depth: self.max_adder_depth,
+            target: match self.target.as_str() {
+                "mac" => Target::Mac,
+                "tl-cells" => Target::TlCells,
+                _ => Target::Fpga,
+            },
+            tl_max_fanin: self.tl_max_fanin,
+            tl_max_weight: self.tl_max_weight,
         }
     }
 }
@@ -56,8 +75,7 @@ pub struct VectorArgs {
 #[derive(serde::Serialize, serde::Deserialize)]
 pub struct BuildInfo {
     pub top: String,
-    pub pipeline: String,
-    pub max_adder_depth: u32,
+    pub options: PipeArgs,
     /// What the simulation must reproduce.
     pub latency: u32,
     pub vectors: usize,
@@ -142,8 +160,7 @@ pub fn build_dir(
     files.push(("model.json".into(), c.text.clone()));
     let info = BuildInfo {
         top: o.design.info.top.clone(),
-        pipeline: p.pipeline.clone(),
-        max_adder_depth: p.max_adder_depth,
+        options: p.clone(),
         latency: c.graph.meta.latency.unwrap_or(0),
         vectors: n,
     };

@@ -1,6 +1,6 @@
 //! `neurtl simulate DIR`
 
-use super::{BuildInfo, PipeArgs, VectorArgs, build_dir, sim_ok, spinner};
+use super::{BuildInfo, VectorArgs, build_dir, sim_ok, spinner};
 use anyhow::{Context, Result};
 use neurtl::sim::{Simulator, simulate};
 use std::path::PathBuf;
@@ -30,10 +30,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
     })?;
     if a.vec.vectors.is_some() || a.vec.inputs.is_some() {
         // New vectors: recompile from the model copy with the same options.
-        let pipe = PipeArgs {
-            pipeline: info.pipeline.clone(),
-            max_adder_depth: info.max_adder_depth,
-        };
+        let pipe = info.options.clone();
         let (c, _, n) = build_dir(&a.dir.join("model.json"), &a.dir, &pipe, &a.vec, 1000)?;
         info.vectors = n;
         info.latency = c.graph.meta.latency.unwrap_or(0);

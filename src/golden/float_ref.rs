@@ -91,6 +91,7 @@ impl FloatModel {
                     .iter()
                     .map(|&x| if x >= 0.0 { 1.0 } else { -1.0 })
                     .collect(),
+                Op::Neurons(_) => unreachable!("fused after the float model is taken"),
                 Op::Threshold(t) => {
                     let Thresholds::Given(rows) = &t.thresholds else {
                         unreachable!("the float model runs before streamlining")

@@ -52,6 +52,11 @@ enum Kernel {
     },
     Argmax,
     Sign,
+    /// `y_j = Σ w·x ≥ t_j ? 1 : −1`.
+    Neurons {
+        rows: Vec<Vec<(usize, i128)>>,
+        thresholds: Vec<i128>,
+    },
     /// Per channel, sorted raw thresholds; `y = scale·count + bias`.
     Threshold {
         thresholds: Vec<Vec<i128>>,
@@ -272,6 +277,17 @@ impl Golden {
                 Op::Sign => {
                     frac = 0;
                     Kernel::Sign
+                }
+                Op::Neurons(nr) => {
+                    frac = 0;
+                    Kernel::Neurons {
+                        rows: nr
+                            .rows
+                            .iter()
+                            .map(|r| r.iter().map(|t| (t.input, t.weight)).collect())
+                            .collect(),
+                        thresholds: nr.thresholds.clone(),
+                    }
                 }
                 Op::Threshold(t) => {
                     let (scale, bias, f) = t.out_raw.unwrap();
@@ -495,6 +511,13 @@ impl Golden {
                     Kernel::Sign => {
                         for (d, &x) in dst.iter_mut().zip(arg(0)) {
                             *d = T::from(if x >= T::default() { 1 } else { -1 });
+                        }
+                    }
+                    Kernel::Neurons { rows, thresholds } => {
+                        let x = arg(0);
+                        for ((d, row), &t) in dst.iter_mut().zip(rows).zip(thresholds) {
+                            let s: i128 = row.iter().map(|&(i, w)| w * x[i].to()).sum();
+                            *d = T::from(if s >= t { 1 } else { -1 });
                         }
                     }
                     Kernel::Threshold {

@@ -172,6 +172,19 @@ pub struct Threshold {
     pub out_raw: Option<(i128, i128, i32)>,
 }
 
+/// Binary neurons, as threshold-logic targets see them:
+/// `y_j = +1 if Σ_i w_ji·x_i ≥ t_j else −1`, with `x` the raw operand
+/// (bipolar operands as −1/+1) and integer weights and thresholds. Made by
+/// `fuse_neurons` from `dense → threshold` for the threshold-logic targets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Neurons {
+    /// Non-zero terms per neuron, weights on the operand's raw grid.
+    pub rows: Vec<Vec<Term>>,
+    /// Per neuron; at or below the smallest reachable sum means always +1,
+    /// above the largest means always −1.
+    pub thresholds: Vec<i128>,
+}
+
 /// Every operation neurtl knows. One exhaustive enum: a new variant makes
 /// the compiler list every place that must learn about it.
 #[derive(Debug, Clone, PartialEq)]
@@ -205,6 +218,8 @@ pub enum Op {
     Sign,
     /// Multi-threshold; see [`Threshold`].
     Threshold(Threshold),
+    /// Fused binary neurons; see [`Neurons`].
+    Neurons(Neurons),
 }
 
 impl Op {
@@ -224,6 +239,7 @@ impl Op {
             Op::Argmax => "argmax",
             Op::Sign => "sign",
             Op::Threshold(_) => "threshold",
+            Op::Neurons(_) => "neurons",
         }
     }
     /// Number of operands, `None` for variadic ops (at least one).
@@ -241,7 +257,8 @@ impl Op {
             | Op::Flatten
             | Op::Argmax
             | Op::Sign
-            | Op::Threshold(_) => Some(1),
+            | Op::Threshold(_)
+            | Op::Neurons(_) => Some(1),
         }
     }
 }
@@ -327,26 +344,58 @@ pub struct Edge {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Meta {
     /// Pipeline options the schedule was built with.
-    pub pipeline: Option<PipelineOptions>,
+    pub pipeline: Option<CompileOptions>,
     /// Total latency in cycles, input sample to output.
     pub latency: Option<u32>,
     /// Layers dropped because no output depends on them, in model order.
     pub removed: Vec<String>,
 }
 
-/// Register placement requested by the user.
+/// What the user asked the compiler for: register placement, the hardware
+/// target, and the target's limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PipelineOptions {
+pub struct CompileOptions {
     pub mode: PipelineMode,
     /// Register inside adder trees every N levels; 0 = never.
     pub max_adder_depth: u32,
+    pub target: Target,
+    /// Largest fan-in of one threshold cell (`tl-cells`, `tl-pe`).
+    pub tl_max_fanin: u32,
+    /// Largest |weight| of one threshold cell.
+    pub tl_max_weight: u32,
 }
 
-impl Default for PipelineOptions {
+impl Default for CompileOptions {
     fn default() -> Self {
-        PipelineOptions {
+        CompileOptions {
             mode: PipelineMode::Layer,
             max_adder_depth: 0,
+            target: Target::Fpga,
+            tl_max_fanin: 5,
+            tl_max_weight: 3,
+        }
+    }
+}
+
+/// How binary neurons become hardware.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Target {
+    /// Fully parallel: XNOR + popcount + compare, pipelined, II = 1.
+    #[default]
+    Fpga,
+    /// Like `Fpga` but every dense layer is a multiply-accumulate tree, as
+    /// for a fixed-point MLP (the baseline threshold logic is compared to).
+    Mac,
+    /// Every binary neuron is a netlist of threshold-gate cells.
+    TlCells,
+}
+
+impl Target {
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Fpga => "fpga",
+            Target::Mac => "mac",
+            Target::TlCells => "tl-cells",
         }
     }
 }

@@ -34,6 +34,10 @@ pub fn print(g: &Graph) -> String {
                     let _ = write!(s, " type={ty}");
                 }
             }
+            Op::Neurons(nr) => {
+                let terms: usize = nr.rows.iter().map(Vec::len).sum();
+                let _ = write!(s, " neurons={} terms={terms}", nr.rows.len());
+            }
             Op::Threshold(t) => {
                 match &t.thresholds {
                     Thresholds::Given(r) => {

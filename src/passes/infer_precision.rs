@@ -6,9 +6,10 @@
 use super::{Pass, PassError};
 use crate::fixed::{Format, MAX_WIDTH, OverflowMode, cast_interval};
 use crate::ir::interval::{self, add, scale, shl};
-use crate::ir::{AccInfo, Accum, BIPOLAR, Graph, Interval, Op};
+use crate::ir::{AccInfo, Accum, BIPOLAR, Graph, Interval, Op, Target};
 
-pub struct InferPrecision;
+/// Sizes for `target`: XNOR-popcount is chosen here, except for `mac`.
+pub struct InferPrecision(pub Target);
 
 fn too_wide(layer: &str, field: &str) -> PassError {
     PassError::model(
@@ -66,6 +67,7 @@ impl Pass for InferPrecision {
                     };
                     (ty.format.frac, vec![r; g.node(n).size()], None)
                 }
+                Op::Neurons(_) => unreachable!("fuse_neurons runs after precision inference"),
                 Op::Sign => {
                     if !in_fmt[0].signed {
                         return Err(PassError::model(
@@ -282,7 +284,10 @@ impl Pass for InferPrecision {
             let node = g.node_mut(n);
             node.bipolar = bipolar;
             if let (Some(acc), Op::Dense(d)) = (acc, &mut node.op) {
-                d.xnor = in_bipolar[0] && d.bipolar_weights && matches!(d.accum, Accum::Auto);
+                d.xnor = in_bipolar[0]
+                    && d.bipolar_weights
+                    && matches!(d.accum, Accum::Auto)
+                    && self.0 != Target::Mac;
                 d.acc = Some(acc);
             }
             if let (Some((raw, out, _)), Op::Threshold(t)) = (threshold, &mut node.op) {

@@ -104,6 +104,7 @@ impl Pass for InferShapes {
                 Op::Relu | Op::LeakyRelu { .. } | Op::HardTanh | Op::Quantize | Op::Sign => {
                     ins[0].clone()
                 }
+                Op::Neurons(_) => unreachable!("fuse_neurons runs after shape inference"),
                 Op::Threshold(t) => {
                     if let Thresholds::Given(rows) = &t.thresholds {
                         let c = one_d("input")?;

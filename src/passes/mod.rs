@@ -5,6 +5,7 @@
 //! order and, in debug and test builds, verifies the graph after each.
 
 mod fold_batchnorm;
+mod fuse_neurons;
 mod infer_precision;
 mod infer_shapes;
 mod prune_constants;
@@ -13,7 +14,7 @@ mod remove_dead;
 mod schedule_pipeline;
 mod streamline;
 
-use crate::ir::{Graph, PipelineOptions, verify};
+use crate::ir::{CompileOptions, Graph, verify};
 
 /// A model the passes cannot compile, located by layer and field.
 #[derive(Debug, thiserror::Error)]
@@ -70,7 +71,7 @@ pub trait Pass {
 }
 
 /// The passes, in the order they must run.
-pub fn pipeline(opts: PipelineOptions) -> Vec<Box<dyn Pass>> {
+pub fn pipeline(opts: CompileOptions) -> Vec<Box<dyn Pass>> {
     vec![
         // Everything after needs shapes; it also catches wiring mistakes
         // (transposed weights, mismatched operands) before any arithmetic.
@@ -85,20 +86,18 @@ pub fn pipeline(opts: PipelineOptions) -> Vec<Box<dyn Pass>> {
         Box::new(fold_batchnorm::FoldBatchnorm),
         Box::new(quantize_weights::QuantizeWeights),
         // Needs integer weights: intervals are exact over the actual values.
-        Box::new(infer_precision::InferPrecision),
+        Box::new(infer_precision::InferPrecision(opts.target)),
         // Zero terms are dropped after sizing; they contribute [0, 0] anyway.
         Box::new(prune_constants::PruneConstants),
+        // Needs pruned terms and exact thresholds.
+        Box::new(fuse_neurons::FuseNeurons(opts.target)),
         // Counts adder levels of the pruned trees, so it runs last.
         Box::new(schedule_pipeline::SchedulePipeline(opts)),
     ]
 }
 
 /// Run the passes up to and including `stop_after` (all when `None`).
-pub fn run(
-    g: &mut Graph,
-    opts: PipelineOptions,
-    stop_after: Option<&str>,
-) -> Result<(), PassError> {
+pub fn run(g: &mut Graph, opts: CompileOptions, stop_after: Option<&str>) -> Result<(), PassError> {
     let passes = pipeline(opts);
     if let Some(s) = stop_after {
         if !passes.iter().any(|p| p.name() == s) {
@@ -124,7 +123,7 @@ pub fn run(
 
 /// `(name, description)` of every pass, in order.
 pub fn describe() -> Vec<(&'static str, &'static str)> {
-    pipeline(PipelineOptions::default())
+    pipeline(CompileOptions::default())
         .iter()
         .map(|p| (p.name(), p.description()))
         .collect()

@@ -3,9 +3,9 @@
 //! every node sees one sample's values together (II = 1).
 
 use super::{Pass, PassError};
-use crate::ir::{Graph, Op, PipelineMode, PipelineOptions, Stage, tree};
+use crate::ir::{CompileOptions, Graph, Op, PipelineMode, Stage, tree};
 
-pub struct SchedulePipeline(pub PipelineOptions);
+pub struct SchedulePipeline(pub CompileOptions);
 
 /// Levels of the reduction tree inside a node (adders of a dense layer).
 fn tree_levels(op: &Op) -> u32 {

@@ -3,6 +3,7 @@
 //! `in1`, … (packed operands) and `out` (packed result).
 
 use super::netlist::{Builder, Val, slice};
+use crate::backend::tl_cells;
 use crate::fixed::Format;
 use crate::ir::{Accum, Graph, Node, Op, interval, tree};
 use petgraph::stable_graph::NodeIndex;
@@ -36,6 +37,33 @@ fn compare_all(b: &mut Builder, x: &Val, ts: &[i128]) -> Vec<String> {
         b.sink(x);
     }
     bits
+}
+
+/// Each element of an operand as weighted bits, `x = Σ c·bit` (plus a
+/// constant): bipolar `2·b − 1`, two's complement with a negative MSB.
+fn input_bits(bus: &str, node: &Node) -> Vec<Vec<(tl_cells::Sig, i128)>> {
+    let f = node.format.unwrap();
+    (0..node.size())
+        .map(|i| {
+            if node.bipolar {
+                return vec![
+                    (tl_cells::Sig::Input(slice(bus, i, 1)), 2),
+                    (tl_cells::Sig::Const(true), -1),
+                ];
+            }
+            (0..f.width)
+                .map(|k| {
+                    let c = if f.signed && k == f.width - 1 {
+                        -(1i128 << k)
+                    } else {
+                        1i128 << k
+                    };
+                    let bit = format!("{bus}[{}]", i as u64 * f.width as u64 + k as u64);
+                    (tl_cells::Sig::Input(bit), c)
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// The raw bits of a bipolar operand bus.
@@ -100,6 +128,67 @@ pub fn build(g: &Graph, n: NodeIndex, b: &mut Builder) -> bool {
                 .enumerate()
                 .flat_map(|(i, o)| bits(&format!("in{i}"), o))
                 .collect(),
+            Op::Neurons(nr) => {
+                let opts = g.meta.pipeline.unwrap_or_default();
+                let mut net = tl_cells::Netlist::new(tl_cells::Limits {
+                    max_fanin: opts.tl_max_fanin,
+                    max_weight: opts.tl_max_weight,
+                });
+                let x = input_bits("in0", ops[0]);
+                let outs: Vec<tl_cells::Sig> = nr
+                    .rows
+                    .iter()
+                    .zip(&nr.thresholds)
+                    .map(|(row, &t)| {
+                        let terms: Vec<(tl_cells::Sig, i128)> = row
+                            .iter()
+                            .flat_map(|term| {
+                                x[term.input]
+                                    .iter()
+                                    .map(move |(s, c)| (s.clone(), c * term.weight))
+                            })
+                            .collect();
+                        net.neuron(&terms, t)
+                    })
+                    .collect();
+                let outs = net.prune(&outs);
+                b.view.comments.push(format!(
+                    "threshold logic: {} neurons, {} cells, depth {} (fan-in <= {}, |weight| <= {})",
+                    nr.rows.len(),
+                    net.cells.len(),
+                    net.depth(),
+                    opts.tl_max_fanin,
+                    opts.tl_max_weight
+                ));
+                let used: std::collections::HashSet<String> = net
+                    .cells
+                    .iter()
+                    .flat_map(|c| c.inputs.iter())
+                    .chain(outs.iter())
+                    .filter_map(|s| match s {
+                        tl_cells::Sig::Input(e) => Some(e.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                // Bits no cell reads (constant neurons) must not dangle.
+                let unread: Vec<String> = x
+                    .iter()
+                    .flatten()
+                    .filter_map(|(s, _)| match s {
+                        tl_cells::Sig::Input(e) if !used.contains(e) => Some(e.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                if !unread.is_empty() {
+                    let v = Val {
+                        expr: format!("{{{}}}", unread.join(", ")),
+                        fmt: Format::new(false, unread.len() as u32, 0),
+                        range: (0, 0),
+                    };
+                    b.sink(&v);
+                }
+                b.tl_netlist(&net, &outs)
+            }
             Op::Sign if ops[0].bipolar => bits("in0", ops[0]),
             Op::Sign => ins[0].iter().map(|x| b.sign(x)).collect(),
             Op::Threshold(t) => {
@@ -123,7 +212,7 @@ pub fn build(g: &Graph, n: NodeIndex, b: &mut Builder) -> bool {
     // The exact result of the op per element, before the node's cast.
     let exact: Vec<Val> = match &node.op {
         Op::Input { .. } => unreachable!(),
-        Op::Sign => unreachable!("sign is always bipolar"),
+        Op::Sign | Op::Neurons(_) => unreachable!("always bipolar"),
         Op::Threshold(t) => {
             let (scale, bias, frac) = t.out_raw.unwrap();
             let raw = t.raw.as_ref().unwrap();

@@ -31,6 +31,7 @@ pub const PRIMITIVES: &[(&str, &str)] = &[
     ("nt_sink.v", include_str!("../../../rtl/nt_sink.v")),
     ("nt_sign.v", include_str!("../../../rtl/nt_sign.v")),
     ("nt_ge.v", include_str!("../../../rtl/nt_ge.v")),
+    ("tl_cell.v", include_str!("../../../rtl/tl_cell.v")),
 ];
 
 const MODULE_TEMPLATE: &str = include_str!("../../../templates/module.v.tera");
@@ -126,6 +127,7 @@ pub fn generate(l: Lowered<'_>) -> Result<Design, VerilogError> {
     let mut files = vec![];
     let mut counts = Counts::default();
     let mut modules = vec![];
+    let mut gates: Vec<String> = vec![];
     let inputs = fields(g, &g.inputs);
     let outputs = fields(g, &g.outputs);
     let in_bits: u64 = inputs
@@ -193,6 +195,7 @@ pub fn generate(l: Lowered<'_>) -> Result<Design, VerilogError> {
         );
         bus.insert(n, out);
         counts.add(&b.counts);
+        gates.extend(b.gates.iter().cloned());
         files.push((format!("rtl/{mname}.v"), render(&tera, &b)?));
         modules.push(mname);
     }
@@ -207,6 +210,24 @@ pub fn generate(l: Lowered<'_>) -> Result<Design, VerilogError> {
     counts.add(&t.counts);
     files.push((format!("rtl/{top}.v"), render(&tera, &t)?));
     modules.push(top.clone());
+    if !gates.is_empty() {
+        let opts = g.meta.pipeline.unwrap_or_default();
+        let mut text = format!(
+            "# neurtl {} threshold-gate netlist of `{top}`: {} cells, fan-in <= {}, |weight| <= {}\n\
+             # Each line: <module>.<output wire> inputs=[...] weights=[...] threshold=T,\n\
+             # meaning output = [sum(weights[i] * inputs[i]) >= T]. Inputs are layer\n\
+             # input bits (in0[k]) or other cells' outputs in the same module.\n",
+            env!("CARGO_PKG_VERSION"),
+            gates.len(),
+            opts.tl_max_fanin,
+            opts.tl_max_weight
+        );
+        for l in &gates {
+            text.push_str(l);
+            text.push('\n');
+        }
+        files.push(("tl_netlist.txt".into(), text));
+    }
     for (name, text) in PRIMITIVES {
         files.push((format!("rtl/{name}"), text.to_string()));
     }

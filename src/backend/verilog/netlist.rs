@@ -2,6 +2,7 @@
 //! generated module, plus the typed values that flow between them. All
 //! sizing decisions are made here, in Rust; the template only prints.
 
+use crate::backend::tl_cells;
 use crate::fixed::{FixedType, Format, OverflowMode, QuantMode, cast_interval};
 use crate::ir::Interval;
 use serde::Serialize;
@@ -85,6 +86,11 @@ pub struct Counts {
     pub quantizers: u64,
     pub comparators: u64,
     pub register_bits: u64,
+    /// Threshold-logic cells (`tl-cells` target) and the deepest chain of
+    /// them in one layer.
+    pub tl_cells: u64,
+    pub tl_depth: u64,
+    pub tl: crate::backend::tl_cells::Stats,
 }
 
 impl Counts {
@@ -95,6 +101,9 @@ impl Counts {
         self.quantizers += o.quantizers;
         self.comparators += o.comparators;
         self.register_bits += o.register_bits;
+        self.tl_cells += o.tl_cells;
+        self.tl_depth = self.tl_depth.max(o.tl_depth);
+        self.tl.add(&o.tl);
     }
 }
 
@@ -115,6 +124,8 @@ fn b(x: bool) -> String {
 pub struct Builder {
     pub view: ModuleView,
     pub counts: Counts,
+    /// Threshold gates, one line each, for the exported gate list.
+    pub gates: Vec<String>,
     next: BTreeMap<&'static str, usize>,
 }
 
@@ -132,6 +143,7 @@ impl Builder {
                 assigns: vec![],
             },
             counts: Counts::default(),
+            gates: vec![],
             next: BTreeMap::new(),
         }
     }
@@ -445,6 +457,62 @@ impl Builder {
         );
         self.counts.comparators += 1;
         y
+    }
+
+    /// The cells of a threshold-logic layer as `tl_cell` instances; returns
+    /// the Verilog expression of each signal in `outs`.
+    pub fn tl_netlist(&mut self, n: &tl_cells::Netlist, outs: &[tl_cells::Sig]) -> Vec<String> {
+        let mut names: Vec<String> = vec![];
+        let expr = |s: &tl_cells::Sig, names: &[String]| match s {
+            tl_cells::Sig::Input(e) => e.clone(),
+            tl_cells::Sig::Cell(i) => names[*i].clone(),
+            tl_cells::Sig::Const(v) => format!("1'b{}", *v as u8),
+        };
+        for c in &n.cells {
+            let y = self.wire("tl", 1);
+            let ww = c
+                .weights
+                .iter()
+                .map(|&w| Format::for_interval(w as i128, w as i128, 0).unwrap().width)
+                .max()
+                .unwrap_or(1)
+                .max(2);
+            // Input 0 in the least significant bits, like every bus here.
+            let packed: Vec<String> = c
+                .weights
+                .iter()
+                .rev()
+                .map(|&w| lit(w as i128, ww))
+                .collect();
+            let ins: Vec<String> = c.inputs.iter().rev().map(|s| expr(s, &names)).collect();
+            self.inst(
+                "tl_cell",
+                vec![
+                    ("N", c.inputs.len().to_string()),
+                    ("WW", ww.to_string()),
+                    ("WEIGHTS", format!("{{{}}}", packed.join(", "))),
+                    ("T", c.threshold.to_string()),
+                ],
+                vec![("x", format!("{{{}}}", ins.join(", "))), ("y", y.clone())],
+            );
+            let fwd: Vec<String> = c.inputs.iter().map(|s| expr(s, &names)).collect();
+            self.gates.push(format!(
+                "{}.{y} inputs=[{}] weights=[{}] threshold={}",
+                self.view.name,
+                fwd.join(", "),
+                c.weights
+                    .iter()
+                    .map(|w| w.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                c.threshold
+            ));
+            names.push(y);
+        }
+        self.counts.tl_cells += n.cells.len() as u64;
+        self.counts.tl_depth = self.counts.tl_depth.max(n.depth() as u64);
+        self.counts.tl.add(&n.stats);
+        outs.iter().map(|s| expr(s, &names)).collect()
     }
 
     pub fn sink(&mut self, v: &Val) {
