@@ -172,7 +172,7 @@ fn random_networks_match_golden_model_in_rtl() {
 /// multi-thresholds, bipolar ports). NEURTL_FUZZ_BNNS sets how many.
 #[test]
 fn random_bnns_match_golden_model_in_rtl() {
-    let nets = env_u64("NEURTL_FUZZ_BNNS", 30);
+    let nets = env_u64("NEURTL_FUZZ_BNNS", 24);
     let first = env_u64("NEURTL_FUZZ_SEED", 1);
     // Every target in turn, so each sees every kind of network.
     run_seeds(nets, first, |s| {

@@ -24,6 +24,37 @@ pub struct Args {
     pub pipe: PipeArgs,
     #[command(flatten)]
     pub vec: VectorArgs,
+    /// Class labels for `--inputs` (.npy or CSV, one integer per sample):
+    /// report the accuracy of the golden and float models.
+    #[arg(long, requires = "inputs")]
+    pub labels: Option<PathBuf>,
+}
+
+/// The predicted class per sample: the value of the model's argmax output
+/// when it has one, else the index of the largest element of output 0.
+fn predictions(g: &neurtl::ir::Graph, outputs: &[f64]) -> Vec<usize> {
+    let n_out = g.output_elements();
+    let mut off = 0;
+    let mut pick = None;
+    for &o in &g.outputs {
+        if matches!(g.node(o).op, neurtl::ir::Op::Argmax) {
+            pick = Some((off, 1));
+            break;
+        }
+        off += g.node(o).size();
+    }
+    let (off, len) = pick.unwrap_or((0, g.node(g.outputs[0]).size()));
+    outputs
+        .chunks(n_out)
+        .map(|s| {
+            let v = &s[off..off + len];
+            if len == 1 {
+                v[0] as usize
+            } else {
+                (0..len).fold(0, |b, i| if v[i] > v[b] { i } else { b })
+            }
+        })
+        .collect()
 }
 
 /// Largest |golden − float| per output over the samples, in real units.
@@ -103,6 +134,52 @@ pub fn main(a: Args) -> Result<ExitCode> {
             "golden vs float: max |error| on `{name}` = {e:.6} (over {} samples)",
             (inputs.len() / golden.input_len()).min(2000)
         );
+    }
+    if let Some(lp) = &a.labels {
+        let t = neurtl::vectors::read_table(lp)?;
+        let labels: Vec<usize> = t.values.iter().map(|&v| v as usize).collect();
+        let n_samples = inputs.len() / golden.input_len().max(1);
+        if t.cols != 1 || labels.len() != n_samples {
+            anyhow::bail!(
+                "{}: expected one label per sample ({n_samples}), got {} rows of {} columns",
+                lp.display(),
+                t.values.len() / t.cols.max(1),
+                t.cols
+            );
+        }
+        let out_el = golden.output_elements();
+        let mut g_out = vec![];
+        golden.run_batch(&inputs, &mut g_out);
+        let g_real: Vec<f64> = g_out
+            .iter()
+            .enumerate()
+            .map(|(k, &v)| wire_to_real(v, out_el[k % out_el.len()].0, out_el[k % out_el.len()].1))
+            .collect();
+        let in_el = golden.input_elements();
+        let mut f_out = vec![];
+        for s in inputs.chunks(golden.input_len()) {
+            let real: Vec<f64> = s
+                .iter()
+                .zip(&in_el)
+                .map(|(&r, &(f, b))| wire_to_real(r, f, b))
+                .collect();
+            f_out.extend(c.float.run(&real));
+        }
+        let acc = |p: Vec<usize>| {
+            let hit = p.iter().zip(&labels).filter(|(a, b)| a == b).count();
+            (hit, 100.0 * hit as f64 / labels.len().max(1) as f64)
+        };
+        let (gh, gp) = acc(predictions(&c.graph, &g_real));
+        let (_, fp) = acc(predictions(&c.graph, &f_out));
+        println!(
+            "accuracy     golden model {gp:.2}% ({gh}/{}), float reference {fp:.2}%",
+            labels.len()
+        );
+        if r.mismatches == 0 && r.vectors as usize == n {
+            println!(
+                "             the RTL reproduced every golden output, so its accuracy is the same"
+            );
+        }
     }
     let ok = super::sim_ok(&r, n, latency);
     Ok(if ok {
