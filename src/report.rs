@@ -47,6 +47,7 @@ pub fn build(g: &Graph, info: &DesignInfo) -> Value {
         "latency_cycles": info.latency,
         "initiation_interval": 1,
         "pipeline": {"mode": format!("{:?}", p.mode).to_lowercase(), "max_adder_depth": p.max_adder_depth},
+        "target": p.target.name(),
         "in_bits": info.in_bits,
         "out_bits": info.out_bits,
         "inputs": info.inputs,
