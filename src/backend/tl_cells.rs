@@ -190,45 +190,65 @@ impl Netlist {
     }
 
     /// The neuron `[Σ c·s ≥ t]`; returns its output signal.
-    pub fn neuron(&mut self, terms: &[(Sig, i128)], t: i128) -> Sig {
-        self.stats.neurons += 1;
-        // Merge repeated signals, then make every weight positive.
+    /// Merge repeated signals and make every weight positive:
+    /// `Σ c·s = Σ a·ℓ + k` with literals `ℓ`, `a > 0`; returns the literals
+    /// and the constant `k`.
+    fn normalize(&self, terms: &[(Sig, i128)]) -> (Vec<(Lit, i128)>, i128) {
         let mut merged: BTreeMap<Sig, i128> = BTreeMap::new();
         for (s, c) in terms {
             *merged.entry(s.clone()).or_default() += c;
         }
-        let mut t = t;
-        let mut lits: Vec<(Lit, i128)> = vec![];
+        let mut k = 0;
+        let mut lits = vec![];
         for (s, c) in merged {
             if c == 0 {
                 continue;
             }
             if let Sig::Const(v) = s {
-                t -= if v { c } else { 0 };
+                k += if v { c } else { 0 };
                 continue;
             }
             let depth = self.depth_of(&s);
+            // c·s = |c|·(1 − s) − |c| for c < 0.
             if c < 0 {
-                t -= c; // c·s = |c|·(1 − s) − |c|
-                lits.push((
-                    Lit {
-                        sig: s,
-                        neg: true,
-                        depth,
-                    },
-                    -c,
-                ));
+                k += c;
+            }
+            lits.push((
+                Lit {
+                    sig: s,
+                    neg: c < 0,
+                    depth,
+                },
+                c.abs(),
+            ));
+        }
+        (lits, k)
+    }
+
+    /// The value `Σ c·s` as the bits of a binary number, built once from
+    /// cells so several neurons can read it; returned as terms again.
+    pub fn shared_sum(&mut self, terms: &[(Sig, i128)]) -> Vec<(Sig, i128)> {
+        let (lits, k) = self.normalize(terms);
+        let bits = self.compress(lits);
+        let mut out = vec![(Sig::Const(true), k)];
+        for (i, b) in bits.into_iter().enumerate() {
+            let Some(l) = b else { continue };
+            let w = 1i128 << i;
+            if l.neg {
+                out.push((Sig::Const(true), w));
+                out.push((l.sig, -w));
             } else {
-                lits.push((
-                    Lit {
-                        sig: s,
-                        neg: false,
-                        depth,
-                    },
-                    c,
-                ));
+                out.push((l.sig, w));
             }
         }
+        out
+    }
+
+    /// The neuron `[Σ c·s ≥ t]`; returns its output signal.
+    pub fn neuron(&mut self, terms: &[(Sig, i128)], t: i128) -> Sig {
+        self.stats.neurons += 1;
+        let (lits, k) = self.normalize(terms);
+        let t = t - k;
         let total: i128 = lits.iter().map(|l| l.1).sum();
         if t <= 0 || t > total {
             self.stats.constant += 1;
@@ -391,7 +411,11 @@ mod tests {
                 max_weight,
             });
             let y = n.neuron(&terms, t);
-            let y = n.prune(&[y]).remove(0);
+            // The same neuron read through a shared binary sum.
+            let shared = n.shared_sum(&terms);
+            let y2 = n.neuron(&shared, t);
+            let ys = n.prune(&[y, y2]);
+            let (y, y2) = (ys[0].clone(), ys[1].clone());
             for c in &n.cells {
                 assert!(c.inputs.len() as u32 <= fanin, "case {case}: fan-in");
                 assert!(
@@ -415,6 +439,8 @@ mod tests {
                     })
                     .sum::<i128>()
                     >= t;
+                let got2 = eval(&n, &y2, &x, &mut vec![None; n.cells.len()]);
+                assert_eq!(got2, want, "case {case} (shared sum)");
                 let got = eval(&n, &y, &x, &mut vec![None; n.cells.len()]);
                 assert_eq!(
                     got, want,

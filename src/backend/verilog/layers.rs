@@ -5,7 +5,7 @@
 use super::netlist::{Builder, Val, slice};
 use crate::backend::tl_cells;
 use crate::fixed::Format;
-use crate::ir::{Accum, Graph, Node, Op, interval, tree};
+use crate::ir::{Accum, Graph, Node, Op, Term, interval, tree};
 use petgraph::stable_graph::NodeIndex;
 
 /// The elements of an operand bus as values. A bipolar bit `b` becomes the
@@ -135,19 +135,52 @@ pub fn build(g: &Graph, n: NodeIndex, b: &mut Builder) -> bool {
                     max_weight: opts.tl_max_weight,
                 });
                 let x = input_bits("in0", ops[0]);
+                let scaled =
+                    |row: &mut dyn Iterator<Item = &Term>, f: i128| -> Vec<(tl_cells::Sig, i128)> {
+                        row.flat_map(|t| {
+                            x[t.input]
+                                .iter()
+                                .map(move |(s, c)| (s.clone(), c * t.weight * f))
+                        })
+                        .collect()
+                    };
+                // When every neuron reads every input with weights ±m,
+                // Σ w·x = m·(2·Σ₊x − S) = m·(S − 2·Σ₋x) with S = Σ x shared
+                // by the layer: each neuron then sums only the smaller half.
+                let m = nr
+                    .rows
+                    .first()
+                    .and_then(|r| r.first())
+                    .map_or(0, |t| t.weight.abs());
+                let uniform = nr.rows.len() >= 2
+                    && nr
+                        .rows
+                        .iter()
+                        .all(|r| r.len() == x.len() && r.iter().all(|t| t.weight.abs() == m));
+                let shared = uniform.then(|| net.shared_sum(&x.concat()));
                 let outs: Vec<tl_cells::Sig> = nr
                     .rows
                     .iter()
                     .zip(&nr.thresholds)
                     .map(|(row, &t)| {
-                        let terms: Vec<(tl_cells::Sig, i128)> = row
-                            .iter()
-                            .flat_map(|term| {
-                                x[term.input]
-                                    .iter()
-                                    .map(move |(s, c)| (s.clone(), c * term.weight))
-                            })
-                            .collect();
+                        let terms = match &shared {
+                            None => scaled(&mut row.iter(), 1),
+                            Some(s) => {
+                                let pos = row.iter().filter(|t| t.weight > 0).count();
+                                let (half, sign) = if 2 * pos <= row.len() {
+                                    (1, -1)
+                                } else {
+                                    (-1, 1)
+                                };
+                                // weights of one sign, doubled, plus ∓m·S
+                                let mut v = scaled(
+                                    &mut row.iter().filter(|t| t.weight.signum() == half),
+                                    2,
+                                );
+                                v.extend(s.iter().map(|(sg, c)| (sg.clone(), sign * m * c)));
+                                v
+                            }
+                        };
                         net.neuron(&terms, t)
                     })
                     .collect();
