@@ -1,5 +1,6 @@
-// Verilator harness for a neurtl design. Drives one vector per clock (with
-// a fixed pattern of idle cycles, to exercise the valid pipeline), checks
+// Verilator harness for a neurtl design. Offers one vector per clock (with
+// a fixed pattern of idle cycles, to exercise the valid pipeline), moves on
+// when the design takes it (in_valid and in_ready), checks
 // every output against the golden model's expected values, measures the
 // latency, and prints the first mismatches per element.
 //
@@ -112,18 +113,17 @@ int main(int argc, char** argv) {
     top->rst = 0;
     const long n = (long)vin.size();
     long sent = 0, got = 0, errors = 0, first_in = -1, first_out = -1, cycle = 0;
-    const long limit = 2 * n + TB_LATENCY + 100;
+    const long limit = 2 * n * TB_II + TB_LATENCY + 100;
     while (got < n && cycle < limit) {
         top->clk = 0;
-        if (sent < n && !bubble(cycle)) {
-            top->in_valid = 1;
-            put(top->in_data, vin[sent]);
+        const bool offer = sent < n && !bubble(cycle);
+        top->in_valid = offer;
+        if (offer) put(top->in_data, vin[sent]);
+        top->eval();
+        if (offer && top->in_ready) {
             if (first_in < 0) first_in = cycle;
             ++sent;
-        } else {
-            top->in_valid = 0;
         }
-        top->eval();
         if (top->out_valid) {
             if (first_out < 0) first_out = cycle;
             Words out = get(top->out_data, TB_OUT_BITS);

@@ -929,3 +929,98 @@ fn bipolar_input_values_must_be_plus_minus_one() {
         "{err}"
     );
 }
+
+// ------------------------------------------------------- target options
+
+/// Run `neurtl compile` on model `m` with extra arguments.
+fn compile_with(file_name: &str, m: &Value, args: &[&str]) -> Outcome {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path: PathBuf = dir.path().join(file_name);
+    std::fs::write(&path, serde_json::to_string(m).unwrap()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_neurtl"))
+        .arg("compile")
+        .arg(&path)
+        .arg("-o")
+        .arg(dir.path().join("build"))
+        .args(args)
+        .output()
+        .expect("run neurtl");
+    Outcome {
+        file: path.display().to_string(),
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        _dir: dir,
+    }
+}
+
+fn small_bnn() -> Value {
+    json!({"format": "neurtl-model", "version": 1, "name": "b",
+        "inputs": [{"name": "x", "shape": [4], "type": "bipolar"}],
+        "layers": [
+            bipolar_dense("fc1", "x", json!([[1, -1, 1, 1], [1, 1, -1, -1]])),
+            {"name": "s", "op": "sign", "input": "fc1"}
+        ],
+        "outputs": ["s"]})
+}
+
+#[test]
+fn cell_fan_in_below_three() {
+    let o = compile_with(
+        "fanin.json",
+        &small_bnn(),
+        &["--target", "tl-cells", "--tl-max-fanin", "2"],
+    );
+    assert_eq!(o.code, Some(2), "{}", o.stderr);
+    assert!(
+        o.stderr.contains("--tl-max-fanin") && o.stderr.contains("3.."),
+        "{}",
+        o.stderr
+    );
+    let o = compile_with(
+        "weight.json",
+        &small_bnn(),
+        &["--target", "tl-cells", "--tl-max-weight", "1"],
+    );
+    assert_eq!(o.code, Some(2), "{}", o.stderr);
+    assert!(o.stderr.contains("--tl-max-weight"), "{}", o.stderr);
+}
+
+#[test]
+fn pe_too_small_for_the_network() {
+    let o = compile_with(
+        "pe.json",
+        &small_bnn(),
+        &["--target", "tl-pe", "--cells-per-pe", "3"],
+    );
+    assert_rejected(
+        &o,
+        &[
+            "tl-pe",
+            "at least",
+            "threshold cells",
+            "--cells-per-pe is 3",
+        ],
+    );
+}
+
+#[test]
+fn nothing_to_fold_for_tl_pe() {
+    let m = model(json!([{"name": "r", "op": "relu", "input": "x"}]));
+    let o = compile_with("nofold.json", &m, &["--target", "tl-pe"]);
+    assert_rejected(&o, &["tl-pe", "no binary-neuron layer"]);
+}
+
+#[test]
+fn tl_pe_needs_one_weight_magnitude() {
+    let m = json!({"format": "neurtl-model", "version": 1, "name": "b",
+        "inputs": [{"name": "x", "shape": [2], "type": "bipolar"}],
+        "layers": [
+            {"name": "fc1", "op": "dense", "input": "x", "units": 2,
+             "weights": [[1, 2], [1, -1]], "weight_type": "fixed<4,4>"},
+            {"name": "s", "op": "sign", "input": "fc1"}
+        ],
+        "outputs": ["s"]});
+    let o = compile_with("mag.json", &m, &["--target", "tl-pe"]);
+    assert_rejected(&o, &["layer `s`", "one magnitude"]);
+}

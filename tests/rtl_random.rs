@@ -54,6 +54,8 @@ fn build(
         target,
         tl_max_fanin: 3 + (seed / 4 % 4) as u32,
         tl_max_weight: 2 + (seed / 16 % 3) as u32,
+        pes: 1 + (seed / 3 % 5) as u32,
+        cells_per_pe: [60, 120, 300][(seed / 5 % 3) as usize],
         ..opts
     };
     let c = compile_text("model.json", &text, opts, None).map_err(|e| e.to_string())?;
@@ -176,7 +178,7 @@ fn random_bnns_match_golden_model_in_rtl() {
     let first = env_u64("NEURTL_FUZZ_SEED", 1);
     // Every target in turn, so each sees every kind of network.
     run_seeds(nets, first, |s| {
-        let targets = [Target::Fpga, Target::TlCells, Target::Mac];
-        (common::random_bnn(s), targets[(s % 3) as usize])
+        let targets = [Target::Fpga, Target::TlCells, Target::TlPe, Target::Mac];
+        (common::random_bnn(s), targets[(s % 4) as usize])
     });
 }

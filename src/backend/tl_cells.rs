@@ -189,6 +189,26 @@ impl Netlist {
         }
     }
 
+    /// The low `width` bits of `Σ c·s` for positive coefficients, as
+    /// signals (an adder built from cells).
+    pub fn add_bits(&mut self, terms: &[(Sig, i128)], width: usize) -> Vec<Sig> {
+        assert!(
+            terms.iter().all(|t| t.1 > 0),
+            "add_bits takes positive terms"
+        );
+        let (lits, _) = self.normalize(terms);
+        let bits = self.compress(lits);
+        (0..width)
+            .map(|k| match bits.get(k).cloned().flatten() {
+                Some(l) => {
+                    debug_assert!(!l.neg, "positive terms give true-polarity bits");
+                    l.sig
+                }
+                None => Sig::Const(false),
+            })
+            .collect()
+    }
+
     /// The neuron `[Σ c·s ≥ t]`; returns its output signal.
     /// Merge repeated signals and make every weight positive:
     /// `Σ c·s = Σ a·ℓ + k` with literals `ℓ`, `a > 0`; returns the literals
@@ -291,19 +311,24 @@ impl Netlist {
                 }
                 // Earliest-arriving operands first keeps the tree shallow.
                 cols[k].sort_by_key(|l| l.depth);
-                let take = if n >= 3 && fa { 3 } else { 2 };
+                let take = if n >= 3 { 3 } else { 2 };
                 let ops: Vec<Lit> = cols[k].drain(..take).collect();
-                let unit: Vec<(Lit, i64)> = ops.iter().map(|l| (l.clone(), 1)).collect();
-                let carry = self.cell(&unit, 2);
-                let mut s = unit.clone();
-                s.push((complement(&carry), 2));
-                // a+b(+c) − 2·carry ≥ 1, written with ¬carry: +2·¬carry ≥ 3.
-                let sum = self.cell(&s, 3);
-                if take == 3 {
+                let (sum, carry) = if take == 3 && fa {
                     self.stats.full_adders += 1;
+                    self.adder(&ops)
+                } else if take == 3 {
+                    // Fan-in 3 has no room for a full adder's sum cell: two
+                    // half adders and an OR of their carries (at most one
+                    // is set), so each column still sends one carry on.
+                    self.stats.full_adders += 1;
+                    let (s1, c1) = self.adder(&ops[..2]);
+                    let (s, c2) = self.adder(&[s1, ops[2].clone()]);
+                    let c = self.cell(&[(c1, 1), (c2, 1)], 1);
+                    (s, c)
                 } else {
                     self.stats.half_adders += 1;
-                }
+                    self.adder(&ops)
+                };
                 cols[k].push(sum);
                 if cols.len() <= k + 1 {
                     cols.push(vec![]);
@@ -314,6 +339,16 @@ impl Netlist {
             k += 1;
         }
         out
+    }
+
+    /// A half (2 operands) or full (3) adder: carry = [Σ ≥ 2] and
+    /// sum = [Σ − 2·carry ≥ 1], written with ¬carry as `Σ + 2·¬carry ≥ 3`.
+    fn adder(&mut self, ops: &[Lit]) -> (Lit, Lit) {
+        let unit: Vec<(Lit, i64)> = ops.iter().map(|l| (l.clone(), 1)).collect();
+        let carry = self.cell(&unit, 2);
+        let mut s = unit;
+        s.push((complement(&carry), 2));
+        (self.cell(&s, 3), carry)
     }
 
     /// `[S ≥ t]` for the binary number `S` (absent bits are 0), `t > 0`.

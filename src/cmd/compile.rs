@@ -19,12 +19,15 @@ pub struct Args {
 }
 
 pub fn main(a: Args) -> Result<ExitCode> {
-    let (c, top, n) = build_dir(&a.model, &a.out, &a.pipe, &a.vec, 1000)?;
+    let b = build_dir(&a.model, &a.out, &a.pipe, &a.vec, 1000)?;
     println!(
-        "compiled {} -> {} (top `{top}`, latency {} cycles, {n} test vectors)",
+        "compiled {} -> {} (top `{}`, latency {} cycles, II {}, {} test vectors)",
         a.model.display(),
         a.out.display(),
-        c.graph.meta.latency.unwrap_or(0)
+        b.info.top,
+        b.info.latency,
+        b.info.ii,
+        b.n
     );
     Ok(ExitCode::SUCCESS)
 }

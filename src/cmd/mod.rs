@@ -24,8 +24,9 @@ pub struct PipeArgs {
     #[arg(long, default_value_t = 0)]
     pub max_adder_depth: u32,
     /// How binary neurons become hardware: `fpga` (XNOR-popcount), `mac`
-    /// (multiply-accumulate, the baseline), `tl-cells` (threshold-gate cells).
-    #[arg(long, default_value = "fpga", value_parser = ["fpga", "mac", "tl-cells"])]
+    /// (multiply-accumulate, the baseline), `tl-cells` (threshold-gate
+    /// cells), `tl-pe` (a folded array of threshold-logic PEs).
+    #[arg(long, default_value = "fpga", value_parser = ["fpga", "mac", "tl-cells", "tl-pe"])]
     pub target: String,
     /// Largest fan-in of one threshold cell; a full adder's sum cell needs 4,
     /// with 3 the compiler builds from half adders.
@@ -34,6 +35,13 @@ pub struct PipeArgs {
     /// Largest |weight| of one threshold cell (an adder's sum cell needs 2).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(2..=1024))]
     pub tl_max_weight: u32,
+    /// `tl-pe`: processing elements in the folded array.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub pes: u32,
+    /// `tl-pe`: threshold cells per processing element; decides how many
+    /// inputs a PE takes per cycle.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=100000))]
+    pub cells_per_pe: u32,
 }
 
 impl PipeArgs {
@@ -48,10 +56,13 @@ impl PipeArgs {
             target: match self.target.as_str() {
                 "mac" => Target::Mac,
                 "tl-cells" => Target::TlCells,
+                "tl-pe" => Target::TlPe,
                 _ => Target::Fpga,
             },
             tl_max_fanin: self.tl_max_fanin,
             tl_max_weight: self.tl_max_weight,
+            pes: self.pes,
+            cells_per_pe: self.cells_per_pe,
         }
     }
 }
@@ -131,15 +142,22 @@ pub fn input_samples(
     }
 }
 
-/// Compile `model` into `out` with vectors; returns the compiled model,
-/// the design's top name, and the number of vectors.
+/// A written build directory.
+pub struct Built {
+    pub c: Compiled,
+    pub info: neurtl::backend::verilog::DesignInfo,
+    /// Number of test vectors.
+    pub n: usize,
+}
+
+/// Compile `model` into `out` with vectors.
 pub fn build_dir(
     model: &Path,
     out: &Path,
     p: &PipeArgs,
     v: &VectorArgs,
     default_n: usize,
-) -> Result<(Compiled, String, usize)> {
+) -> Result<Built> {
     let c = driver::compile_file(model, p.options(), None)?;
     for name in &c.graph.meta.removed {
         eprintln!(
@@ -161,7 +179,7 @@ pub fn build_dir(
     let info = BuildInfo {
         top: o.design.info.top.clone(),
         options: p.clone(),
-        latency: c.graph.meta.latency.unwrap_or(0),
+        latency: o.design.info.latency,
         vectors: n,
     };
     files.push((
@@ -174,7 +192,11 @@ pub fn build_dir(
         std::fs::remove_dir_all(&rtl).with_context(|| format!("removing {}", rtl.display()))?;
     }
     driver::write_files(out, &files)?;
-    Ok((c, o.design.info.top, n))
+    Ok(Built {
+        c,
+        info: o.design.info,
+        n,
+    })
 }
 
 /// A spinner on a terminal, nothing otherwise.

@@ -105,8 +105,8 @@ pub fn main(a: Args) -> Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| PathBuf::from("build").join(parent.unwrap_or(stem)));
     let pb = spinner("compiling");
-    let (c, top, n) = build_dir(&a.model, &out, &a.pipe, &a.vec, 10_000)?;
-    let latency = c.graph.meta.latency.unwrap_or(0);
+    let super::Built { c, info, n } = build_dir(&a.model, &out, &a.pipe, &a.vec, 10_000)?;
+    let (top, latency) = (info.top.clone(), info.latency);
     pb.set_message(format!("simulating {n} vectors ({:?})", a.simulator));
     let r = simulate(&out, &top, a.simulator)?;
     pb.finish_and_clear();
@@ -124,10 +124,29 @@ pub fn main(a: Args) -> Result<ExitCode> {
         a.clock,
         r.latency
     );
-    println!(
-        "vectors      {} through {:?}, one per clock",
-        r.vectors, a.simulator
-    );
+    if info.ii == 1 {
+        println!(
+            "vectors      {} through {:?}, one per clock",
+            r.vectors, a.simulator
+        );
+    } else {
+        println!(
+            "vectors      {} through {:?}, one every {} cycles (II)",
+            r.vectors, a.simulator, info.ii
+        );
+    }
+    if let Some(f) = &info.folded {
+        println!(
+            "folded       {} PEs x {} inputs/cycle, {} cells per PE; schedule {} cycles, PE utilization {:.1}%, memory {} weight + {} start-value bits",
+            f.pes,
+            f.lanes,
+            f.cells_per_pe,
+            f.schedule_cycles,
+            100.0 * f.utilization,
+            f.weight_memory_bits,
+            f.start_value_memory_bits
+        );
+    }
     println!("mismatches   {}", r.mismatches);
     for (name, e) in &err {
         println!(

@@ -31,9 +31,9 @@ pub fn main(a: Args) -> Result<ExitCode> {
     if a.vec.vectors.is_some() || a.vec.inputs.is_some() {
         // New vectors: recompile from the model copy with the same options.
         let pipe = info.options.clone();
-        let (c, _, n) = build_dir(&a.dir.join("model.json"), &a.dir, &pipe, &a.vec, 1000)?;
-        info.vectors = n;
-        info.latency = c.graph.meta.latency.unwrap_or(0);
+        let b = build_dir(&a.dir.join("model.json"), &a.dir, &pipe, &a.vec, 1000)?;
+        info.vectors = b.n;
+        info.latency = b.info.latency;
     }
     let pb = spinner("simulating");
     let r = simulate(&a.dir, &info.top, a.simulator)?;

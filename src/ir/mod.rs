@@ -363,6 +363,10 @@ pub struct CompileOptions {
     pub tl_max_fanin: u32,
     /// Largest |weight| of one threshold cell.
     pub tl_max_weight: u32,
+    /// Processing elements of the folded array (`tl-pe`).
+    pub pes: u32,
+    /// Threshold cells one processing element may use (`tl-pe`).
+    pub cells_per_pe: u32,
 }
 
 impl Default for CompileOptions {
@@ -373,6 +377,8 @@ impl Default for CompileOptions {
             target: Target::Fpga,
             tl_max_fanin: 5,
             tl_max_weight: 3,
+            pes: 8,
+            cells_per_pe: 64,
         }
     }
 }
@@ -388,6 +394,9 @@ pub enum Target {
     Mac,
     /// Every binary neuron is a netlist of threshold-gate cells.
     TlCells,
+    /// Binary neurons run on a folded array of threshold-logic processing
+    /// elements under a compile-time schedule (II > 1, ready/valid).
+    TlPe,
 }
 
 impl Target {
@@ -396,6 +405,7 @@ impl Target {
             Target::Fpga => "fpga",
             Target::Mac => "mac",
             Target::TlCells => "tl-cells",
+            Target::TlPe => "tl-pe",
         }
     }
 }

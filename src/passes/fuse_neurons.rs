@@ -8,6 +8,45 @@ use crate::ir::{Accum, Graph, Neurons, Op, Target, Term};
 
 pub struct FuseNeurons(pub Target);
 
+/// The PE array computes `±m·x` terms only: every neuron of a folded layer
+/// reads every input with one weight magnitude. Checked here so the user
+/// hears which layer does not fit before any hardware is built.
+fn check_foldable(g: &Graph) -> Result<(), PassError> {
+    let mut any = false;
+    for n in g.topo() {
+        let Op::Neurons(nr) = &g.node(n).op else {
+            continue;
+        };
+        any = true;
+        let k = g.node(g.operands(n)[0]).size();
+        let m = nr
+            .rows
+            .first()
+            .and_then(|r| r.first())
+            .map_or(0, |t| t.weight.abs());
+        let ok = nr
+            .rows
+            .iter()
+            .all(|r| r.len() == k && r.iter().all(|t| t.weight.abs() == m));
+        if !ok {
+            return Err(PassError::model(
+                &g.node(n).name,
+                "input",
+                "--target tl-pe folds layers whose neurons read every input with weights of one magnitude (bipolar weights); this layer's dense weights differ",
+            )
+            .with_help("use weight_type bipolar for the dense layer before this threshold, or --target tl-cells"));
+        }
+    }
+    if !any {
+        return Err(PassError::model(
+            &g.name,
+            "layers",
+            "--target tl-pe found no binary-neuron layer to fold (dense → batchnorm → sign, or dense → ±1 threshold)",
+        ));
+    }
+    Ok(())
+}
+
 impl Pass for FuseNeurons {
     fn name(&self) -> &'static str {
         "fuse_neurons"
@@ -16,7 +55,7 @@ impl Pass for FuseNeurons {
         "merge dense → threshold into binary neurons (threshold-logic targets only)"
     }
     fn run(&self, g: &mut Graph) -> Result<(), PassError> {
-        if self.0 != Target::TlCells {
+        if !matches!(self.0, Target::TlCells | Target::TlPe) {
             return Ok(());
         }
         for t in g.topo() {
@@ -55,6 +94,9 @@ impl Pass for FuseNeurons {
             g.node_mut(t).op = Op::Neurons(Neurons { rows, thresholds });
             g.g.remove_node(dense);
             g.connect(src, t, 0);
+        }
+        if self.0 == Target::TlPe {
+            check_foldable(g)?;
         }
         Ok(())
     }

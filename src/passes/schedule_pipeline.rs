@@ -3,7 +3,7 @@
 //! every node sees one sample's values together (II = 1).
 
 use super::{Pass, PassError};
-use crate::ir::{CompileOptions, Graph, Op, PipelineMode, Stage, tree};
+use crate::ir::{CompileOptions, Graph, Op, PipelineMode, Stage, Target, tree};
 
 pub struct SchedulePipeline(pub CompileOptions);
 
@@ -31,7 +31,17 @@ impl Pass for SchedulePipeline {
         "place pipeline registers and compute the latency in cycles"
     }
     fn run(&self, g: &mut Graph) -> Result<(), PassError> {
-        let opts = self.0;
+        let user = self.0;
+        // The folded array has its own schedule (the back end's); the logic
+        // around it is combinational between its registers.
+        let opts = match user.target {
+            Target::TlPe => CompileOptions {
+                mode: PipelineMode::None,
+                max_adder_depth: 0,
+                ..user
+            },
+            _ => user,
+        };
         for n in g.topo() {
             let start = g
                 .operands(n)
@@ -64,7 +74,7 @@ impl Pass for SchedulePipeline {
             .map(|&o| g.node(o).stage.unwrap().ready())
             .max()
             .unwrap_or(0);
-        g.meta.pipeline = Some(opts);
+        g.meta.pipeline = Some(user);
         g.meta.latency = Some(latency);
         Ok(())
     }

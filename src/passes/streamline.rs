@@ -1,4 +1,5 @@
-//! BNN streamlining: `dense → batchnorm → sign` becomes `dense → threshold`,
+//! BNN streamlining: `dense → batchnorm → sign` becomes `dense → threshold`
+//! (and `dense → sign` a threshold at 0),
 //! one exact integer threshold per neuron, so no batchnorm arithmetic is
 //! left in hardware. With γ < 0 the neuron's comparison would flip; the
 //! dense row is negated instead (on the quantized integers, which is exact)
@@ -24,6 +25,18 @@ impl Pass for Streamline {
                 continue;
             }
             let bn = g.operands(sign)[0];
+            if matches!(g.node(bn).op, Op::Dense(_)) && g.users(bn).len() == 1 {
+                // dense → sign: a threshold at 0, so every binary neuron has
+                // the same form for the threshold-logic targets.
+                g.node_mut(sign).op = Op::Threshold(Threshold {
+                    thresholds: Thresholds::Given(vec![vec![0.0]]),
+                    out_scale: 2.0,
+                    out_bias: -1.0,
+                    raw: None,
+                    out_raw: None,
+                });
+                continue;
+            }
             let Op::BatchNorm(b) = &g.node(bn).op else {
                 continue;
             };

@@ -6,6 +6,7 @@
 //! copied next to them. Output is deterministic: same graph and options,
 //! byte-identical files.
 
+pub mod folded;
 mod layers;
 pub mod names;
 mod netlist;
@@ -32,12 +33,18 @@ pub const PRIMITIVES: &[(&str, &str)] = &[
     ("nt_sign.v", include_str!("../../../rtl/nt_sign.v")),
     ("nt_ge.v", include_str!("../../../rtl/nt_ge.v")),
     ("tl_cell.v", include_str!("../../../rtl/tl_cell.v")),
+    ("tl_pe_ctrl.v", include_str!("../../../rtl/tl_pe_ctrl.v")),
+    ("nt_rom.v", include_str!("../../../rtl/nt_rom.v")),
+    ("nt_mux.v", include_str!("../../../rtl/nt_mux.v")),
+    ("nt_bank.v", include_str!("../../../rtl/nt_bank.v")),
 ];
 
 const MODULE_TEMPLATE: &str = include_str!("../../../templates/module.v.tera");
 
 #[derive(Debug, thiserror::Error)]
 pub enum VerilogError {
+    #[error("--target tl-pe: {0}")]
+    Folding(String),
     #[error("template rendering failed for module `{module}`: {source}")]
     Template {
         module: String,
@@ -61,11 +68,24 @@ pub struct BusField {
     pub offset: u64,
 }
 
+/// The threshold-cell limits the user chose.
+pub fn tl_cells_limits(g: &Graph) -> crate::backend::tl_cells::Limits {
+    let o = g.meta.pipeline.unwrap_or_default();
+    crate::backend::tl_cells::Limits {
+        max_fanin: o.tl_max_fanin,
+        max_weight: o.tl_max_weight,
+    }
+}
+
 /// What the generated design is, for the report and the testbenches.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct DesignInfo {
     pub top: String,
     pub latency: u32,
+    /// Cycles between samples: 1, or the folded schedule's length + 1.
+    pub ii: u32,
+    /// The folded array (`tl-pe`).
+    pub folded: Option<folded::FoldStats>,
     pub in_bits: u64,
     pub out_bits: u64,
     pub inputs: Vec<BusField>,
@@ -138,19 +158,73 @@ pub fn generate(l: Lowered<'_>) -> Result<Design, VerilogError> {
         .iter()
         .map(|f| f.elements as u64 * f.width as u64)
         .sum();
-    let latency = g.meta.latency.unwrap();
+    let fold = match g.meta.pipeline.unwrap_or_default().target {
+        crate::ir::Target::TlPe => Some(folded::plan(g)?),
+        _ => None,
+    };
+    let (latency, ii) = match &fold {
+        Some(p) => (p.latency(), p.latency()),
+        None => (g.meta.latency.unwrap(), 1),
+    };
 
     let mut t = Builder::new(
         top.clone(),
-        format!("{top}: top level, latency {latency} cycles, II = 1"),
+        format!("{top}: top level, latency {latency} cycles, II = {ii}"),
     );
     t.port("input", "clk", 1);
     t.port("input", "rst", 1);
     t.port("input", "in_valid", 1);
     t.port("input", "in_data", in_bits.max(1) as u32);
+    t.port("output", "in_ready", 1);
     t.port("output", "out_valid", 1);
     t.port("output", "out_data", out_bits as u32);
-    t.valid(latency);
+    // Where the sample is read from: the port, or (folded) the register
+    // that holds it while the array runs.
+    let mut source = "in_data".to_string();
+    let mut ctl = None;
+    match &fold {
+        None => {
+            t.valid(latency);
+            t.assign("in_ready".into(), "1'b1".into());
+        }
+        Some(p) => {
+            let (take, run, done) = (t.wire("take", 1), t.wire("run", 1), t.wire("done", 1));
+            let step = t.wire("step", p.step_width());
+            t.inst(
+                "tl_pe_ctrl",
+                vec![
+                    ("STEPS", (p.latency() - 1).to_string()),
+                    ("CW", p.step_width().to_string()),
+                ],
+                vec![
+                    ("clk", "clk".into()),
+                    ("rst", "rst".into()),
+                    ("in_valid", "in_valid".into()),
+                    ("in_ready", "in_ready".into()),
+                    ("take", take.clone()),
+                    ("run", run.clone()),
+                    ("step", step.clone()),
+                    ("done", done.clone()),
+                ],
+            );
+            t.assign("out_valid".into(), done);
+            let w = in_bits.max(1) as u32;
+            let xin = t.wire("xin", w);
+            t.inst(
+                "nt_bank",
+                vec![("W", w.to_string())],
+                vec![
+                    ("clk", "clk".into()),
+                    ("we", format!("{{{w}{{{take}}}}}")),
+                    ("d", "in_data".into()),
+                    ("q", xin.clone()),
+                ],
+            );
+            t.counts.register_bits += w as u64;
+            source = xin;
+            ctl = Some((step, run));
+        }
+    }
     // Bus of each node's output (as a wire name) in the top module.
     let mut bus: std::collections::HashMap<_, String> = Default::default();
     for (f, &n) in inputs.iter().zip(&g.inputs) {
@@ -158,13 +232,20 @@ pub fn generate(l: Lowered<'_>) -> Result<Design, VerilogError> {
         let name = t.wire("x", w);
         t.assign(
             name.clone(),
-            format!("in_data[{}:{}]", f.offset + w as u64 - 1, f.offset),
+            format!("{source}[{}:{}]", f.offset + w as u64 - 1, f.offset),
         );
         bus.insert(n, name);
     }
+    let banks = fold
+        .as_ref()
+        .map(|p| p.bank_wires(&mut t))
+        .unwrap_or_default();
+    for (n, w) in &banks {
+        bus.insert(*n, w.clone());
+    }
     for n in g.topo() {
         let node = g.node(n);
-        if matches!(node.op, Op::Input { .. }) {
+        if matches!(node.op, Op::Input { .. }) || fold.as_ref().is_some_and(|p| p.is_folded(n)) {
             continue;
         }
         let mname = namer.unique(&format!("{top}_{}", node.name));
@@ -199,10 +280,23 @@ pub fn generate(l: Lowered<'_>) -> Result<Design, VerilogError> {
         files.push((format!("rtl/{mname}.v"), render(&tera, &b)?));
         modules.push(mname);
     }
+    if let (Some(p), Some((step, run))) = (&fold, &ctl) {
+        let pe = namer.unique(&format!("{top}_pe"));
+        let b = p.pe_module(pe.clone());
+        counts.add(&b.counts);
+        files.push((format!("rtl/{pe}.v"), render(&tera, &b)?));
+        modules.push(pe.clone());
+        p.engine(&mut t, g, &bus, &banks, &pe, step, run);
+    }
     let mut parts = vec![];
     for (f, &o) in outputs.iter().zip(&g.outputs) {
         let w = (f.elements as u64 * f.width as u64) as u32;
-        let delay = latency - g.node(o).stage.unwrap().ready();
+        // Folded designs hold their result in registers until the next
+        // sample; the pipelined ones delay each output to the latency.
+        let delay = match fold {
+            Some(_) => 0,
+            None => latency - g.node(o).stage.unwrap().ready(),
+        };
         parts.push(t.reg_bus(bus[&o].clone(), w, delay));
     }
     parts.reverse(); // output 0 in the least significant bits
@@ -236,6 +330,8 @@ pub fn generate(l: Lowered<'_>) -> Result<Design, VerilogError> {
         info: DesignInfo {
             top,
             latency,
+            ii,
+            folded: fold.map(|p| p.stats),
             in_bits,
             out_bits,
             inputs,
