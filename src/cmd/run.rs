@@ -148,9 +148,15 @@ pub fn main(a: Args) -> Result<ExitCode> {
         );
     }
     println!("mismatches   {}", r.mismatches);
+    let from = match &a.vec.inputs {
+        Some(p) => format!("from {}", p.display()),
+        // Random codes cover each input's whole range, where narrow layer
+        // types saturate: the error is a worst case, not typical.
+        None => "random over the full input range".to_string(),
+    };
     for (name, e) in &err {
         println!(
-            "golden vs float: max |error| on `{name}` = {e:.6} (over {} samples)",
+            "golden vs float: max |error| on `{name}` = {e:.6} ({} samples, {from})",
             (inputs.len() / golden.input_len()).min(2000)
         );
     }
