@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The same binarized network through every binary-neuron target, side by
 # side: latency and hardware counts from neurtl's report, and the generic
-# gate count from Yosys (`synth -flatten`, no technology mapping).
+# gate count from Yosys (`synth -flatten`, no technology mapping). Yosys
+# maps each threshold cell's behavioral body to gates like any other logic.
 #
 #   bench/bnn_compare.sh [MODEL] [OUT_DIR]
 #
@@ -15,9 +16,9 @@ mkdir -p "$out"
 field() { # field FILE KEY: first integer value of "KEY": in a JSON file
     grep -o "\"$2\": [0-9]*" "$1" | head -1 | grep -o '[0-9]*$'
 }
-echo "| target | latency (cycles) | adders | comparators | register bits | threshold cells | cell depth | Yosys cells | Yosys time |"
-echo "|---|---|---|---|---|---|---|---|---|"
-for t in mac fpga tl-cells; do
+echo "| target | latency (cycles) | II | adders | comparators | register bits | threshold cells | cell depth | Yosys cells | Yosys time |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
+for t in mac fpga tl-cells tl-pe; do
     d="$out/$t"
     "$neurtl" compile "$model" -o "$d" --target "$t" --vectors 10 > /dev/null
     top=$(grep -o '"top": "[^"]*"' "$d/report.json" | head -1 | cut -d'"' -f4)
@@ -26,5 +27,8 @@ for t in mac fpga tl-cells; do
     secs=$(( $(date +%s) - start ))
     cells=$(grep "Number of cells:" "$d/yosys.log" | tail -1 | grep -o '[0-9]*$')
     r="$d/report.json"
-    echo "| $t | $(field "$r" latency_cycles) | $(field "$r" adders) | $(field "$r" comparators) | $(field "$r" register_bits) | $(field "$r" tl_cells) | $(field "$r" tl_depth) | $cells | ${secs} s |"
+    tl=$(field "$r" tl_cells)
+    # tl-pe: the PE module's cells times the number of PEs.
+    if [ "$t" = tl-pe ]; then tl=$(field "$r" cells); fi
+    echo "| $t | $(field "$r" latency_cycles) | $(field "$r" initiation_interval) | $(field "$r" adders) | $(field "$r" comparators) | $(field "$r" register_bits) | $tl | $(field "$r" tl_depth) | $cells | ${secs} s |"
 done

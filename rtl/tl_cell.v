@@ -12,13 +12,23 @@ module tl_cell #(
     input  wire [N-1:0] x,
     output wire         y
 );
-  reg signed [31:0] s;
-  integer i;
-  always @* begin
-    s = 0;
-    for (i = 0; i < N; i = i + 1) begin
-      if (x[i]) s = s + {{(32 - WW) {WEIGHTS[i*WW+WW-1]}}, WEIGHTS[i*WW+:WW]};
+  // Wide enough for up to 2^7 weights of WW bits, and for T (which the
+  // compiler keeps within the reachable sums).
+  localparam integer SW = WW + 8;
+  genvar i;
+  generate
+    for (i = 0; i < N; i = i + 1) begin : g_term
+      wire signed [SW-1:0] w = {{(SW - WW) {WEIGHTS[i*WW+WW-1]}}, WEIGHTS[i*WW+:WW]};
+      // Running sum of the weights of the inputs that are 1, one wire per
+      // term so simulators see a chain, not a loop.
+      wire signed [SW-1:0] s;
+      if (i == 0) begin : g_first
+        assign s = x[0] ? w : {SW{1'b0}};
+      end else begin : g_next
+        assign s = x[i] ? g_term[i-1].s + w : g_term[i-1].s;
+      end
     end
-  end
-  assign y = (s >= T);
+  endgenerate
+  localparam signed [SW-1:0] TS = T[SW-1:0];
+  assign y = (g_term[N-1].s >= TS);
 endmodule

@@ -213,10 +213,12 @@ fn random_bn(r: &mut Rng, name: &str, input: &str, n: usize) -> Value {
 /// multi-threshold, or a given-threshold sign.
 pub fn random_bnn(seed: u64) -> Value {
     let mut r = Rng::new(seed.wrapping_mul(0x9E3779B97F4A7C15) ^ 0xb11);
-    let n_in = 1 + r.below(40) as usize;
+    // Sizes stay moderate: a threshold-cell netlist has a few cells per
+    // input bit per neuron, and Verilator's build time grows with them.
+    let n_in = 1 + r.below(32) as usize;
     let mut width = n_in;
     let in_ty = if r.below(4) == 0 {
-        rand_type(&mut r, 8, Some(true)).0
+        rand_type(&mut r, 6, Some(true)).0
     } else {
         "bipolar".to_string()
     };
@@ -224,7 +226,7 @@ pub fn random_bnn(seed: u64) -> Value {
     let mut prev = "x".to_string();
     let depth = 1 + r.below(3);
     for l in 0..depth {
-        let units = 1 + r.below(40) as usize;
+        let units = 1 + r.below(32) as usize;
         let mut d = json!({
             "name": format!("fc{l}"), "op": "dense", "input": prev, "units": units,
             "weights": (0..units).map(|_| pm1(&mut r, width)).collect::<Vec<_>>(),
