@@ -90,8 +90,6 @@ pub struct Golden {
     /// Which inputs and outputs are bipolar.
     pub input_bipolar: Vec<bool>,
     pub output_bipolar: Vec<bool>,
-    /// Per output slot, whether to encode ±1 as a bit on the way out.
-    encode_out: Vec<bool>,
 }
 
 /// The one-bit wire format of a bipolar element.
@@ -365,7 +363,6 @@ impl Golden {
             input_formats,
             output_formats,
             input_bipolar,
-            encode_out: output_bipolar.clone(),
             output_bipolar,
         }
     }
@@ -538,7 +535,7 @@ impl Golden {
                     }
                 }
             }
-            for (&o, &enc) in self.outputs.iter().zip(&self.encode_out) {
+            for (&o, &enc) in self.outputs.iter().zip(&self.output_bipolar) {
                 if enc {
                     out.extend(bufs[o].iter().map(|v| (v.to() + 1) / 2));
                 } else {

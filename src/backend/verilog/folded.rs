@@ -284,7 +284,6 @@ impl Plan {
     pub fn engine(
         &self,
         t: &mut Builder,
-        g: &Graph,
         bus: &std::collections::HashMap<NodeIndex, String>,
         banks: &[(NodeIndex, String)],
         pe_module: &str,
@@ -456,7 +455,6 @@ impl Plan {
             );
             t.counts.register_bits += ly.u as u64;
         }
-        let _ = g;
     }
 
     /// Width of the controller's step counter.

@@ -286,7 +286,7 @@ pub fn generate(l: Lowered<'_>) -> Result<Design, VerilogError> {
         counts.add(&b.counts);
         files.push((format!("rtl/{pe}.v"), render(&tera, &b)?));
         modules.push(pe.clone());
-        p.engine(&mut t, g, &bus, &banks, &pe, step, run);
+        p.engine(&mut t, &bus, &banks, &pe, step, run);
     }
     let mut parts = vec![];
     for (f, &o) in outputs.iter().zip(&g.outputs) {
