@@ -11,7 +11,8 @@
 //! folded into the reading cell's weights and threshold, so no inverter
 //! cells are spent.
 
-use std::collections::BTreeMap;
+use crate::ir::Neurons;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// A signal in the cell netlist.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -385,6 +386,83 @@ fn complement(l: &Lit) -> Lit {
         neg: !l.neg,
         ..l.clone()
     }
+}
+
+/// A layer of binary neurons as cells.
+pub struct Layer {
+    pub net: Netlist,
+    /// One signal per neuron.
+    pub outs: Vec<Sig>,
+    /// Input bits no cell reads (neurons that became constants); the
+    /// back end must still consume them so no port dangles.
+    pub unread: Vec<String>,
+}
+
+/// Lower `nr` over the input elements `x`, each given as weighted bits
+/// (`x[i] = Σ c·bit`, see the Verilog back end's `input_bits`).
+pub fn layer(nr: &Neurons, x: &[Vec<(Sig, i128)>], limits: Limits) -> Layer {
+    let mut net = Netlist::new(limits);
+    let scaled = |row: &mut dyn Iterator<Item = &crate::ir::Term>, f: i128| -> Vec<(Sig, i128)> {
+        row.flat_map(|t| {
+            x[t.input]
+                .iter()
+                .map(move |(s, c)| (s.clone(), c * t.weight * f))
+        })
+        .collect()
+    };
+    // When every neuron reads every input with weights ±m,
+    // Σ w·x = m·(2·Σ₊x − S) = m·(S − 2·Σ₋x) with S = Σ x shared by the
+    // layer: each neuron then sums only the smaller half.
+    let m = nr
+        .rows
+        .first()
+        .and_then(|r| r.first())
+        .map_or(0, |t| t.weight.abs());
+    let uniform = nr.rows.len() >= 2
+        && nr
+            .rows
+            .iter()
+            .all(|r| r.len() == x.len() && r.iter().all(|t| t.weight.abs() == m));
+    let shared = uniform.then(|| net.shared_sum(&x.concat()));
+    let outs: Vec<Sig> = nr
+        .rows
+        .iter()
+        .zip(&nr.thresholds)
+        .map(|(row, &t)| {
+            let terms = match &shared {
+                None => scaled(&mut row.iter(), 1),
+                Some(s) => {
+                    let pos = row.iter().filter(|t| t.weight > 0).count();
+                    let (half, sign) = if 2 * pos <= row.len() {
+                        (1, -1)
+                    } else {
+                        (-1, 1)
+                    };
+                    // weights of one sign, doubled, plus ∓m·S
+                    let mut v = scaled(&mut row.iter().filter(|t| t.weight.signum() == half), 2);
+                    v.extend(s.iter().map(|(sg, c)| (sg.clone(), sign * m * c)));
+                    v
+                }
+            };
+            net.neuron(&terms, t)
+        })
+        .collect();
+    let outs = net.prune(&outs);
+    let used: BTreeSet<&Sig> = net
+        .cells
+        .iter()
+        .flat_map(|c| c.inputs.iter())
+        .chain(outs.iter())
+        .collect();
+    let unread = x
+        .iter()
+        .flatten()
+        .filter_map(|(s, _)| match s {
+            Sig::Input(e) if !used.contains(s) => Some(e.clone()),
+            _ => None,
+        })
+        .collect();
+    Layer { net, outs, unread }
 }
 
 #[cfg(test)]

@@ -40,9 +40,13 @@ struct Layer {
     /// Global ids of this layer's first group and first chunk.
     group_base: usize,
     chunk_base: usize,
-    /// Per neuron: weight sign bits (true = positive) and start value.
+    /// Per neuron: weight sign bits (true = positive), the threshold on
+    /// `V` and the accumulator's start value.
     positive: Vec<Vec<bool>>,
+    t_v: Vec<i128>,
     start: Vec<i128>,
+    /// The largest `V`.
+    max_v: i128,
 }
 
 /// One cycle of the schedule.
@@ -152,12 +156,28 @@ pub fn plan(g: &Graph) -> Result<Plan, VerilogError> {
             positive.push(pos);
             t_v.push(tv);
         }
-        layers.push((n, x, k, nr.rows.len(), w, signed, positive, t_v, max_v));
+        layers.push(Layer {
+            node: n,
+            operand: x,
+            k,
+            u: nr.rows.len(),
+            w,
+            signed,
+            // set once the lanes are known
+            chunks: 0,
+            groups: 0,
+            group_base: 0,
+            chunk_base: 0,
+            positive,
+            t_v,
+            start: vec![],
+            max_v,
+        });
     }
-    let max_v = layers.iter().map(|l| l.8).max().unwrap_or(0);
+    let max_v = layers.iter().map(|l| l.max_v).max().unwrap_or(0);
     let n = (128 - max_v.leading_zeros()).max(1);
-    let wmax = layers.iter().map(|l| l.4).max().unwrap_or(1);
-    let kmax = layers.iter().map(|l| l.2).max().unwrap_or(1);
+    let wmax = layers.iter().map(|l| l.w).max().unwrap_or(1);
+    let kmax = layers.iter().map(|l| l.k).max().unwrap_or(1);
     // The most lanes whose adder fits the cell budget.
     let budget = opts.cells_per_pe as usize;
     let mut best = None;
@@ -177,14 +197,13 @@ pub fn plan(g: &Graph) -> Result<Plan, VerilogError> {
         )));
     };
     let pes = opts.pes as usize;
-    let mut out = vec![];
     let mut steps = vec![];
     let (mut gb, mut cb) = (0, 0);
-    for (li, (node, operand, k, u, w, signed, positive, t_v, _)) in layers.into_iter().enumerate() {
-        let chunks = k.div_ceil(lanes);
-        let groups = u.div_ceil(pes);
-        for group in 0..groups {
-            for chunk in 0..chunks {
+    for (li, l) in layers.iter_mut().enumerate() {
+        l.chunks = l.k.div_ceil(lanes);
+        l.groups = l.u.div_ceil(pes);
+        for group in 0..l.groups {
+            for chunk in 0..l.chunks {
                 steps.push(Step {
                     layer: li,
                     group,
@@ -192,26 +211,13 @@ pub fn plan(g: &Graph) -> Result<Plan, VerilogError> {
                 });
             }
         }
-        let start = t_v.iter().map(|&t| (1i128 << n) - t).collect();
-        out.push(Layer {
-            node,
-            operand,
-            k,
-            u,
-            w,
-            signed,
-            chunks,
-            groups,
-            group_base: gb,
-            chunk_base: cb,
-            positive,
-            start,
-        });
-        gb += groups;
-        cb += chunks;
+        l.start = l.t_v.iter().map(|&t| (1i128 << n) - t).collect();
+        (l.group_base, l.chunk_base) = (gb, cb);
+        gb += l.groups;
+        cb += l.chunks;
     }
     let s = steps.len();
-    let useful: usize = out.iter().map(|l| l.u * l.chunks).sum();
+    let useful: usize = layers.iter().map(|l| l.u * l.chunks).sum();
     let step_word = bits_for(cb) + bits_for(gb) + 2 + wmax;
     let stats = FoldStats {
         pes: pes as u32,
@@ -223,10 +229,10 @@ pub fn plan(g: &Graph) -> Result<Plan, VerilogError> {
         weight_memory_bits: (pes * s * lanes) as u64,
         start_value_memory_bits: (pes * gb) as u64 * (n as u64 + 1),
         control_memory_bits: s as u64 * step_word as u64,
-        folded_layers: out.iter().map(|l| g.node(l.node).name.clone()).collect(),
+        folded_layers: layers.iter().map(|l| g.node(l.node).name.clone()).collect(),
     };
     Ok(Plan {
-        layers: out,
+        layers,
         steps,
         pes,
         lanes,

@@ -5,7 +5,7 @@
 use super::netlist::{Builder, Val, slice};
 use crate::backend::tl_cells;
 use crate::fixed::Format;
-use crate::ir::{Accum, Graph, Node, Op, Term, interval, tree};
+use crate::ir::{Accum, Graph, Node, Op, interval, tree};
 use petgraph::stable_graph::NodeIndex;
 
 /// The elements of an operand bus as values. A bipolar bit `b` becomes the
@@ -130,97 +130,27 @@ pub fn build(g: &Graph, n: NodeIndex, b: &mut Builder) -> bool {
                 .collect(),
             Op::Neurons(nr) => {
                 let opts = g.meta.pipeline.unwrap_or_default();
-                let mut net = tl_cells::Netlist::new(tl_cells::Limits {
+                let limits = tl_cells::Limits {
                     max_fanin: opts.tl_max_fanin,
                     max_weight: opts.tl_max_weight,
-                });
-                let x = input_bits("in0", ops[0]);
-                let scaled =
-                    |row: &mut dyn Iterator<Item = &Term>, f: i128| -> Vec<(tl_cells::Sig, i128)> {
-                        row.flat_map(|t| {
-                            x[t.input]
-                                .iter()
-                                .map(move |(s, c)| (s.clone(), c * t.weight * f))
-                        })
-                        .collect()
-                    };
-                // When every neuron reads every input with weights ±m,
-                // Σ w·x = m·(2·Σ₊x − S) = m·(S − 2·Σ₋x) with S = Σ x shared
-                // by the layer: each neuron then sums only the smaller half.
-                let m = nr
-                    .rows
-                    .first()
-                    .and_then(|r| r.first())
-                    .map_or(0, |t| t.weight.abs());
-                let uniform = nr.rows.len() >= 2
-                    && nr
-                        .rows
-                        .iter()
-                        .all(|r| r.len() == x.len() && r.iter().all(|t| t.weight.abs() == m));
-                let shared = uniform.then(|| net.shared_sum(&x.concat()));
-                let outs: Vec<tl_cells::Sig> = nr
-                    .rows
-                    .iter()
-                    .zip(&nr.thresholds)
-                    .map(|(row, &t)| {
-                        let terms = match &shared {
-                            None => scaled(&mut row.iter(), 1),
-                            Some(s) => {
-                                let pos = row.iter().filter(|t| t.weight > 0).count();
-                                let (half, sign) = if 2 * pos <= row.len() {
-                                    (1, -1)
-                                } else {
-                                    (-1, 1)
-                                };
-                                // weights of one sign, doubled, plus ∓m·S
-                                let mut v = scaled(
-                                    &mut row.iter().filter(|t| t.weight.signum() == half),
-                                    2,
-                                );
-                                v.extend(s.iter().map(|(sg, c)| (sg.clone(), sign * m * c)));
-                                v
-                            }
-                        };
-                        net.neuron(&terms, t)
-                    })
-                    .collect();
-                let outs = net.prune(&outs);
+                };
+                let l = tl_cells::layer(nr, &input_bits("in0", ops[0]), limits);
                 b.view.comments.push(format!(
                     "threshold logic: {} neurons, {} cells, depth {} (fan-in <= {}, |weight| <= {})",
                     nr.rows.len(),
-                    net.cells.len(),
-                    net.depth(),
-                    opts.tl_max_fanin,
-                    opts.tl_max_weight
+                    l.net.cells.len(),
+                    l.net.depth(),
+                    limits.max_fanin,
+                    limits.max_weight
                 ));
-                let used: std::collections::HashSet<String> = net
-                    .cells
-                    .iter()
-                    .flat_map(|c| c.inputs.iter())
-                    .chain(outs.iter())
-                    .filter_map(|s| match s {
-                        tl_cells::Sig::Input(e) => Some(e.clone()),
-                        _ => None,
-                    })
-                    .collect();
-                // Bits no cell reads (constant neurons) must not dangle.
-                let unread: Vec<String> = x
-                    .iter()
-                    .flatten()
-                    .filter_map(|(s, _)| match s {
-                        tl_cells::Sig::Input(e) if !used.contains(e) => Some(e.clone()),
-                        _ => None,
-                    })
-                    .collect();
-                if !unread.is_empty() {
-                    let v = Val {
-                        expr: format!("{{{}}}", unread.join(", ")),
-                        fmt: Format::new(false, unread.len() as u32, 0),
+                if !l.unread.is_empty() {
+                    b.sink(&Val {
+                        expr: format!("{{{}}}", l.unread.join(", ")),
+                        fmt: Format::new(false, l.unread.len() as u32, 0),
                         range: (0, 0),
-                    };
-                    b.sink(&v);
+                    });
                 }
-                b.tl_netlist(&net, &outs)
+                b.tl_netlist(&l.net, &l.outs)
             }
             Op::Sign if ops[0].bipolar => bits("in0", ops[0]),
             Op::Sign => ins[0].iter().map(|x| b.sign(x)).collect(),
@@ -253,21 +183,8 @@ pub fn build(g: &Graph, n: NodeIndex, b: &mut Builder) -> bool {
                 .iter()
                 .zip(raw)
                 .map(|(x, ts)| {
-                    let leaves: Vec<Val> = compare_all(b, x, ts)
-                        .into_iter()
-                        .map(|e| {
-                            let r = match e.as_str() {
-                                "1'b1" => (1, 1),
-                                "1'b0" => (0, 0),
-                                _ => (0, 1),
-                            };
-                            Val {
-                                expr: e,
-                                fmt: Format::new(false, 1, 0),
-                                range: r,
-                            }
-                        })
-                        .collect();
+                    let leaves: Vec<Val> =
+                        compare_all(b, x, ts).into_iter().map(Val::bit).collect();
                     let n = tree::levels(leaves.len());
                     let count = reduce(b, leaves, n, 0, 0).expect("at least one step");
                     let y = b.cmul(&count, scale, frac);
@@ -296,15 +213,13 @@ pub fn build(g: &Graph, n: NodeIndex, b: &mut Builder) -> bool {
                 .map(|j| {
                     let leaves: Vec<Val> = terms[j]
                         .iter()
-                        .map(|t| Val {
+                        .map(|t| {
                             // xnor(x, w): x itself for w = +1, inverted for −1.
-                            expr: if t.weight > 0 {
+                            Val::bit(if t.weight > 0 {
                                 x[t.input].clone()
                             } else {
                                 format!("~{}", x[t.input])
-                            },
-                            fmt: Format::new(false, 1, 0),
-                            range: (0, 1),
+                            })
                         })
                         .collect();
                     // Every neuron has all K inputs: equal trees, equal cuts.

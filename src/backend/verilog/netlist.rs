@@ -17,6 +17,23 @@ pub struct Val {
     pub range: Interval,
 }
 
+impl Val {
+    /// A one-bit unsigned value; a constant literal keeps its exact range
+    /// so the adders above it are sized for what it can really be.
+    pub fn bit(expr: String) -> Val {
+        let range = match expr.as_str() {
+            "1'b1" => (1, 1),
+            "1'b0" => (0, 0),
+            _ => (0, 1),
+        };
+        Val {
+            expr,
+            fmt: Format::new(false, 1, 0),
+            range,
+        }
+    }
+}
+
 #[derive(Serialize)]
 pub struct PortView {
     pub dir: &'static str,
