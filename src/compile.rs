@@ -2,7 +2,7 @@
 //! and lowered IR → files in a build directory.
 
 use crate::backend::{testbench, verilog};
-use crate::frontend::{FrontendError, json};
+use crate::frontend::{FrontendError, json, onnx};
 use crate::golden::{FloatModel, Golden};
 use crate::ir::{CompileOptions, Graph, verify};
 use crate::passes::{self, PassError};
@@ -88,13 +88,40 @@ impl Compiled {
     }
 }
 
-/// Read and parse a model file (no passes yet).
-pub fn parse_file(path: &Path) -> Result<(String, Graph), CompileError> {
+/// Whether a path names an ONNX file (read through the importer).
+pub fn is_onnx(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("onnx"))
+}
+
+/// A model file as neurtl model JSON text: `.onnx` files are imported
+/// with `opts`, anything else is read as JSON. Returns the text and the
+/// importer's notes.
+pub fn read_model(
+    path: &Path,
+    opts: &onnx::ImportOptions,
+) -> Result<(String, Vec<String>), CompileError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| CompileError::Read {
+    let rerr = |source| CompileError::Read {
+        file: file.clone(),
+        source,
+    };
+    if !is_onnx(path) {
+        return Ok((std::fs::read_to_string(path).map_err(rerr)?, vec![]));
+    }
+    let bytes = std::fs::read(path).map_err(rerr)?;
+    let imp = onnx::import(&bytes, opts).map_err(|source| CompileError::Frontend {
         file: file.clone(),
         source,
     })?;
+    let text = serde_json::to_string_pretty(&imp.model).expect("JSON values serialize");
+    Ok((text, imp.notes))
+}
+
+/// Read and parse a model file (no passes yet).
+pub fn parse_file(path: &Path) -> Result<(String, Graph), CompileError> {
+    let file = path.display().to_string();
+    let (text, _) = read_model(path, &onnx::ImportOptions::default())?;
     let g = json::parse_model(&text).map_err(|source| CompileError::Frontend { file, source })?;
     Ok((text, g))
 }
@@ -136,10 +163,7 @@ pub fn compile_file(
     stop_after: Option<&str>,
 ) -> Result<Compiled, CompileError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| CompileError::Read {
-        file: file.clone(),
-        source,
-    })?;
+    let (text, _) = read_model(path, &onnx::ImportOptions::default())?;
     compile_text(&file, &text, opts, stop_after)
 }
 

@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod compile;
 pub mod eval;
+pub mod import;
 pub mod inspect;
 pub mod run;
 pub mod simulate;

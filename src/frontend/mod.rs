@@ -3,6 +3,7 @@
 //! about; nothing downstream of a front end sees raw user text.
 
 pub mod json;
+pub mod onnx;
 
 use std::fmt;
 
