@@ -41,7 +41,7 @@ const ONNX_OPS: &[&str] = &[
 ];
 /// QONNX ops, in any of the domains QONNX and its predecessors used.
 const QONNX_OPS: &[&str] = &["Quant", "BipolarQuant", "Trunc", "MultiThreshold"];
-const QONNX_DOMAINS: &[&str] = &[
+pub const QONNX_DOMAINS: &[&str] = &[
     "qonnx.custom_op.general",
     "finn.custom_op.general",
     "onnx.brevitas",
@@ -95,6 +95,8 @@ impl Layer {
 
 struct Lowerer<'a> {
     opts: &'a ImportOptions,
+    /// The QONNX domain's opset version: it selects `Trunc`'s semantics.
+    qonnx_version: i64,
     vals: HashMap<String, Val>,
     /// How many nodes (and graph outputs) read each tensor.
     readers: HashMap<String, usize>,
@@ -136,10 +138,15 @@ fn graph_err(field: &str, msg: impl Into<String>) -> FrontendError {
     }
 }
 
-pub fn lower(g: &GraphProto, opts: &ImportOptions) -> Result<Imported, FrontendError> {
+pub fn lower(
+    g: &GraphProto,
+    opts: &ImportOptions,
+    qonnx_version: i64,
+) -> Result<Imported, FrontendError> {
     check_supported(g)?;
     let mut l = Lowerer {
         opts,
+        qonnx_version,
         vals: HashMap::new(),
         readers: HashMap::new(),
         inputs: vec![],
@@ -472,10 +479,10 @@ fn finish_dense(
     m.insert("weights".into(), json!(d.weights));
     m.insert("weight_type".into(), json!(wty));
     if let Some(b) = d.bias.filter(|b| b.iter().any(|v| *v != 0.0)) {
-        let bty = match exact_type(&b, 32) {
+        let bty = match exact_type(&b, opts.weight_bits + 8) {
             Some(t) => t,
             None => {
-                let t = rounded_type(&b, 24);
+                let t = rounded_type(&b, opts.weight_bits + 8);
                 notes.push(format!("layer `{lname}`: float bias rounded to {t}"));
                 t
             }
@@ -563,7 +570,7 @@ impl Lowerer<'_> {
             Some(q) => {
                 // The quantizer becomes the port's type; its output is the
                 // input itself.
-                let t = if q.op_type.as_deref() == Some("BipolarQuant") {
+                let t = if self.is_sign_quant(q) {
                     let s = self.scalar_input(q, 1, "scale")?;
                     if s != 1.0 {
                         return Err(node_err(
@@ -1165,7 +1172,30 @@ impl Lowerer<'_> {
         Ok(FixedType::new(Format::new(signed, w, -k), q, o))
     }
 
+    /// `BipolarQuant`, or a 1-bit signed `Quant`, which QONNX defines as
+    /// the same sign function.
+    fn is_sign_quant(&self, n: &NodeProto) -> bool {
+        match n.op_type.as_deref() {
+            Some("BipolarQuant") => true,
+            Some("Quant") => {
+                attr_i(n, "signed", 1).is_ok_and(|s| s != 0)
+                    && self.scalar_input(n, 3, "bitwidth").is_ok_and(|b| b == 1.0)
+            }
+            _ => false,
+        }
+    }
+
     fn quant(&mut self, n: &NodeProto) -> Result<(), FrontendError> {
+        if self.is_sign_quant(n) {
+            if self.scalar_input(n, 2, "zeropt")? != 0.0 {
+                return Err(node_err(
+                    n,
+                    Some("zeropt"),
+                    "a 1-bit Quant needs zero point 0",
+                ));
+            }
+            return self.bipolar_quant(n);
+        }
         match self.get(n, 0)?.clone() {
             Val::Const(c) => {
                 let t = quantize_const(n, self, &c.t)?;
@@ -1257,8 +1287,126 @@ impl Lowerer<'_> {
         Ok(())
     }
 
+    /// `Trunc` drops low bits of a value on the grid `scale`:
+    /// version 1: `scale·R(round(x/scale) / 2^(in_bits − out_bits))`, no
+    /// clamp; version 2: `out_scale·R(clamp(round(x/scale)·scale/out_scale))`
+    /// clamped to the `out_bitwidth` range. Both are casts after the
+    /// input's own rounding to its grid; the input is assumed to fit
+    /// `in_bitwidth`, as the node declares (version 1 wraps otherwise).
     fn trunc(&mut self, n: &NodeProto) -> Result<(), FrontendError> {
-        Err(node_err(n, None, "Trunc is not lowered yet"))
+        let x = self.dynamic(n, 0)?;
+        let scale = self.scalar_input(n, 1, "scale")?;
+        let zp = self.scalar_input(n, 2, "zeropt")?;
+        let in_bits = self.scalar_input(n, 3, "in_bitwidth")?;
+        let Some(k) = log2_exact(scale) else {
+            return Err(node_err(
+                n,
+                Some("scale"),
+                format!("scale {scale} is not a power of two"),
+            ));
+        };
+        if zp != 0.0 {
+            return Err(node_err(
+                n,
+                Some("zeropt"),
+                format!("zero point {zp}: only 0 is supported"),
+            ));
+        }
+        let Some(mode) = attr(n, "rounding_mode").map(|_| attr_s(n, "rounding_mode", "")) else {
+            return Err(node_err(
+                n,
+                Some("rounding_mode"),
+                "Trunc needs a rounding_mode attribute",
+            ));
+        };
+        let q = rounding(n, &mode?)?;
+        let bits = |v: f64, what: &str| -> Result<u32, FrontendError> {
+            if v.fract() != 0.0 || !(1.0..=64.0).contains(&v) {
+                return Err(node_err(
+                    n,
+                    Some(what),
+                    format!("bit width {v} is not supported"),
+                ));
+            }
+            Ok(v as u32)
+        };
+        let in_w = bits(in_bits, "in_bitwidth")?;
+        // round(x/scale): the input onto its grid, half to even
+        let grid = FixedType::new(
+            Format::new(true, in_w + 1, -k),
+            QuantMode::RndConv,
+            OverflowMode::Wrap,
+        );
+        self.cast_or_layer(n, &x, grid)?;
+        let Some(Val::Dyn(x)) = self.vals.get(&n.output[0]).cloned() else {
+            unreachable!()
+        };
+        let ty = if self.qonnx_version <= 1 {
+            let out_w = bits(self.scalar_input(n, 4, "out_bitwidth")?, "out_bitwidth")?;
+            if out_w > in_w {
+                return Err(node_err(
+                    n,
+                    Some("out_bitwidth"),
+                    "is wider than in_bitwidth",
+                ));
+            }
+            // x / 2^s rounded on the grid `scale`: the grid 2^s times as
+            // coarse, and the value scaled back by the dense layer below.
+            let s = (in_w - out_w) as i32;
+            self.shift(n, &x, -s)?;
+            FixedType::new(Format::new(true, out_w + 1, -k), q, OverflowMode::Wrap)
+        } else {
+            let out_scale = self.scalar_input(n, 4, "out_scale")?;
+            let out_w = bits(self.scalar_input(n, 5, "out_bitwidth")?, "out_bitwidth")?;
+            let Some(ko) = log2_exact(out_scale) else {
+                return Err(node_err(
+                    n,
+                    Some("out_scale"),
+                    format!("out_scale {out_scale} is not a power of two"),
+                ));
+            };
+            let signed = attr_i(n, "signed", 1)? != 0;
+            let narrow = attr_i(n, "narrow", 0)? != 0;
+            let o = match (signed, narrow) {
+                (_, false) => OverflowMode::Sat,
+                (true, true) => OverflowMode::SatSym,
+                (false, true) => {
+                    return Err(node_err(
+                        n,
+                        Some("narrow"),
+                        "narrow unsigned range [0, 2^b − 2] has no neurtl type",
+                    ));
+                }
+            };
+            FixedType::new(Format::new(signed, out_w, -ko), q, o)
+        };
+        let Some(Val::Dyn(x)) = self.vals.get(&n.output[0]).cloned() else {
+            unreachable!()
+        };
+        let name = self.push(n, "quantize", &[&x], x.shape.clone(), Map::new(), None);
+        let k = self.by_name[&name];
+        self.layers[k]
+            .obj()
+            .insert("output_type".into(), json!(ty.to_string()));
+        Ok(())
+    }
+
+    /// Multiply `x` by 2^e (a diagonal dense layer of one power of two,
+    /// which the compiler wires as a shift) and make it `n`'s output.
+    fn shift(&mut self, n: &NodeProto, x: &Dyn, e: i32) -> Result<(), FrontendError> {
+        let units: usize = x.shape.iter().product();
+        let f = 2f64.powi(e);
+        let weights = (0..units)
+            .map(|r| (0..units).map(|c| if r == c { f } else { 0.0 }).collect())
+            .collect();
+        let d = DenseLayer {
+            weights,
+            bias: None,
+            quantized: true,
+            bipolar: false,
+        };
+        self.push(n, "dense", &[x], vec![units], Map::new(), Some(d));
+        Ok(())
     }
 
     fn multithreshold(&mut self, n: &NodeProto) -> Result<(), FrontendError> {
@@ -1363,7 +1511,7 @@ fn elementwise(
 /// QONNX rounding modes as neurtl quantization modes.
 fn rounding(n: &NodeProto, mode: &str) -> Result<QuantMode, FrontendError> {
     Ok(match mode.to_ascii_uppercase().as_str() {
-        "ROUND" => QuantMode::RndConv,
+        "ROUND" | "HALF_EVEN" => QuantMode::RndConv,
         "HALF_UP" => QuantMode::RndInf,
         "HALF_DOWN" => QuantMode::RndZero,
         "FLOOR" => QuantMode::Trn,
@@ -1412,7 +1560,7 @@ fn quantize_const(n: &NodeProto, l: &Lowerer, x: &Tensor) -> Result<Tensor, Fron
         (0.0, 2f64.powi(b) - 1.0 - if narrow { 1.0 } else { 0.0 })
     };
     let round: fn(f64) -> f64 = match mode.to_ascii_uppercase().as_str() {
-        "ROUND" => f64::round_ties_even,
+        "ROUND" | "HALF_EVEN" => f64::round_ties_even,
         "HALF_UP" => f64::round,
         "HALF_DOWN" => |v: f64| {
             let r = v.round();

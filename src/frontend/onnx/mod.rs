@@ -9,7 +9,7 @@
 //! what was imported.
 
 mod lower;
-mod proto;
+pub mod proto;
 mod tensor;
 
 use super::FrontendError;
@@ -23,7 +23,7 @@ pub struct ImportOptions {
     /// Type of a graph input that no `Quant`/`BipolarQuant` node types.
     pub input_type: FixedType,
     /// Float weights that need more bits than this to be exact are rounded
-    /// to this many bits (`rnd_conv`, `sat`).
+    /// to this many bits (`rnd_conv`, `sat`); biases get 8 bits more.
     pub weight_bits: u32,
     /// The model's name; the graph's name when absent.
     pub name: Option<String>,
@@ -62,5 +62,18 @@ pub fn import(bytes: &[u8], opts: &ImportOptions) -> Result<Imported, FrontendEr
         message: "the ONNX model has no graph".into(),
         help: Some("the file may be truncated or not an .onnx model".into()),
     })?;
-    lower::lower(&graph, opts)
+    // Trunc changed meaning between versions of the QONNX domain; a model
+    // that imports no version of it gets version 1, as QONNX assumes.
+    let qonnx_version = model
+        .opset_import
+        .iter()
+        .filter(|o| {
+            o.domain
+                .as_deref()
+                .is_some_and(|d| lower::QONNX_DOMAINS.contains(&d))
+        })
+        .filter_map(|o| o.version)
+        .max()
+        .unwrap_or(1);
+    lower::lower(&graph, opts, qonnx_version)
 }

@@ -17,6 +17,22 @@ pub struct ModelProto {
     pub graph: Option<GraphProto>,
 }
 
+impl ModelProto {
+    /// A model of `graph` in the standard domain at opset `opset`, for
+    /// tests and benchmarks that build ONNX files.
+    pub fn with_graph(graph: GraphProto, opset: i64) -> Self {
+        ModelProto {
+            ir_version: Some(8),
+            opset_import: vec![OperatorSetIdProto {
+                domain: Some(String::new()),
+                version: Some(opset),
+            }],
+            graph: Some(graph),
+            ..Default::default()
+        }
+    }
+}
+
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct OperatorSetIdProto {
     #[prost(string, optional, tag = "1")]
@@ -89,6 +105,21 @@ pub struct ValueInfoProto {
     pub name: Option<String>,
     #[prost(message, optional, tag = "2")]
     pub r#type: Option<TypeProto>,
+}
+
+impl ValueInfoProto {
+    /// A float tensor with these dimensions, for tests and benchmarks.
+    pub fn float(name: &str, dims: &[Dimension]) -> Self {
+        ValueInfoProto {
+            name: Some(name.into()),
+            r#type: Some(TypeProto {
+                tensor_type: Some(TypeProtoTensor {
+                    elem_type: Some(1),
+                    shape: Some(TensorShapeProto { dim: dims.to_vec() }),
+                }),
+            }),
+        }
+    }
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
