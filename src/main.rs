@@ -26,6 +26,8 @@ enum Command {
     Run(cmd::run::Args),
     /// Run the golden model (or the float reference) on given inputs.
     Eval(cmd::eval::Args),
+    /// Latency, interval and hardware counts, without synthesis.
+    Estimate(cmd::estimate::Args),
     /// Convert an ONNX/QONNX model to neurtl model JSON.
     Import(cmd::import::Args),
     /// Print the IR, optionally after a given pass.
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
         Command::Simulate(a) => cmd::simulate::main(a),
         Command::Run(a) => cmd::run::main(a),
         Command::Eval(a) => cmd::eval::main(a),
+        Command::Estimate(a) => cmd::estimate::main(a),
         Command::Import(a) => cmd::import::main(a),
         Command::Inspect(a) => cmd::inspect::main(a),
         Command::Bench(a) => cmd::bench::main(a),

@@ -290,14 +290,22 @@ fn cli_error_names_the_file() {
 }
 
 /// Mutated and truncated fixtures: the importer returns a model or an
-/// error, never panics (a small, deterministic fuzz run).
+/// error, never panics. A small deterministic fuzz run; more with
+/// NEURTL_FUZZ_IMPORT=<mutations per fixture> and NEURTL_FUZZ_SEED.
 #[test]
 fn mutated_files_never_panic() {
-    let mut rng = neurtl::vectors::Rng::new(7);
+    let env = |k: &str, d: u64| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let per = env("NEURTL_FUZZ_IMPORT", 400);
+    let mut rng = neurtl::vectors::Rng::new(env("NEURTL_FUZZ_SEED", 7));
     let mut outcomes = [0usize; 2];
     for name in FIXTURES {
         let bytes = std::fs::read(dir().join(format!("{name}.onnx"))).unwrap();
-        for _ in 0..400 {
+        for _ in 0..per {
             let mut b = bytes.clone();
             match rng.below(3) {
                 0 => b.truncate(rng.below(b.len() as u64) as usize),

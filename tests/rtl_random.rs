@@ -20,7 +20,8 @@ fn env_u64(k: &str, d: u64) -> u64 {
         .unwrap_or(d)
 }
 
-/// Compile one random network into `dir`; returns (top, vectors, latency).
+/// Compile one random network into `dir`; returns (top, vectors, the
+/// latency `neurtl estimate` gives).
 fn build(
     model: &serde_json::Value,
     seed: u64,
@@ -66,7 +67,8 @@ fn build(
     files.extend(vector_files(&golden, &out.design.info, &inputs));
     write_files(dir, &files).map_err(|e| e.to_string())?;
     check_cell_limits(dir, &opts)?;
-    Ok((out.design.info.top, n_vec, out.design.info.latency))
+    let est = neurtl::estimate::estimate(&c, 200.0).map_err(|e| e.to_string())?;
+    Ok((out.design.info.top, n_vec, est.latency_cycles))
 }
 
 /// Every gate in an exported threshold-gate netlist respects the limits.
@@ -109,7 +111,7 @@ fn check(model: &serde_json::Value, seed: u64, target: Target, root: &Path) -> R
     let r = simulate(&dir, &top, Simulator::Verilator).map_err(|e| e.to_string())?;
     if r.mismatches != 0 || r.vectors as usize != n || r.latency != latency as i64 {
         return Err(format!(
-            "verilator: {} mismatches over {} vectors, latency {} (report {latency})\n{}",
+            "verilator: {} mismatches over {} vectors, latency {} (estimate {latency})\n{}",
             r.mismatches,
             r.vectors,
             r.latency,

@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod compile;
+pub mod estimate;
 pub mod eval;
 pub mod import;
 pub mod inspect;

@@ -11,6 +11,7 @@ mod layers;
 pub mod names;
 mod netlist;
 
+pub use folded::FoldStats;
 pub use netlist::Counts;
 
 use crate::ir::{Graph, Lowered, Op};

@@ -1063,7 +1063,7 @@ impl Lowerer<'_> {
         let hi = bound(self, 2, "max")?;
         let op = match (lo, hi) {
             (Some(l), Some(h)) if l == -1.0 && h == 1.0 => "hard_tanh",
-            (Some(l), None) if l == 0.0 => "relu",
+            (Some(0.0), None) => "relu",
             (Some(l), Some(h)) if l == 0.0 && h >= f32::MAX as f64 => "relu",
             _ => {
                 return Err(node_err(

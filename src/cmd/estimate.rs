@@ -1,0 +1,61 @@
+//! `neurtl estimate MODEL [--clock 250MHz] [--json]`: latency, interval
+//! and hardware counts without synthesis or simulation.
+
+use super::PipeArgs;
+use anyhow::{Result, bail};
+use neurtl::compile::compile_file;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The model (neurtl JSON or .onnx).
+    pub model: PathBuf,
+    /// Clock frequency: `250MHz`, `250` (MHz) or `4ns`.
+    #[arg(long, default_value = "200MHz")]
+    pub clock: String,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub pipe: PipeArgs,
+}
+
+/// A clock given as a frequency or a period, in MHz.
+fn parse_clock(s: &str) -> Result<f64> {
+    let t = s.trim().to_ascii_lowercase();
+    let (num, ns) = if let Some(n) = t.strip_suffix("ns") {
+        (n, true)
+    } else if let Some(n) = t.strip_suffix("mhz") {
+        (n, false)
+    } else if let Some(n) = t.strip_suffix("ghz") {
+        return Ok(n
+            .trim()
+            .parse::<f64>()
+            .map_err(|_| anyhow::anyhow!("--clock `{s}`: not a number"))?
+            * 1e3);
+    } else {
+        (t.as_str(), false)
+    };
+    let v: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| anyhow::anyhow!("--clock `{s}`: expected e.g. 250MHz, 250 or 4ns"))?;
+    if !(v.is_finite() && v > 0.0) {
+        bail!("--clock `{s}`: must be positive");
+    }
+    Ok(if ns { 1e3 / v } else { v })
+}
+
+pub fn main(a: Args) -> Result<ExitCode> {
+    let mhz = parse_clock(&a.clock)?;
+    let c = compile_file(&a.model, a.pipe.options(), None)?;
+    let e = neurtl::estimate::estimate(&c, mhz)?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&e)?);
+    } else {
+        print!("{}", e.table());
+        println!("(LUT, carry and timing estimates are not calibrated yet; use Yosys for those)");
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,65 @@
+//! `neurtl estimate` gives the latency in cycles that the Verilator
+//! testbench measures, for the examples on every target that builds in
+//! reasonable time (random networks: `tests/rtl_random.rs`).
+
+use std::path::Path;
+use std::process::Command;
+
+fn neurtl(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_neurtl"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "neurtl {args:?} failed:\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+#[test]
+fn estimated_latency_is_the_measured_latency() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cases = [
+        ("examples/jet_tagger/model.json", "fpga"),
+        ("examples/bnn_digits/model.json", "fpga"),
+        ("examples/bnn_digits/model.json", "mac"),
+        ("examples/bnn_digits/model.json", "tl-pe"),
+    ];
+    for (k, (model, target)) in cases.iter().enumerate() {
+        assert!(Path::new(env!("CARGO_MANIFEST_DIR")).join(model).exists());
+        let e: serde_json::Value = serde_json::from_str(&neurtl(&[
+            "estimate", model, "--target", target, "--json", "--clock", "250MHz",
+        ]))
+        .unwrap();
+        let cycles = e["latency_cycles"].as_u64().unwrap();
+        assert_eq!(e["latency_ns"].as_f64().unwrap(), cycles as f64 * 4.0);
+        let dir = tmp.path().join(k.to_string());
+        let run = neurtl(&[
+            "run",
+            model,
+            "--target",
+            target,
+            "--vectors",
+            "20",
+            "-o",
+            dir.to_str().unwrap(),
+        ]);
+        // "latency ... testbench measured N cycles"
+        let measured: u64 = run
+            .lines()
+            .find(|l| l.starts_with("latency"))
+            .and_then(|l| l.split("measured ").nth(1))
+            .and_then(|s| s.split_whitespace().next())
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no measured latency in\n{run}"));
+        assert_eq!(cycles, measured, "{model} --target {target}");
+        assert_eq!(
+            e["initiation_interval"].as_u64().unwrap(),
+            if *target == "tl-pe" { cycles } else { 1 }
+        );
+    }
+}
