@@ -5,13 +5,21 @@
 //! checks in simulation. The hardware counts are what the back end
 //! instantiates (adders and their bits, constant multipliers, comparators,
 //! threshold cells); the flip-flop count is the register bits it
-//! instantiates. LUT, carry-cell and timing models still need calibration
-//! against synthesis and are not reported yet.
+//! instantiates. LUTs and carry cells for Xilinx 7-series come from a
+//! linear model of the instantiated logic, calibrated once against Yosys
+//! `synth_xilinx` (the constants below; `docs/estimation.md` has the
+//! measurements and the command that regenerates them). No timing model
+//! yet.
 
 use crate::backend::verilog::{self, DesignInfo};
 use crate::compile::{CompileError, Compiled};
 use crate::ir::verify;
 use serde::Serialize;
+
+/// LUTs per adder bit that needs logic (`Counts::adder_logic_bits`).
+pub const LUTS_PER_ADDER_BIT: f64 = 1.0;
+/// LUTs per bit of comparison or selection (`Counts::logic_bits`).
+pub const LUTS_PER_LOGIC_BIT: f64 = 1.0;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Estimate {
@@ -23,6 +31,10 @@ pub struct Estimate {
     /// Time between samples at the clock.
     pub interval_ns: f64,
     pub flip_flops: u64,
+    /// Xilinx 7-series LUTs (model, see the constants above).
+    pub luts: u64,
+    /// Xilinx CARRY4 cells.
+    pub carry4: u64,
     pub adders: u64,
     pub adder_bits: u64,
     pub const_multipliers: u64,
@@ -57,6 +69,10 @@ fn from_info(i: &DesignInfo, clock_mhz: f64) -> Estimate {
         latency_ns: i.latency as f64 * period,
         interval_ns: i.ii as f64 * period,
         flip_flops: k.register_bits,
+        luts: (LUTS_PER_ADDER_BIT * k.adder_logic_bits as f64
+            + LUTS_PER_LOGIC_BIT * k.logic_bits as f64)
+            .round() as u64,
+        carry4: k.carry4,
         adders: k.adders,
         adder_bits: k.adder_bits,
         const_multipliers: k.const_multipliers,
@@ -98,6 +114,8 @@ impl Estimate {
                 ),
             ),
             ("flip-flops".into(), self.flip_flops.to_string()),
+            ("LUTs (7-series)".into(), self.luts.to_string()),
+            ("CARRY4".into(), self.carry4.to_string()),
             (
                 "adders".into(),
                 format!("{} ({} bits)", self.adders, self.adder_bits),

@@ -55,7 +55,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&e)?);
     } else {
         print!("{}", e.table());
-        println!("(LUT, carry and timing estimates are not calibrated yet; use Yosys for those)");
+        println!("(no timing model yet: run Yosys/nextpnr for Fmax)");
     }
     Ok(ExitCode::SUCCESS)
 }

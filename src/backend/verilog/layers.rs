@@ -7,6 +7,7 @@ use crate::backend::tl_cells;
 use crate::fixed::Format;
 use crate::ir::{Accum, Graph, Node, Op, interval, tree};
 use petgraph::stable_graph::NodeIndex;
+use std::collections::HashMap;
 
 /// The elements of an operand bus as values. A bipolar bit `b` becomes the
 /// two-bit signed value `{~b, 1}`: 01 = +1, 11 = −1.
@@ -261,48 +262,55 @@ pub fn build(g: &Graph, n: NodeIndex, b: &mut Builder) -> bool {
                 Accum::Explicit(a) => Some(*a),
                 Accum::Auto => None,
             };
+            // x·m for each input and odd weight magnitude m, shared by
+            // every neuron of the layer: each product is then that value
+            // shifted, with its sign taken by the adder tree.
+            let mut multiples: HashMap<(usize, i128), Val> = HashMap::new();
+            let wfrac = d.weight_type.format.frac;
             (0..d.units)
                 .map(|j| {
-                    let mut level: Vec<Val> = terms[j]
-                        .iter()
-                        .map(|t| {
-                            let x = &ins[0][t.input];
-                            match wrap {
-                                None => b.cmul(
-                                    x,
-                                    t.weight << acc.product_shift,
-                                    d.weight_type.format.frac + acc.product_shift as i32,
-                                ),
-                                Some(a) => {
-                                    let p = b.cmul(x, t.weight, d.weight_type.format.frac);
-                                    b.cast(&p, &a)
-                                }
+                    let mut level: Vec<(Val, bool)> = vec![];
+                    for t in &terms[j] {
+                        let x = &ins[0][t.input];
+                        level.push(match wrap {
+                            None => {
+                                let w = t.weight << acc.product_shift;
+                                let k = w.unsigned_abs().trailing_zeros();
+                                let odd = w.abs() >> k;
+                                let p = multiples.entry((t.input, odd)).or_insert_with(|| {
+                                    b.cmul(x, odd, wfrac + acc.product_shift as i32)
+                                });
+                                (p.shifted(k), w < 0)
                             }
-                        })
-                        .collect();
+                            Some(a) => {
+                                let p = b.cmul(x, t.weight, wfrac);
+                                (b.cast(&p, &a), false)
+                            }
+                        });
+                    }
                     if acc.bias[j] != 0 {
                         let k = b.constant(acc.bias[j], acc.frac);
                         level.push(match wrap {
-                            None => k,
-                            Some(a) => b.convert(&k, a.format),
+                            None => (k, false),
+                            Some(a) => (b.convert(&k, a.format), false),
                         });
                     }
                     for l in 1..=total {
                         let mut next = vec![];
                         for pair in level.chunks(2) {
                             next.push(match (pair, wrap) {
-                                ([x, y], None) => b.add(x, y),
-                                ([x, y], Some(a)) => b.add_wrap(x, y, a.format),
+                                ([x, y], None) => b.add_signed(x, y),
+                                ([x, y], Some(a)) => (b.add_wrap(&x.0, &y.0, a.format), false),
                                 _ => pair[0].clone(),
                             });
                         }
                         level = next;
                         if tree::cut_after(l, total, per) {
-                            level = level.iter().map(|v| b.reg(v, 1)).collect();
+                            level = level.into_iter().map(|(v, n)| (b.reg(&v, 1), n)).collect();
                         }
                     }
                     match level.pop() {
-                        Some(v) => v,
+                        Some((v, neg)) => b.resolve_sign(v, neg),
                         None => b.constant(0, acc.frac),
                     }
                 })

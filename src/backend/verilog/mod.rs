@@ -22,7 +22,6 @@ use serde::Serialize;
 pub const PRIMITIVES: &[(&str, &str)] = &[
     ("nt_resize.v", include_str!("../../../rtl/nt_resize.v")),
     ("nt_add.v", include_str!("../../../rtl/nt_add.v")),
-    ("nt_cmul.v", include_str!("../../../rtl/nt_cmul.v")),
     ("nt_const.v", include_str!("../../../rtl/nt_const.v")),
     ("nt_quant.v", include_str!("../../../rtl/nt_quant.v")),
     ("nt_clamp.v", include_str!("../../../rtl/nt_clamp.v")),

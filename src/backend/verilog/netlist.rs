@@ -18,6 +18,14 @@ pub struct Val {
 }
 
 impl Val {
+    /// `self · 2^k`: the same bits on a coarser grid, no logic.
+    pub fn shifted(&self, k: u32) -> Val {
+        Val {
+            fmt: Format::new(self.fmt.signed, self.fmt.width, self.fmt.frac - k as i32),
+            ..self.clone()
+        }
+    }
+
     /// A one-bit unsigned value; a constant literal keeps its exact range
     /// so the adders above it are sized for what it can really be.
     pub fn bit(expr: String) -> Val {
@@ -103,6 +111,14 @@ pub struct Counts {
     pub quantizers: u64,
     pub comparators: u64,
     pub register_bits: u64,
+    /// Adder bits that need logic: bits below the lowest set bit of a
+    /// shifted operand pass through (the resource estimate's main term).
+    pub adder_logic_bits: u64,
+    /// Carry-chain cells of 4 bits (Xilinx CARRY4) the adders need.
+    pub carry4: u64,
+    /// Bits of comparisons and selections outside adders (rounding
+    /// increments, saturation, clamps, max, thresholds).
+    pub logic_bits: u64,
     /// Threshold-logic cells (`tl-cells` target) and the deepest chain of
     /// them in one layer.
     pub tl_cells: u64,
@@ -118,6 +134,9 @@ impl Counts {
         self.quantizers += o.quantizers;
         self.comparators += o.comparators;
         self.register_bits += o.register_bits;
+        self.adder_logic_bits += o.adder_logic_bits;
+        self.carry4 += o.carry4;
+        self.logic_bits += o.logic_bits;
         self.tl_cells += o.tl_cells;
         self.tl_depth = self.tl_depth.max(o.tl_depth);
         self.tl.add(&o.tl);
@@ -235,29 +254,78 @@ impl Builder {
         }
     }
 
-    /// `a · c` exactly, `c` on the grid `frac_c`.
+    /// `a · c` at `frac_c` fractional bits of `c`, as shifts and adds: `c`
+    /// in canonical signed digits (non-adjacent form), so a constant with
+    /// d non-zero digits costs d − 1 adders, a power of two costs nothing
+    /// (the value is `a` on a coarser grid), and no multiplier is left for
+    /// synthesis to map. The digits are summed as a balanced tree. The
+    /// result's `frac` is that of the finest digit, which can be coarser
+    /// than `a`'s plus `frac_c`; every consumer aligns grids itself.
     pub fn cmul(&mut self, a: &Val, c: i128, frac_c: i32) -> Val {
-        let p = [a.range.0 * c, a.range.1 * c];
-        let range = (p[0].min(p[1]), p[0].max(p[1]));
-        let fmt = Format::for_interval(range.0, range.1, a.fmt.frac + frac_c)
-            .expect("sized by infer_precision");
-        let w = self.wire("p", fmt.width);
-        self.inst(
-            "nt_cmul",
-            vec![
-                ("AW", a.fmt.width.to_string()),
-                ("AS", b(a.fmt.signed)),
-                ("OW", fmt.width.to_string()),
-                ("C", lit(c, fmt.width)),
-            ],
-            vec![("a", a.expr.clone()), ("y", w.clone())],
-        );
         self.counts.const_multipliers += 1;
-        Val {
-            expr: w,
-            fmt,
-            range,
+        let f = a.fmt.frac + frac_c;
+        if c == 0 {
+            self.sink(a);
+            return Val::bit("1'b0".into());
         }
+        // a · 2^k is a's raw value on the grid 2^(k − f).
+        let a_f = Val {
+            fmt: Format::new(a.fmt.signed, a.fmt.width, f),
+            ..a.clone()
+        };
+        let mut terms: Vec<(Val, bool)> = csd_digits(c)
+            .into_iter()
+            .map(|(k, neg)| (a_f.shifted(k), neg))
+            .collect();
+        while terms.len() > 1 {
+            let mut next = Vec::with_capacity(terms.len().div_ceil(2));
+            for pair in terms.chunks(2) {
+                next.push(match pair {
+                    [x, y] => self.add_signed(x, y),
+                    _ => pair[0].clone(),
+                });
+            }
+            terms = next;
+        }
+        let (v, neg) = terms.pop().expect("c ≠ 0 has a digit");
+        self.resolve_sign(v, neg)
+    }
+
+    /// The sum of two signed terms `(v, negative)`: `x + y`, `x − y` or
+    /// `−(x + y)`, the last left negative for the caller, so a tree of
+    /// terms spends no adder on signs until its root.
+    pub fn add_signed(&mut self, x: &(Val, bool), y: &(Val, bool)) -> (Val, bool) {
+        match (x.1, y.1) {
+            (false, false) => (self.add(&x.0, &y.0), false),
+            (false, true) => (self.sub(&x.0, &y.0), false),
+            (true, false) => (self.sub(&y.0, &x.0), false),
+            (true, true) => (self.add(&x.0, &y.0), true),
+        }
+    }
+
+    /// `v`, or `0 − v` when `negative`.
+    pub fn resolve_sign(&mut self, v: Val, negative: bool) -> Val {
+        if !negative {
+            return v;
+        }
+        let zero = Val {
+            expr: "1'b0".into(),
+            fmt: Format::new(false, 1, v.fmt.frac),
+            range: (0, 0),
+        };
+        self.sub(&zero, &v)
+    }
+
+    /// `x − y` exactly, aligned to the finer grid.
+    pub fn sub(&mut self, x: &Val, y: &Val) -> Val {
+        let frac = x.fmt.frac.max(y.fmt.frac);
+        let (sx, sy) = ((frac - x.fmt.frac) as u32, (frac - y.fmt.frac) as u32);
+        let range = (
+            (x.range.0 << sx) - (y.range.1 << sy),
+            (x.range.1 << sx) - (y.range.0 << sy),
+        );
+        let fmt = Format::for_interval(range.0, range.1, frac).expect("sized by infer_precision");
+        self.add_sub_raw(x, sx, y, sy, true, fmt, range)
     }
 
     /// `x + y` exactly, aligned to the finer grid.
@@ -269,15 +337,25 @@ impl Builder {
             (x.range.1 << sx) + (y.range.1 << sy),
         );
         let fmt = Format::for_interval(range.0, range.1, frac).expect("sized by infer_precision");
-        self.add_raw(x, sx, y, sy, fmt, range)
+        self.add_sub_raw(x, sx, y, sy, false, fmt, range)
     }
 
     /// `x + y` modulo 2^width of `fmt` (explicit, wrapping accumulators).
     pub fn add_wrap(&mut self, x: &Val, y: &Val, fmt: Format) -> Val {
-        self.add_raw(x, 0, y, 0, fmt, (fmt.min_raw(), fmt.max_raw()))
+        self.add_sub_raw(x, 0, y, 0, false, fmt, (fmt.min_raw(), fmt.max_raw()))
     }
 
-    fn add_raw(&mut self, x: &Val, sx: u32, y: &Val, sy: u32, fmt: Format, range: Interval) -> Val {
+    #[allow(clippy::too_many_arguments)]
+    fn add_sub_raw(
+        &mut self,
+        x: &Val,
+        sx: u32,
+        y: &Val,
+        sy: u32,
+        sub: bool,
+        fmt: Format,
+        range: Interval,
+    ) -> Val {
         let w = self.wire("s", fmt.width);
         self.inst(
             "nt_add",
@@ -288,7 +366,7 @@ impl Builder {
                 ("BW", y.fmt.width.to_string()),
                 ("BS", b(y.fmt.signed)),
                 ("BSH", sy.to_string()),
-                ("SUB", "0".into()),
+                ("SUB", b(sub)),
                 ("OW", fmt.width.to_string()),
             ],
             vec![
@@ -299,6 +377,12 @@ impl Builder {
         );
         self.counts.adders += 1;
         self.counts.adder_bits += fmt.width as u64;
+        // x<<sx ± y<<sy: below the larger shift one operand is zero, so
+        // those result bits are wires, except under a negated operand.
+        let free = if sub { sy } else { sx.max(sy) }.min(fmt.width);
+        let live = (fmt.width - free) as u64;
+        self.counts.adder_logic_bits += live;
+        self.counts.carry4 += live.div_ceil(4);
         Val {
             expr: w,
             fmt,
@@ -338,6 +422,12 @@ impl Builder {
         );
         if shift > 0 || overflow != OverflowMode::Wrap {
             self.counts.quantizers += 1;
+        }
+        // a rounding increment, and a compare and select to saturate
+        let rounds = shift > 0 && !matches!(quant, QuantMode::Trn);
+        self.counts.logic_bits += rounds as u64 * ty.format.width as u64;
+        if overflow != OverflowMode::Wrap {
+            self.counts.logic_bits += (a.fmt.width + ty.format.width) as u64;
         }
         Val {
             expr: w,
@@ -390,7 +480,11 @@ impl Builder {
             ],
             vec![("a", a.expr.clone()), ("y", w.clone())],
         );
-        self.counts.comparators += lo.is_some() as u64 + hi.is_some() as u64;
+        let bounds = lo.is_some() as u64 + hi.is_some() as u64;
+        self.counts.comparators += bounds;
+        if bounds > 0 {
+            self.counts.logic_bits += bounds * a.fmt.width as u64 + fmt.width as u64;
+        }
         Val {
             expr: w,
             fmt,
@@ -440,6 +534,7 @@ impl Builder {
             ],
         );
         self.counts.comparators += 1;
+        self.counts.logic_bits += (2 * a.0.fmt.width + a.1.fmt.width) as u64;
         (
             Val {
                 expr: v,
@@ -488,6 +583,7 @@ impl Builder {
             vec![("a", a.expr.clone()), ("y", y.clone())],
         );
         self.counts.comparators += 1;
+        self.counts.logic_bits += a.fmt.width as u64;
         y
     }
 
@@ -607,5 +703,45 @@ pub fn slice(bus: &str, i: usize, width: u32) -> String {
         format!("{bus}[{lo}]")
     } else {
         format!("{bus}[{}:{lo}]", lo + width as u64 - 1)
+    }
+}
+
+/// The non-adjacent form of `c ≠ 0`: digits `±2^k` as `(k, negative)`, no
+/// two adjacent, the fewest non-zero digits of any signed-digit form.
+pub fn csd_digits(c: i128) -> Vec<(u32, bool)> {
+    let mut d = vec![];
+    let mut v = c;
+    let mut k = 0;
+    while v != 0 {
+        if v & 1 == 1 {
+            // v mod 4 == 3 → digit −1 (carry up), == 1 → digit +1
+            let neg = v & 3 == 3;
+            d.push((k, neg));
+            v -= if neg { -1 } else { 1 };
+        }
+        v >>= 1;
+        k += 1;
+    }
+    d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csd_digits;
+
+    #[test]
+    fn csd_digits_sum_to_the_constant_and_are_non_adjacent() {
+        let cases = (-4096i128..=4096).chain([i64::MAX as i128, i64::MIN as i128, (1 << 100) - 1]);
+        for c in cases.filter(|&c| c != 0) {
+            let d = csd_digits(c);
+            let sum: i128 = d
+                .iter()
+                .map(|&(k, neg)| if neg { -(1i128 << k) } else { 1i128 << k })
+                .sum();
+            assert_eq!(sum, c);
+            assert!(d.windows(2).all(|w| w[1].0 > w[0].0 + 1), "{c}: {d:?}");
+            // minimal weight: never more digits than binary has ones
+            assert!(d.len() as u32 <= c.unsigned_abs().count_ones());
+        }
     }
 }
