@@ -17,9 +17,9 @@ use crate::ir::verify;
 use serde::Serialize;
 
 /// LUTs per adder bit that needs logic (`Counts::adder_logic_bits`).
-pub const LUTS_PER_ADDER_BIT: f64 = 1.0;
+pub const LUTS_PER_ADDER_BIT: f64 = 0.80;
 /// LUTs per bit of comparison or selection (`Counts::logic_bits`).
-pub const LUTS_PER_LOGIC_BIT: f64 = 1.0;
+pub const LUTS_PER_LOGIC_BIT: f64 = 0.18;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Estimate {

@@ -378,9 +378,11 @@ impl Builder {
         self.counts.adders += 1;
         self.counts.adder_bits += fmt.width as u64;
         // x<<sx ± y<<sy: below the larger shift one operand is zero, so
-        // those result bits are wires, except under a negated operand.
+        // those result bits are wires, except under a negated operand; a
+        // bit above both operands is the carry out, also free.
         let free = if sub { sy } else { sx.max(sy) }.min(fmt.width);
-        let live = (fmt.width - free) as u64;
+        let top = fmt.width.min((x.fmt.width + sx).max(y.fmt.width + sy));
+        let live = top.saturating_sub(free) as u64;
         self.counts.adder_logic_bits += live;
         self.counts.carry4 += live.div_ceil(4);
         Val {
