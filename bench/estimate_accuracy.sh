@@ -32,13 +32,23 @@ echo "| model | LUT est. | LUT Yosys | error | FF est. | FF Yosys | error | CARR
 echo "|---|---|---|---|---|---|---|---|---|---|---|"
 for m in "${models[@]}"; do
     name=$(basename "$m"); name=${name%.*}
+    # examples are all called model.json: name them by their folder
+    [ "$name" = model ] && name=$(basename "$(dirname "$m")")
     d="$out/$name"
     "$neurtl" compile "$m" -o "$d" --vectors 10 > /dev/null
     "$neurtl" estimate "$m" --json > "$d/estimate.json"
     top=$(grep -o '"top": "[^"]*"' "$d/report.json" | head -1 | cut -d'"' -f4)
-    start=$(date +%s)
-    yosys -q -l "$d/yosys.log" -p "read_verilog $d/rtl/*.v; synth_xilinx -flatten -top $top; stat" > /dev/null
-    secs=$(( $(date +%s) - start ))
+    # REUSE_SYNTH=1 keeps an earlier synthesis of the same RTL (to refit
+    # the model's constants without waiting for Yosys again).
+    if [ "${REUSE_SYNTH:-0}" = 1 ] && [ -f "$d/yosys.secs" ] && cmp -s <(cat "$d"/rtl/*.v) "$d/rtl.synthesized"; then
+        secs=$(cat "$d/yosys.secs")
+    else
+        start=$(date +%s)
+        yosys -q -l "$d/yosys.log" -p "read_verilog $d/rtl/*.v; synth_xilinx -flatten -top $top; stat" > /dev/null
+        secs=$(( $(date +%s) - start ))
+        echo "$secs" > "$d/yosys.secs"
+        cat "$d"/rtl/*.v > "$d/rtl.synthesized"
+    fi
     lut=$(cells "$d/yosys.log" '^LUT[1-6]$')
     ff=$(cells "$d/yosys.log" '^FD')
     carry=$(cells "$d/yosys.log" '^CARRY4$')

@@ -4,22 +4,27 @@
 //! compiler's own schedule, the same numbers the generated testbench
 //! checks in simulation. The hardware counts are what the back end
 //! instantiates (adders and their bits, constant multipliers, comparators,
-//! threshold cells); the flip-flop count is the register bits it
-//! instantiates. LUTs and carry cells for Xilinx 7-series come from a
-//! linear model of the instantiated logic, calibrated once against Yosys
-//! `synth_xilinx` (the constants below; `docs/estimation.md` has the
-//! measurements and the command that regenerates them). No timing model
-//! yet.
+//! threshold cells). The flip-flop count is the register bits it
+//! instantiates, less those that only repeat a sign bit or hold a
+//! constant (by the exact intervals), which synthesis removes. LUTs and
+//! carry cells for Xilinx 7-series come from a linear model of the
+//! instantiated logic, calibrated once against Yosys `synth_xilinx` (the
+//! constants below; `docs/estimation.md` has the measurements and the
+//! command that regenerates them). No timing model yet.
 
 use crate::backend::verilog::{self, DesignInfo};
 use crate::compile::{CompileError, Compiled};
 use crate::ir::verify;
 use serde::Serialize;
 
-/// LUTs per adder bit that needs logic (`Counts::adder_logic_bits`).
-pub const LUTS_PER_ADDER_BIT: f64 = 0.80;
+/// LUTs per adder bit that needs logic (`Counts::adder_logic_bits`),
+/// in adders with an operand wider than 4 bits.
+pub const LUTS_PER_ADDER_BIT: f64 = 0.916;
+/// LUTs per adder bit in adders of operands up to 4 bits
+/// (`Counts::small_adder_logic_bits`).
+pub const LUTS_PER_SMALL_ADDER_BIT: f64 = 1.147;
 /// LUTs per bit of comparison or selection (`Counts::logic_bits`).
-pub const LUTS_PER_LOGIC_BIT: f64 = 0.18;
+pub const LUTS_PER_LOGIC_BIT: f64 = 0.122;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Estimate {
@@ -68,8 +73,9 @@ fn from_info(i: &DesignInfo, clock_mhz: f64) -> Estimate {
         clock_mhz,
         latency_ns: i.latency as f64 * period,
         interval_ns: i.ii as f64 * period,
-        flip_flops: k.register_bits,
-        luts: (LUTS_PER_ADDER_BIT * k.adder_logic_bits as f64
+        flip_flops: k.register_bits - k.redundant_register_bits,
+        luts: (LUTS_PER_ADDER_BIT * (k.adder_logic_bits - k.small_adder_logic_bits) as f64
+            + LUTS_PER_SMALL_ADDER_BIT * k.small_adder_logic_bits as f64
             + LUTS_PER_LOGIC_BIT * k.logic_bits as f64)
             .round() as u64,
         carry4: k.carry4,

@@ -396,6 +396,12 @@ pub fn build(g: &Graph, n: NodeIndex, b: &mut Builder) -> bool {
     for (i, v) in out.iter().enumerate() {
         b.assign(slice(&bus, i, width), v.expr.clone());
     }
+    if stage.out_reg {
+        b.counts.redundant_register_bits += out
+            .iter()
+            .map(|v| super::netlist::redundant_bits(v.fmt, v.range) as u64)
+            .sum::<u64>();
+    }
     let q = b.reg_bus(bus, node.size() as u32 * width, stage.out_reg as u32);
     b.assign("out".into(), q);
     true

@@ -263,6 +263,7 @@ pub fn generate(l: Lowered<'_>) -> Result<Design, VerilogError> {
             let on = g.node(o);
             let delay = stage.start - on.stage.unwrap().ready();
             let w = on.size() as u32 * on.wire_width();
+            t.counts.redundant_register_bits += redundant_node_bits(on) * delay as u64;
             let src = t.reg_bus(bus[&o].clone(), w, delay);
             conns.push((format!("in{i}"), src));
         }
@@ -297,6 +298,7 @@ pub fn generate(l: Lowered<'_>) -> Result<Design, VerilogError> {
             Some(_) => 0,
             None => latency - g.node(o).stage.unwrap().ready(),
         };
+        t.counts.redundant_register_bits += redundant_node_bits(g.node(o)) * delay as u64;
         parts.push(t.reg_bus(bus[&o].clone(), w, delay));
     }
     parts.reverse(); // output 0 in the least significant bits
@@ -340,4 +342,18 @@ pub fn generate(l: Lowered<'_>) -> Result<Design, VerilogError> {
             counts,
         },
     })
+}
+
+/// Redundant bits (see `netlist::redundant_bits`) of a node's whole bus.
+fn redundant_node_bits(n: &crate::ir::Node) -> u64 {
+    if n.bipolar {
+        return 0;
+    }
+    match (n.format, &n.range) {
+        (Some(f), Some(r)) => r
+            .iter()
+            .map(|&iv| netlist::redundant_bits(f, iv) as u64)
+            .sum(),
+        _ => 0,
+    }
 }

@@ -6,7 +6,7 @@ use crate::backend::tl_cells;
 use crate::fixed::{FixedType, Format, OverflowMode, QuantMode, cast_interval};
 use crate::ir::Interval;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// A value on a wire: its Verilog expression and what it holds.
 #[derive(Debug, Clone)]
@@ -111,9 +111,15 @@ pub struct Counts {
     pub quantizers: u64,
     pub comparators: u64,
     pub register_bits: u64,
+    /// Register bits that only repeat a sign bit or hold a constant, by
+    /// the values' exact intervals; synthesis merges or removes them.
+    pub redundant_register_bits: u64,
     /// Adder bits that need logic: bits below the lowest set bit of a
     /// shifted operand pass through (the resource estimate's main term).
     pub adder_logic_bits: u64,
+    /// The part of `adder_logic_bits` in adders of operands at most 4
+    /// bits wide (popcount trees), which synthesis packs into LUT6s.
+    pub small_adder_logic_bits: u64,
     /// Carry-chain cells of 4 bits (Xilinx CARRY4) the adders need.
     pub carry4: u64,
     /// Bits of comparisons and selections outside adders (rounding
@@ -134,7 +140,9 @@ impl Counts {
         self.quantizers += o.quantizers;
         self.comparators += o.comparators;
         self.register_bits += o.register_bits;
+        self.redundant_register_bits += o.redundant_register_bits;
         self.adder_logic_bits += o.adder_logic_bits;
+        self.small_adder_logic_bits += o.small_adder_logic_bits;
         self.carry4 += o.carry4;
         self.logic_bits += o.logic_bits;
         self.tl_cells += o.tl_cells;
@@ -178,6 +186,10 @@ pub struct Builder {
     /// Threshold gates, one line each, for the exported gate list.
     pub gates: Vec<String>,
     next: BTreeMap<&'static str, usize>,
+    /// Adders and registers already built, by what they compute: a second
+    /// request for the same sum (neurons of a layer often share partial
+    /// sums) or the same delayed value reuses the first.
+    built: HashMap<String, Val>,
 }
 
 impl Builder {
@@ -196,6 +208,7 @@ impl Builder {
             counts: Counts::default(),
             gates: vec![],
             next: BTreeMap::new(),
+            built: HashMap::new(),
         }
     }
     pub fn port(&mut self, dir: &'static str, name: &str, width: u32) {
@@ -356,6 +369,17 @@ impl Builder {
         fmt: Format,
         range: Interval,
     ) -> Val {
+        let key = format!(
+            "add {} {} {sx} {} {} {} {sy} {} {sub} {fmt:?}",
+            x.expr, x.fmt.width, x.fmt.signed as u8, y.expr, y.fmt.width, y.fmt.signed as u8
+        );
+        if let Some(v) = self.built.get(&key) {
+            return Val {
+                expr: v.expr.clone(),
+                fmt,
+                range,
+            };
+        }
         let w = self.wire("s", fmt.width);
         self.inst(
             "nt_add",
@@ -384,12 +408,17 @@ impl Builder {
         let top = fmt.width.min((x.fmt.width + sx).max(y.fmt.width + sy));
         let live = top.saturating_sub(free) as u64;
         self.counts.adder_logic_bits += live;
+        if x.fmt.width.max(y.fmt.width) <= 4 {
+            self.counts.small_adder_logic_bits += live;
+        }
         self.counts.carry4 += live.div_ceil(4);
-        Val {
+        let v = Val {
             expr: w,
             fmt,
             range,
-        }
+        };
+        self.built.insert(key, v.clone());
+        v
     }
 
     /// Cast to `ty` with its modes. Modes that cannot change the result for
@@ -669,10 +698,22 @@ impl Builder {
     }
 
     pub fn reg(&mut self, v: &Val, depth: u32) -> Val {
-        Val {
+        // The register holds bits; the same bits may be read on several
+        // grids (shifted views), so only the wire is shared.
+        let key = format!("reg {} {} {depth}", v.expr, v.fmt.width);
+        if let Some(r) = self.built.get(&key) {
+            return Val {
+                expr: r.expr.clone(),
+                ..v.clone()
+            };
+        }
+        self.counts.redundant_register_bits += redundant_bits(v.fmt, v.range) as u64 * depth as u64;
+        let r = Val {
             expr: self.reg_bus(v.expr.clone(), v.fmt.width, depth),
             ..v.clone()
-        }
+        };
+        self.built.insert(key, r.clone());
+        r
     }
 
     pub fn valid(&mut self, depth: u32) {
@@ -745,5 +786,16 @@ mod tests {
             // minimal weight: never more digits than binary has ones
             assert!(d.len() as u32 <= c.unsigned_abs().count_ones());
         }
+    }
+}
+
+/// Bits of `fmt` that a value in `range` never changes: copies of the sign
+/// bit, or a constant zero sign of a non-negative signed value.
+pub fn redundant_bits(fmt: Format, range: Interval) -> u32 {
+    let lo = range.0.min(range.1);
+    let hi = range.0.max(range.1);
+    match Format::for_interval(lo, hi, fmt.frac) {
+        Some(f) => fmt.width.saturating_sub(f.width),
+        None => 0,
     }
 }
