@@ -146,6 +146,11 @@ pub fn simulate(dir: &Path, top: &str, sim: Simulator) -> Result<SimResult, SimE
                         "fast",
                         "--x-initial",
                         "fast",
+                        // Verilator 5.006's DFG optimizer fails with an
+                        // internal error ("Extend of wrong size") on some
+                        // designs where one adder feeds many others; the
+                        // other optimizations are unaffected.
+                        "-fno-dfg",
                     ])
                     .arg("-Mdir")
                     .arg(&mdir)
