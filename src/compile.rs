@@ -173,16 +173,21 @@ pub struct Output {
     pub report: serde_json::Value,
 }
 
-/// Generate RTL, testbench and report for a compiled model.
-pub fn generate(c: &Compiled, n_vectors: usize) -> Result<Output, CompileError> {
+/// The Verilog design of a compiled model (no testbench or report).
+pub fn design(c: &Compiled) -> Result<verilog::Design, CompileError> {
     let l = verify::lower_check(&c.graph).map_err(|source| CompileError::Verify {
         file: c.file(),
         source,
     })?;
-    let mut design = verilog::generate(l).map_err(|source| CompileError::Verilog {
+    verilog::generate(l).map_err(|source| CompileError::Verilog {
         file: c.file(),
         source,
-    })?;
+    })
+}
+
+/// Generate RTL, testbench and report for a compiled model.
+pub fn generate(c: &Compiled, n_vectors: usize) -> Result<Output, CompileError> {
+    let mut design = design(c)?;
     design
         .files
         .extend(testbench::generate(&design.info, n_vectors));

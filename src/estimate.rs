@@ -14,7 +14,6 @@
 
 use crate::backend::verilog::{self, DesignInfo};
 use crate::compile::{CompileError, Compiled};
-use crate::ir::verify;
 use serde::Serialize;
 
 /// LUTs per adder bit that needs logic (`Counts::adder_logic_bits`),
@@ -52,47 +51,43 @@ pub struct Estimate {
 
 /// Estimate a compiled model at `clock_mhz`.
 pub fn estimate(c: &Compiled, clock_mhz: f64) -> Result<Estimate, CompileError> {
-    let l = verify::lower_check(&c.graph).map_err(|source| CompileError::Verify {
-        file: c.file(),
-        source,
-    })?;
-    let d = verilog::generate(l).map_err(|source| CompileError::Verilog {
-        file: c.file(),
-        source,
-    })?;
-    Ok(from_info(&d.info, clock_mhz))
-}
-
-fn from_info(i: &DesignInfo, clock_mhz: f64) -> Estimate {
-    let period = 1e3 / clock_mhz;
-    let k = &i.counts;
-    Estimate {
-        top: i.top.clone(),
-        latency_cycles: i.latency,
-        initiation_interval: i.ii,
+    Ok(Estimate::of_design(
+        &crate::compile::design(c)?.info,
         clock_mhz,
-        latency_ns: i.latency as f64 * period,
-        interval_ns: i.ii as f64 * period,
-        flip_flops: k.register_bits - k.redundant_register_bits,
-        luts: (LUTS_PER_ADDER_BIT * (k.adder_logic_bits - k.small_adder_logic_bits) as f64
-            + LUTS_PER_SMALL_ADDER_BIT * k.small_adder_logic_bits as f64
-            + LUTS_PER_LOGIC_BIT * k.logic_bits as f64)
-            .round() as u64,
-        carry4: k.carry4,
-        adders: k.adders,
-        adder_bits: k.adder_bits,
-        const_multipliers: k.const_multipliers,
-        comparators: k.comparators,
-        quantizers: k.quantizers,
-        // The PE module's cells are counted once in `counts`; the array
-        // has `pes` of them.
-        threshold_cells: k.tl_cells + i.folded.as_ref().map_or(0, |f| f.cells - f.cells_per_pe),
-        threshold_cell_depth: k.tl_depth,
-        folded: i.folded.clone(),
-    }
+    ))
 }
 
 impl Estimate {
+    /// The estimate of a generated design at `clock_mhz`.
+    pub fn of_design(i: &DesignInfo, clock_mhz: f64) -> Estimate {
+        let period = 1e3 / clock_mhz;
+        let k = &i.counts;
+        Estimate {
+            top: i.top.clone(),
+            latency_cycles: i.latency,
+            initiation_interval: i.ii,
+            clock_mhz,
+            latency_ns: i.latency as f64 * period,
+            interval_ns: i.ii as f64 * period,
+            flip_flops: k.register_bits - k.redundant_register_bits,
+            luts: (LUTS_PER_ADDER_BIT * (k.adder_logic_bits - k.small_adder_logic_bits) as f64
+                + LUTS_PER_SMALL_ADDER_BIT * k.small_adder_logic_bits as f64
+                + LUTS_PER_LOGIC_BIT * k.logic_bits as f64)
+                .round() as u64,
+            carry4: k.carry4,
+            adders: k.adders,
+            adder_bits: k.adder_bits,
+            const_multipliers: k.const_multipliers,
+            comparators: k.comparators,
+            quantizers: k.quantizers,
+            // The PE module's cells are counted once in `counts`; the array
+            // has `pes` of them.
+            threshold_cells: k.tl_cells + i.folded.as_ref().map_or(0, |f| f.cells - f.cells_per_pe),
+            threshold_cell_depth: k.tl_depth,
+            folded: i.folded.clone(),
+        }
+    }
+
     /// The terminal table.
     pub fn table(&self) -> String {
         let mut rows: Vec<(String, String)> = vec![

@@ -67,7 +67,7 @@ fn build(
     files.extend(vector_files(&golden, &out.design.info, &inputs));
     write_files(dir, &files).map_err(|e| e.to_string())?;
     check_cell_limits(dir, &opts)?;
-    let est = neurtl::estimate::estimate(&c, 200.0).map_err(|e| e.to_string())?;
+    let est = neurtl::estimate::Estimate::of_design(&out.design.info, 200.0);
     Ok((out.design.info.top, n_vec, est.latency_cycles))
 }
 

@@ -24,18 +24,13 @@ pub struct Args {
 /// A clock given as a frequency or a period, in MHz.
 fn parse_clock(s: &str) -> Result<f64> {
     let t = s.trim().to_ascii_lowercase();
-    let (num, ns) = if let Some(n) = t.strip_suffix("ns") {
-        (n, true)
-    } else if let Some(n) = t.strip_suffix("mhz") {
-        (n, false)
+    // (number, MHz per unit, whether the unit is a period)
+    let (num, scale, period) = if let Some(n) = t.strip_suffix("ns") {
+        (n, 1e3, true)
     } else if let Some(n) = t.strip_suffix("ghz") {
-        return Ok(n
-            .trim()
-            .parse::<f64>()
-            .map_err(|_| anyhow::anyhow!("--clock `{s}`: not a number"))?
-            * 1e3);
+        (n, 1e3, false)
     } else {
-        (t.as_str(), false)
+        (t.strip_suffix("mhz").unwrap_or(&t), 1.0, false)
     };
     let v: f64 = num
         .trim()
@@ -44,7 +39,7 @@ fn parse_clock(s: &str) -> Result<f64> {
     if !(v.is_finite() && v > 0.0) {
         bail!("--clock `{s}`: must be positive");
     }
-    Ok(if ns { 1e3 / v } else { v })
+    Ok(if period { scale / v } else { scale * v })
 }
 
 pub fn main(a: Args) -> Result<ExitCode> {

@@ -7,7 +7,6 @@ use crate::backend::tl_cells;
 use crate::fixed::Format;
 use crate::ir::{Accum, Graph, Node, Op, interval, tree};
 use petgraph::stable_graph::NodeIndex;
-use std::collections::HashMap;
 
 /// The elements of an operand bus as values. A bipolar bit `b` becomes the
 /// two-bit signed value `{~b, 1}`: 01 = +1, 11 = −1.
@@ -262,10 +261,9 @@ pub fn build(g: &Graph, n: NodeIndex, b: &mut Builder) -> bool {
                 Accum::Explicit(a) => Some(*a),
                 Accum::Auto => None,
             };
-            // x·m for each input and odd weight magnitude m, shared by
-            // every neuron of the layer: each product is then that value
-            // shifted, with its sign taken by the adder tree.
-            let mut multiples: HashMap<(usize, i128), Val> = HashMap::new();
+            // x·m for each input and odd weight magnitude m (built once by
+            // `cmul`, shared by every neuron of the layer): each product is
+            // that value shifted, with its sign taken by the adder tree.
             let wfrac = d.weight_type.format.frac;
             (0..d.units)
                 .map(|j| {
@@ -277,9 +275,7 @@ pub fn build(g: &Graph, n: NodeIndex, b: &mut Builder) -> bool {
                                 let w = t.weight << acc.product_shift;
                                 let k = w.unsigned_abs().trailing_zeros();
                                 let odd = w.abs() >> k;
-                                let p = multiples.entry((t.input, odd)).or_insert_with(|| {
-                                    b.cmul(x, odd, wfrac + acc.product_shift as i32)
-                                });
+                                let p = b.cmul(x, odd, wfrac + acc.product_shift as i32);
                                 (p.shifted(k), w < 0)
                             }
                             Some(a) => {

@@ -186,9 +186,9 @@ pub struct Builder {
     /// Threshold gates, one line each, for the exported gate list.
     pub gates: Vec<String>,
     next: BTreeMap<&'static str, usize>,
-    /// Adders and registers already built, by what they compute: a second
-    /// request for the same sum (neurons of a layer often share partial
-    /// sums) or the same delayed value reuses the first.
+    /// Adders, constant products and registers already built, by what they
+    /// compute: a second request for the same sum or product (neurons of a
+    /// layer often share them) or the same delayed value reuses the first.
     built: HashMap<String, Val>,
 }
 
@@ -274,7 +274,13 @@ impl Builder {
     /// synthesis to map. The digits are summed as a balanced tree. The
     /// result's `frac` is that of the finest digit, which can be coarser
     /// than `a`'s plus `frac_c`; every consumer aligns grids itself.
+    /// The same product asked for again (the neurons of a layer share each
+    /// input's multiples) is the first one.
     pub fn cmul(&mut self, a: &Val, c: i128, frac_c: i32) -> Val {
+        let key = format!("cmul {} {:?} {c} {frac_c}", a.expr, a.fmt);
+        if let Some(v) = self.built.get(&key) {
+            return v.clone();
+        }
         self.counts.const_multipliers += 1;
         let f = a.fmt.frac + frac_c;
         if c == 0 {
@@ -301,7 +307,9 @@ impl Builder {
             terms = next;
         }
         let (v, neg) = terms.pop().expect("c ≠ 0 has a digit");
-        self.resolve_sign(v, neg)
+        let v = self.resolve_sign(v, neg);
+        self.built.insert(key, v.clone());
+        v
     }
 
     /// The sum of two signed terms `(v, negative)`: `x + y`, `x − y` or
@@ -331,26 +339,29 @@ impl Builder {
 
     /// `x − y` exactly, aligned to the finer grid.
     pub fn sub(&mut self, x: &Val, y: &Val) -> Val {
-        let frac = x.fmt.frac.max(y.fmt.frac);
-        let (sx, sy) = ((frac - x.fmt.frac) as u32, (frac - y.fmt.frac) as u32);
-        let range = (
-            (x.range.0 << sx) - (y.range.1 << sy),
-            (x.range.1 << sx) - (y.range.0 << sy),
-        );
-        let fmt = Format::for_interval(range.0, range.1, frac).expect("sized by infer_precision");
-        self.add_sub_raw(x, sx, y, sy, true, fmt, range)
+        self.add_exact(x, y, true)
     }
 
     /// `x + y` exactly, aligned to the finer grid.
     pub fn add(&mut self, x: &Val, y: &Val) -> Val {
+        self.add_exact(x, y, false)
+    }
+
+    /// `x ± y` on the finer of the two grids, sized by its exact interval.
+    fn add_exact(&mut self, x: &Val, y: &Val, sub: bool) -> Val {
         let frac = x.fmt.frac.max(y.fmt.frac);
         let (sx, sy) = ((frac - x.fmt.frac) as u32, (frac - y.fmt.frac) as u32);
+        let (ylo, yhi) = if sub {
+            (-y.range.1, -y.range.0)
+        } else {
+            y.range
+        };
         let range = (
-            (x.range.0 << sx) + (y.range.0 << sy),
-            (x.range.1 << sx) + (y.range.1 << sy),
+            (x.range.0 << sx) + (ylo << sy),
+            (x.range.1 << sx) + (yhi << sy),
         );
         let fmt = Format::for_interval(range.0, range.1, frac).expect("sized by infer_precision");
-        self.add_sub_raw(x, sx, y, sy, false, fmt, range)
+        self.add_sub_raw(x, sx, y, sy, sub, fmt, range)
     }
 
     /// `x + y` modulo 2^width of `fmt` (explicit, wrapping accumulators).
@@ -768,6 +779,17 @@ pub fn csd_digits(c: i128) -> Vec<(u32, bool)> {
     d
 }
 
+/// Bits of `fmt` that a value in `range` never changes: copies of the sign
+/// bit, or a constant zero sign of a non-negative signed value.
+pub fn redundant_bits(fmt: Format, range: Interval) -> u32 {
+    let lo = range.0.min(range.1);
+    let hi = range.0.max(range.1);
+    match Format::for_interval(lo, hi, fmt.frac) {
+        Some(f) => fmt.width.saturating_sub(f.width),
+        None => 0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::csd_digits;
@@ -786,16 +808,5 @@ mod tests {
             // minimal weight: never more digits than binary has ones
             assert!(d.len() as u32 <= c.unsigned_abs().count_ones());
         }
-    }
-}
-
-/// Bits of `fmt` that a value in `range` never changes: copies of the sign
-/// bit, or a constant zero sign of a non-negative signed value.
-pub fn redundant_bits(fmt: Format, range: Interval) -> u32 {
-    let lo = range.0.min(range.1);
-    let hi = range.0.max(range.1);
-    match Format::for_interval(lo, hi, fmt.frac) {
-        Some(f) => fmt.width.saturating_sub(f.width),
-        None => 0,
     }
 }

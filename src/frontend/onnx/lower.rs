@@ -1019,22 +1019,6 @@ impl Lowerer<'_> {
                     self.set_out(n, Val::Dyn(x));
                     return Ok(());
                 }
-                // Otherwise a diagonal dense layer: one constant product
-                // per element, which the compiler reduces to shifts where
-                // the constant is a power of two.
-                let weights: Vec<Vec<f64>> = (0..units)
-                    .map(|r| {
-                        (0..units)
-                            .map(|c| if r == c { s[r] } else { 0.0 })
-                            .collect()
-                    })
-                    .collect();
-                let d = DenseLayer {
-                    weights,
-                    bias: None,
-                    quantized: c.quantized,
-                    bipolar: false,
-                };
                 if x.shape.len() != 1 {
                     return Err(node_err(
                         n,
@@ -1042,7 +1026,7 @@ impl Lowerer<'_> {
                         "Mul by a constant needs a [batch, features] input",
                     ));
                 }
-                self.push(n, "dense", &[&x], vec![units], Map::new(), Some(d));
+                self.diagonal(n, &x, &s, c.quantized);
                 Ok(())
             }
         }
@@ -1131,15 +1115,7 @@ impl Lowerer<'_> {
         let signed = attr_i(n, "signed", 1)? != 0;
         let narrow = attr_i(n, "narrow", 0)? != 0;
         let mode = attr_s(n, "rounding_mode", "ROUND")?;
-        let Some(k) = log2_exact(scale) else {
-            return Err(node_err(
-                n,
-                Some("scale"),
-                format!(
-                    "scale {scale} is not a power of two, so the quantized values are not a fixed-point type; neurtl can only fold such scales into constant weights"
-                ),
-            ));
-        };
+        let k = pow2_scale(n, "scale", scale)?;
         if zp != 0.0 {
             return Err(node_err(
                 n,
@@ -1158,17 +1134,7 @@ impl Lowerer<'_> {
         }
         let w = bits as u32;
         let q = rounding(n, &mode)?;
-        let o = match (signed, narrow) {
-            (true, false) | (false, false) => OverflowMode::Sat,
-            (true, true) => OverflowMode::SatSym,
-            (false, true) => {
-                return Err(node_err(
-                    n,
-                    Some("narrow"),
-                    "narrow unsigned range [0, 2^b − 2] has no neurtl type",
-                ));
-            }
-        };
+        let o = saturation(n, signed, narrow)?;
         Ok(FixedType::new(Format::new(signed, w, -k), q, o))
     }
 
@@ -1298,13 +1264,7 @@ impl Lowerer<'_> {
         let scale = self.scalar_input(n, 1, "scale")?;
         let zp = self.scalar_input(n, 2, "zeropt")?;
         let in_bits = self.scalar_input(n, 3, "in_bitwidth")?;
-        let Some(k) = log2_exact(scale) else {
-            return Err(node_err(
-                n,
-                Some("scale"),
-                format!("scale {scale} is not a power of two"),
-            ));
-        };
+        let k = pow2_scale(n, "scale", scale)?;
         if zp != 0.0 {
             return Err(node_err(
                 n,
@@ -1353,60 +1313,46 @@ impl Lowerer<'_> {
             // x / 2^s rounded on the grid `scale`: the grid 2^s times as
             // coarse, and the value scaled back by the dense layer below.
             let s = (in_w - out_w) as i32;
-            self.shift(n, &x, -s)?;
+            let units = x.shape.iter().product();
+            self.diagonal(n, &x, &vec![2f64.powi(-s); units], true);
             FixedType::new(Format::new(true, out_w + 1, -k), q, OverflowMode::Wrap)
         } else {
             let out_scale = self.scalar_input(n, 4, "out_scale")?;
             let out_w = bits(self.scalar_input(n, 5, "out_bitwidth")?, "out_bitwidth")?;
-            let Some(ko) = log2_exact(out_scale) else {
-                return Err(node_err(
-                    n,
-                    Some("out_scale"),
-                    format!("out_scale {out_scale} is not a power of two"),
-                ));
-            };
+            let ko = pow2_scale(n, "out_scale", out_scale)?;
             let signed = attr_i(n, "signed", 1)? != 0;
             let narrow = attr_i(n, "narrow", 0)? != 0;
-            let o = match (signed, narrow) {
-                (_, false) => OverflowMode::Sat,
-                (true, true) => OverflowMode::SatSym,
-                (false, true) => {
-                    return Err(node_err(
-                        n,
-                        Some("narrow"),
-                        "narrow unsigned range [0, 2^b − 2] has no neurtl type",
-                    ));
-                }
-            };
+            let o = saturation(n, signed, narrow)?;
             FixedType::new(Format::new(signed, out_w, -ko), q, o)
         };
         let Some(Val::Dyn(x)) = self.vals.get(&n.output[0]).cloned() else {
             unreachable!()
         };
-        let name = self.push(n, "quantize", &[&x], x.shape.clone(), Map::new(), None);
-        let k = self.by_name[&name];
-        self.layers[k]
-            .obj()
-            .insert("output_type".into(), json!(ty.to_string()));
+        let mut f = Map::new();
+        f.insert("output_type".into(), json!(ty.to_string()));
+        self.push(n, "quantize", &[&x], x.shape.clone(), f, None);
         Ok(())
     }
 
-    /// Multiply `x` by 2^e (a diagonal dense layer of one power of two,
-    /// which the compiler wires as a shift) and make it `n`'s output.
-    fn shift(&mut self, n: &NodeProto, x: &Dyn, e: i32) -> Result<(), FrontendError> {
-        let units: usize = x.shape.iter().product();
-        let f = 2f64.powi(e);
+    /// `x · s` elementwise as a diagonal dense layer (one constant
+    /// product per element; shifts where `s` is a power of two), made
+    /// `n`'s output.
+    fn diagonal(&mut self, n: &NodeProto, x: &Dyn, s: &[f64], quantized: bool) {
+        let units = s.len();
         let weights = (0..units)
-            .map(|r| (0..units).map(|c| if r == c { f } else { 0.0 }).collect())
+            .map(|r| {
+                (0..units)
+                    .map(|c| if r == c { s[r] } else { 0.0 })
+                    .collect()
+            })
             .collect();
         let d = DenseLayer {
             weights,
             bias: None,
-            quantized: true,
+            quantized,
             bipolar: false,
         };
         self.push(n, "dense", &[x], vec![units], Map::new(), Some(d));
-        Ok(())
     }
 
     fn multithreshold(&mut self, n: &NodeProto) -> Result<(), FrontendError> {
@@ -1506,6 +1452,34 @@ fn elementwise(
         ));
     };
     Ok(Tensor { shape, data })
+}
+
+/// The neurtl overflow mode of a QONNX clamp to the `signed`/`narrow`
+/// integer range.
+fn saturation(n: &NodeProto, signed: bool, narrow: bool) -> Result<OverflowMode, FrontendError> {
+    match (signed, narrow) {
+        (_, false) => Ok(OverflowMode::Sat),
+        (true, true) => Ok(OverflowMode::SatSym),
+        (false, true) => Err(node_err(
+            n,
+            Some("narrow"),
+            "narrow unsigned range [0, 2^b − 2] has no neurtl type",
+        )),
+    }
+}
+
+/// `k` with `scale = 2^k`, or an error naming the input: only
+/// power-of-two scales are fixed-point grids.
+fn pow2_scale(n: &NodeProto, what: &str, scale: f64) -> Result<i32, FrontendError> {
+    log2_exact(scale).ok_or_else(|| {
+        node_err(
+            n,
+            Some(what),
+            format!(
+                "{what} {scale} is not a power of two, so the values are not on a fixed-point grid; neurtl folds such scales into constant weights only"
+            ),
+        )
+    })
 }
 
 /// QONNX rounding modes as neurtl quantization modes.
