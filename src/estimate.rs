@@ -10,8 +10,13 @@
 //! carry cells for Xilinx 7-series come from a linear model of the
 //! instantiated logic, calibrated once against Yosys `synth_xilinx` (the
 //! constants below; `docs/estimation.md` has the measurements and the
-//! command that regenerates them). No timing model yet.
+//! command that regenerates them).
+//!
+//! Timing comes from the back end's delay model (`backend::timing`): the
+//! slowest register-to-register path of each layer on the chosen device,
+//! and from the slowest of all the achievable clock.
 
+use crate::backend::timing::{DEVICES, DelayModel};
 use crate::backend::verilog::{self, DesignInfo};
 use crate::compile::{CompileError, Compiled};
 use serde::Serialize;
@@ -25,9 +30,60 @@ pub const LUTS_PER_SMALL_ADDER_BIT: f64 = 1.147;
 /// LUTs per bit of comparison or selection (`Counts::logic_bits`).
 pub const LUTS_PER_LOGIC_BIT: f64 = 0.122;
 
+/// The device family an estimate is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Device {
+    /// Xilinx 7-series: LUT6, CARRY4, flip-flops; timing from datasheet
+    /// delays.
+    Xilinx,
+    /// Lattice iCE40: timing fitted to nextpnr-ice40.
+    Ice40,
+    /// A standard-cell flow: hardware counts only (no LUTs, no timing).
+    Asic,
+}
+
+impl Device {
+    /// The delay model, when the device has one.
+    pub fn delays(self) -> Option<(usize, &'static DelayModel)> {
+        let name = match self {
+            Device::Xilinx => "xilinx",
+            Device::Ice40 => "ice40",
+            Device::Asic => return None,
+        };
+        DEVICES.iter().enumerate().find(|(_, d)| d.name == name)
+    }
+}
+
+/// The slowest path of one layer: 0 for a layer with no register of its
+/// own, whose logic is counted in the path of the layer it feeds.
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerPath {
+    pub layer: String,
+    /// The cycles the layer occupies: it starts in `start` and its result
+    /// is ready at `ready`.
+    pub start: u32,
+    pub ready: u32,
+    pub path_ns: f64,
+}
+
+/// The estimated timing on a device.
+#[derive(Debug, Clone, Serialize)]
+pub struct TimingEstimate {
+    /// The slowest register-to-register path, clock-to-out and setup
+    /// included.
+    pub critical_path_ns: f64,
+    /// The clock that path allows.
+    pub achievable_mhz: f64,
+    /// Whether the requested clock is within it.
+    pub meets_clock: bool,
+    pub layers: Vec<LayerPath>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Estimate {
     pub top: String,
+    pub device: Device,
     pub latency_cycles: u32,
     pub initiation_interval: u32,
     pub clock_mhz: f64,
@@ -39,6 +95,8 @@ pub struct Estimate {
     pub luts: u64,
     /// Xilinx CARRY4 cells.
     pub carry4: u64,
+    /// `None` for a device without a delay model.
+    pub timing: Option<TimingEstimate>,
     pub adders: u64,
     pub adder_bits: u64,
     pub const_multipliers: u64,
@@ -49,21 +107,57 @@ pub struct Estimate {
     pub folded: Option<verilog::FoldStats>,
 }
 
-/// Estimate a compiled model at `clock_mhz`.
+/// Estimate a compiled model at `clock_mhz` on a Xilinx 7-series device.
 pub fn estimate(c: &Compiled, clock_mhz: f64) -> Result<Estimate, CompileError> {
-    Ok(Estimate::of_design(
+    estimate_on(c, clock_mhz, Device::Xilinx)
+}
+
+/// Estimate a compiled model at `clock_mhz` on `device`.
+pub fn estimate_on(c: &Compiled, clock_mhz: f64, device: Device) -> Result<Estimate, CompileError> {
+    Ok(Estimate::of_design_on(
         &crate::compile::design(c)?.info,
         clock_mhz,
+        device,
     ))
 }
 
+/// The timing of a design on the device with delay model `dm`, entry `at`
+/// of the back end's arrivals.
+fn timing(i: &DesignInfo, clock_mhz: f64, (at, _dm): (usize, &DelayModel)) -> TimingEstimate {
+    let t = &i.timing;
+    let critical = t.critical.path(at);
+    let achievable = 1e3 / critical;
+    TimingEstimate {
+        critical_path_ns: critical,
+        achievable_mhz: achievable,
+        meets_clock: clock_mhz <= achievable,
+        layers: t
+            .layers
+            .iter()
+            .map(|l| LayerPath {
+                layer: l.name.clone(),
+                start: l.start,
+                ready: l.ready,
+                path_ns: l.path.path(at),
+            })
+            .collect(),
+    }
+}
+
 impl Estimate {
-    /// The estimate of a generated design at `clock_mhz`.
+    /// The estimate of a generated design at `clock_mhz` (Xilinx 7-series).
     pub fn of_design(i: &DesignInfo, clock_mhz: f64) -> Estimate {
+        Estimate::of_design_on(i, clock_mhz, Device::Xilinx)
+    }
+
+    /// The estimate of a generated design at `clock_mhz` on `device`.
+    pub fn of_design_on(i: &DesignInfo, clock_mhz: f64, device: Device) -> Estimate {
         let period = 1e3 / clock_mhz;
         let k = &i.counts;
         Estimate {
             top: i.top.clone(),
+            device,
+            timing: device.delays().map(|d| timing(i, clock_mhz, d)),
             latency_cycles: i.latency,
             initiation_interval: i.ii,
             clock_mhz,
@@ -114,6 +208,51 @@ impl Estimate {
                     1e3 / self.interval_ns
                 ),
             ),
+        ];
+        match &self.timing {
+            Some(t) => {
+                rows.push((
+                    "critical path".into(),
+                    format!(
+                        "{:.2} ns on {} (achievable {:.0} MHz: {})",
+                        t.critical_path_ns,
+                        device_name(self.device),
+                        t.achievable_mhz,
+                        if t.meets_clock {
+                            "meets the clock"
+                        } else {
+                            "MISSES the clock"
+                        }
+                    ),
+                ));
+                for l in &t.layers {
+                    if l.path_ns == 0.0 {
+                        rows.push((
+                            format!("  {}", l.layer),
+                            "no register: its logic is in the next layer's path".into(),
+                        ));
+                        continue;
+                    }
+                    let mark = if l.path_ns == t.critical_path_ns {
+                        "  <- critical"
+                    } else {
+                        ""
+                    };
+                    rows.push((
+                        format!("  {}", l.layer),
+                        format!(
+                            "{:.2} ns (cycles {}..{}){mark}",
+                            l.path_ns, l.start, l.ready
+                        ),
+                    ));
+                }
+            }
+            None => rows.push((
+                "critical path".into(),
+                "no delay model for this device".into(),
+            )),
+        }
+        rows.extend([
             ("flip-flops".into(), self.flip_flops.to_string()),
             ("LUTs (7-series)".into(), self.luts.to_string()),
             ("CARRY4".into(), self.carry4.to_string()),
@@ -127,7 +266,7 @@ impl Estimate {
             ),
             ("comparators".into(), self.comparators.to_string()),
             ("quantizers".into(), self.quantizers.to_string()),
-        ];
+        ]);
         if self.threshold_cells > 0 {
             rows.push((
                 "threshold cells".into(),
@@ -153,5 +292,13 @@ impl Estimate {
         rows.iter()
             .map(|(k, v)| format!("{k:<w$}  {v}\n"))
             .collect()
+    }
+}
+
+fn device_name(d: Device) -> &'static str {
+    match d {
+        Device::Xilinx => "Xilinx 7-series",
+        Device::Ice40 => "iCE40",
+        Device::Asic => "ASIC",
     }
 }

@@ -63,3 +63,47 @@ fn estimated_latency_is_the_measured_latency() {
         );
     }
 }
+
+/// The critical path of `model` with `args`, on every device with a delay
+/// model.
+fn critical_paths(model: &str, args: &[&str]) -> Vec<f64> {
+    ["xilinx", "ice40"]
+        .iter()
+        .map(|d| {
+            let mut a = vec!["estimate", model, "--json", "--device", d];
+            a.extend_from_slice(args);
+            let e: serde_json::Value = serde_json::from_str(&neurtl(&a)).unwrap();
+            let t = &e["timing"];
+            let path = t["critical_path_ns"].as_f64().unwrap();
+            // the slowest layer is the critical path, and the clock follows
+            let slowest = t["layers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| l["path_ns"].as_f64().unwrap())
+                .fold(0.0, f64::max);
+            assert!(slowest <= path + 1e-9, "{model} {args:?} on {d}");
+            let mhz = t["achievable_mhz"].as_f64().unwrap();
+            assert!((mhz * path - 1e3).abs() < 1e-6);
+            path
+        })
+        .collect()
+}
+
+/// Registers only ever cut paths: more of them never make the critical
+/// path longer, and the jet tagger's long adder trees get shorter.
+#[test]
+fn registers_shorten_the_critical_path() {
+    let m = "examples/jet_tagger/model.json";
+    let none = critical_paths(m, &["--pipeline", "none"]);
+    let layer = critical_paths(m, &[]);
+    let deep = critical_paths(m, &["--max-adder-depth", "2"]);
+    for d in 0..none.len() {
+        assert!(layer[d] < none[d], "{layer:?} vs {none:?}");
+        assert!(deep[d] < layer[d], "{deep:?} vs {layer:?}");
+    }
+    // the estimate says no device has a delay model for ASICs
+    let e: serde_json::Value =
+        serde_json::from_str(&neurtl(&["estimate", m, "--json", "--device", "asic"])).unwrap();
+    assert!(e["timing"].is_null());
+}

@@ -2,5 +2,6 @@
 //! entry function, its own options and its own error type.
 
 pub mod testbench;
+pub mod timing;
 pub mod tl_cells;
 pub mod verilog;

@@ -1,5 +1,6 @@
-//! `neurtl estimate MODEL [--clock 250MHz] [--json]`: latency, interval
-//! and hardware counts without synthesis or simulation.
+//! `neurtl estimate MODEL [--clock 250MHz] [--device D] [--json]`:
+//! latency, interval, timing and hardware counts without synthesis or
+//! simulation.
 
 use super::PipeArgs;
 use anyhow::{Result, bail};
@@ -14,6 +15,9 @@ pub struct Args {
     /// Clock frequency: `250MHz`, `250` (MHz) or `4ns`.
     #[arg(long, default_value = "200MHz")]
     pub clock: String,
+    /// Device family for timing (and, on xilinx, LUTs and CARRY4).
+    #[arg(long, value_enum, default_value = "xilinx")]
+    pub device: neurtl::estimate::Device,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -45,12 +49,11 @@ fn parse_clock(s: &str) -> Result<f64> {
 pub fn main(a: Args) -> Result<ExitCode> {
     let mhz = parse_clock(&a.clock)?;
     let c = compile_file(&a.model, a.pipe.options(), None)?;
-    let e = neurtl::estimate::estimate(&c, mhz)?;
+    let e = neurtl::estimate::estimate_on(&c, mhz, a.device)?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&e)?);
     } else {
         print!("{}", e.table());
-        println!("(no timing model yet: run Yosys/nextpnr for Fmax)");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -127,6 +127,37 @@ pub fn random_mlp(seed: u64) -> Value {
             layers.push(a);
             prev = act;
         }
+        if r.below(4) == 0 {
+            // A per-element power-of-two scale (QONNX's Mul after Trunc),
+            // sometimes 0 or 3 times one, then a cast: the registered bits
+            // below the cast's grid, or of an element the scale drops, are
+            // read by nothing, and the back end zeroes them.
+            let k = r.below(5) as i64;
+            let weights: Vec<Vec<f64>> = (0..width)
+                .map(|i| {
+                    (0..width)
+                        .map(|j| {
+                            let raw = [1.0, 1.0, 1.0, 0.0, 3.0][r.below(5) as usize];
+                            if i == j {
+                                raw / (1u64 << k) as f64
+                            } else {
+                                0.0
+                            }
+                        })
+                        .collect()
+                })
+                .collect();
+            let scale = format!("scale{l}");
+            layers.push(json!({
+                "name": scale, "op": "dense", "input": prev, "units": width,
+                "weights": weights, "weight_type": format!("ufixed<2,{}>", 2 - k),
+            }));
+            let cast = format!("cast{l}");
+            layers.push(
+                json!({"name": cast, "op": "quantize", "input": scale, "output_type": rand_type(&mut r, 10, None).0}),
+            );
+            prev = cast;
+        }
         match r.below(8) {
             // Residual: prev + a same-width function of an earlier value.
             0 => {

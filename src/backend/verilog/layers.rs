@@ -7,24 +7,30 @@ use crate::backend::tl_cells;
 use crate::fixed::Format;
 use crate::ir::{Accum, Graph, Node, Op, interval, tree};
 use petgraph::stable_graph::NodeIndex;
+use std::collections::HashMap;
 
-/// The elements of an operand bus as values. A bipolar bit `b` becomes the
-/// two-bit signed value `{~b, 1}`: 01 = +1, 11 = −1.
-fn elements(bus: &str, node: &Node) -> Vec<Val> {
+/// Per node, per output element: how many low bits are the same for
+/// every sample (`Val::low`), as the producer's module found them.
+pub type LowBits = HashMap<NodeIndex, Vec<u32>>;
+
+/// The elements of an operand bus as values, with the constant low bits
+/// the producer reported (`low`, empty when unknown). A bipolar bit `b`
+/// becomes the two-bit signed value `{~b, 1}`: 01 = +1, 11 = −1.
+fn elements(bus: &str, node: &Node, low: &[u32]) -> Vec<Val> {
     let fmt = node.format.unwrap();
     node.range
         .as_ref()
         .unwrap()
         .iter()
         .enumerate()
-        .map(|(i, &range)| Val {
-            expr: if node.bipolar {
-                format!("{{~{}, 1'b1}}", slice(bus, i, 1))
+        .map(|(i, &range)| {
+            let known = low.get(i).copied().unwrap_or(0);
+            if node.bipolar {
+                // the constant 1 below the bit, and the bit if it is fixed
+                Val::new(format!("{{~{}, 1'b1}}", slice(bus, i, 1)), fmt, range).with_low(1 + known)
             } else {
-                slice(bus, i, fmt.width)
-            },
-            fmt,
-            range,
+                Val::new(slice(bus, i, fmt.width), fmt, range).with_low(known)
+            }
         })
         .collect()
 }
@@ -93,9 +99,12 @@ fn reduce(b: &mut Builder, mut level: Vec<Val>, levels: u32, total: u32, per: u3
     level.pop()
 }
 
-/// Build the module body of node `n`. Returns false when the node needs
-/// no module (inputs).
-pub fn build(g: &Graph, n: NodeIndex, b: &mut Builder) -> bool {
+/// Build the module body of node `n`, given what its operands' modules
+/// reported in `low` and the low bits of each output element no consumer
+/// reads (`unread`, see `unread.rs`). Returns the constant low bits of
+/// each output element (for a bipolar element, 1 when the bit is a
+/// constant).
+pub fn build(g: &Graph, n: NodeIndex, b: &mut Builder, low: &LowBits, unread: &[u32]) -> Vec<u32> {
     let node = g.node(n);
     let ops: Vec<&Node> = g.operands(n).iter().map(|&o| g.node(o)).collect();
     let stage = node.stage.unwrap();
@@ -112,14 +121,18 @@ pub fn build(g: &Graph, n: NodeIndex, b: &mut Builder) -> bool {
         );
     }
     b.port("output", "out", node.size() as u32 * node.wire_width());
-    let ins: Vec<Vec<Val>> = ops
+    let ins: Vec<Vec<Val>> = g
+        .operands(n)
         .iter()
         .enumerate()
-        .map(|(i, o)| elements(&format!("in{i}"), o))
+        .map(|(i, o)| {
+            let known = low.get(o).map_or(&[][..], Vec::as_slice);
+            elements(&format!("in{i}"), g.node(*o), known)
+        })
         .collect();
 
     if matches!(node.op, Op::Input { .. }) {
-        return false;
+        return vec![];
     }
     if node.bipolar {
         let out: Vec<String> = match &node.op {
@@ -144,11 +157,11 @@ pub fn build(g: &Graph, n: NodeIndex, b: &mut Builder) -> bool {
                     limits.max_weight
                 ));
                 if !l.unread.is_empty() {
-                    b.sink(&Val {
-                        expr: format!("{{{}}}", l.unread.join(", ")),
-                        fmt: Format::new(false, l.unread.len() as u32, 0),
-                        range: (0, 0),
-                    });
+                    b.sink(&Val::new(
+                        format!("{{{}}}", l.unread.join(", ")),
+                        Format::new(false, l.unread.len() as u32, 0),
+                        (0, 1),
+                    ));
                 }
                 b.tl_netlist(&l.net, &l.outs)
             }
@@ -165,12 +178,16 @@ pub fn build(g: &Graph, n: NodeIndex, b: &mut Builder) -> bool {
             other => unreachable!("{} does not make bipolar values", other.name()),
         };
         let bus = b.wire("y", node.size() as u32);
+        let fixed: Vec<u32> = out.iter().map(|e| e.starts_with("1'b") as u32).collect();
         for (i, e) in out.into_iter().enumerate() {
             b.assign(slice(&bus, i, 1), e);
         }
+        if stage.out_reg {
+            b.counts.redundant_register_bits += fixed.iter().map(|&k| k as u64).sum::<u64>();
+        }
         let q = b.reg_bus(bus, node.size() as u32, stage.out_reg as u32);
         b.assign("out".into(), q);
-        return true;
+        return fixed;
     }
     // The exact result of the op per element, before the node's cast.
     let exact: Vec<Val> = match &node.op {
@@ -390,17 +407,35 @@ pub fn build(g: &Graph, n: NodeIndex, b: &mut Builder) -> bool {
     let width = out_fmt.width;
     let bus = b.wire("y", node.size() as u32 * width);
     for (i, v) in out.iter().enumerate() {
-        b.assign(slice(&bus, i, width), v.expr.clone());
+        // Bits no consumer reads leave as zeros: the register of them is
+        // then visibly constant, and a wrong analysis would show up as a
+        // mismatch in simulation rather than as a wrong estimate.
+        let u = unread.get(i).copied().unwrap_or(0).min(width);
+        // What is not passed on goes to a sink, so lint stays clean.
+        let expr = if u == 0 {
+            v.expr.clone()
+        } else if u == width {
+            b.sink(v);
+            format!("{width}'b0")
+        } else {
+            let e = b.wire("e", width);
+            b.assign(e.clone(), v.expr.clone());
+            let dropped = Format::new(false, u, 0);
+            b.sink(&Val::new(format!("{e}[{}:0]", u - 1), dropped, (0, 1)));
+            format!("{{{e}[{}:{u}], {u}'b0}}", width - 1)
+        };
+        b.assign(slice(&bus, i, width), expr);
     }
     if stage.out_reg {
         b.counts.redundant_register_bits += out
             .iter()
-            .map(|v| super::netlist::redundant_bits(v.fmt, v.range) as u64)
+            .zip(unread)
+            .map(|(v, &u)| super::netlist::unkept_bits(v.fmt, v.range, v.low.max(u)) as u64)
             .sum::<u64>();
     }
     let q = b.reg_bus(bus, node.size() as u32 * width, stage.out_reg as u32);
     b.assign("out".into(), q);
-    true
+    out.iter().map(|v| v.low).collect()
 }
 
 /// A clamp primitive for an interval-level [`interval::Clamp`].

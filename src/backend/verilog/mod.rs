@@ -10,13 +10,16 @@ pub mod folded;
 mod layers;
 pub mod names;
 mod netlist;
+mod unread;
 
 pub use folded::FoldStats;
 pub use netlist::Counts;
 
 use crate::ir::{Graph, Lowered, Op};
 use netlist::Builder;
+use petgraph::stable_graph::NodeIndex;
 use serde::Serialize;
+use std::collections::HashMap;
 
 /// The hand-written primitives, embedded so the binary is self-contained.
 pub const PRIMITIVES: &[(&str, &str)] = &[
@@ -92,6 +95,28 @@ pub struct DesignInfo {
     pub outputs: Vec<BusField>,
     pub modules: Vec<String>,
     pub counts: Counts,
+    pub timing: Timing,
+}
+
+/// The delay model's view of the design (`backend::timing`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Timing {
+    /// Per generated layer module, in topological order.
+    pub layers: Vec<LayerTiming>,
+    /// The slowest path into any flip-flop (or out of the design), setup
+    /// included.
+    pub critical: crate::backend::timing::Arrival,
+}
+
+/// The slowest path ending in a layer's flip-flops (or, for a layer read
+/// later or by the outside, at its output), setup included.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LayerTiming {
+    pub name: String,
+    /// The cycle the layer starts in and the one its result is ready at.
+    pub start: u32,
+    pub ready: u32,
+    pub path: crate::backend::timing::Arrival,
 }
 
 /// The generated files, by relative path, plus what they are.
@@ -234,6 +259,8 @@ pub fn generate(l: Lowered<'_>) -> Result<Design, VerilogError> {
             name.clone(),
             format!("{source}[{}:{}]", f.offset + w as u64 - 1, f.offset),
         );
+        // inputs are assumed to come straight from flip-flops
+        t.settle(&name, crate::backend::timing::Arrival::register());
         bus.insert(n, name);
     }
     let banks = fold
@@ -243,6 +270,10 @@ pub fn generate(l: Lowered<'_>) -> Result<Design, VerilogError> {
     for (n, w) in &banks {
         bus.insert(*n, w.clone());
     }
+    let mut paths: Vec<LayerTiming> = vec![];
+    let mut low = layers::LowBits::new();
+    let unread_bits = unread::unread_low(g);
+    let mut delays = Delays::new(g, &fold, latency);
     for n in g.topo() {
         let node = g.node(n);
         if matches!(node.op, Op::Input { .. }) || fold.as_ref().is_some_and(|p| p.is_folded(n)) {
@@ -253,22 +284,30 @@ pub fn generate(l: Lowered<'_>) -> Result<Design, VerilogError> {
             mname.clone(),
             format!("{}: {} `{}`", mname, node.op.name(), node.name),
         );
-        layers::build(g, n, &mut b);
         let stage = node.stage.unwrap();
         let mut conns = vec![];
         if stage.out_reg || stage.inner_regs > 0 {
             conns.push(("clk".to_string(), "clk".to_string()));
         }
         for (i, &o) in g.operands(n).iter().enumerate() {
-            let on = g.node(o);
-            let delay = stage.start - on.stage.unwrap().ready();
-            let w = on.size() as u32 * on.wire_width();
-            t.counts.redundant_register_bits += redundant_node_bits(on) * delay as u64;
-            let src = t.reg_bus(bus[&o].clone(), w, delay);
+            let delay = stage.start - g.node(o).stage.unwrap().ready();
+            let src = delays.get(&mut t, g, &bus, (&low, &unread_bits), o, delay);
+            // an operand straight from a combinational layer carries its
+            // path on into this one
+            b.settle(&format!("in{i}"), t.arrival(&src));
             conns.push((format!("in{i}"), src));
         }
+        let node_low = layers::build(g, n, &mut b, &low, &unread_bits[&n]);
+        low.insert(n, node_low);
         let w = node.size() as u32 * node.wire_width();
         let out = t.wire("y", w);
+        t.settle(&out, b.arrival("out"));
+        paths.push(LayerTiming {
+            name: node.name.clone(),
+            start: stage.start,
+            ready: stage.ready(),
+            path: b.slowest,
+        });
         conns.push(("out".to_string(), out.clone()));
         t.layer(
             mname.clone(),
@@ -285,22 +324,39 @@ pub fn generate(l: Lowered<'_>) -> Result<Design, VerilogError> {
         let pe = namer.unique(&format!("{top}_pe"));
         let b = p.pe_module(pe.clone());
         counts.add(&b.counts);
+        paths.push(LayerTiming {
+            name: pe.clone(),
+            start: 0,
+            ready: latency,
+            path: b.slowest,
+        });
         files.push((format!("rtl/{pe}.v"), render(&tera, &b)?));
         modules.push(pe.clone());
         p.engine(&mut t, &bus, &banks, &pe, step, run);
     }
     let mut parts = vec![];
-    for (f, &o) in outputs.iter().zip(&g.outputs) {
-        let w = (f.elements as u64 * f.width as u64) as u32;
+    for &o in &g.outputs {
         // Folded designs hold their result in registers until the next
         // sample; the pipelined ones delay each output to the latency.
         let delay = match fold {
             Some(_) => 0,
             None => latency - g.node(o).stage.unwrap().ready(),
         };
-        t.counts.redundant_register_bits += redundant_node_bits(g.node(o)) * delay as u64;
-        parts.push(t.reg_bus(bus[&o].clone(), w, delay));
+        parts.push(delays.get(&mut t, g, &bus, (&low, &unread_bits), o, delay));
     }
+    // A value leaving the design unregistered is assumed to be captured
+    // by a flip-flop outside it; a delay register captures it inside.
+    for l in paths.iter_mut() {
+        let Some(n) = g.find(&l.name) else { continue };
+        let read_late = delays
+            .wanted
+            .get(&n)
+            .is_some_and(|d| d.iter().any(|&d| d > 0));
+        if read_late || g.outputs.contains(&n) {
+            l.path = l.path.max(t.arrival(&bus[&n]).captured());
+        }
+    }
+    let critical = paths.iter().fold(t.slowest, |c, l| c.max(l.path));
     parts.reverse(); // output 0 in the least significant bits
     t.assign("out_data".into(), format!("{{{}}}", parts.join(", ")));
     counts.add(&t.counts);
@@ -340,19 +396,104 @@ pub fn generate(l: Lowered<'_>) -> Result<Design, VerilogError> {
             outputs,
             modules,
             counts,
+            timing: Timing {
+                layers: paths,
+                critical,
+            },
         },
     })
 }
 
-/// Redundant bits (see `netlist::redundant_bits`) of a node's whole bus.
-fn redundant_node_bits(n: &crate::ir::Node) -> u64 {
+/// The delay registers of the top module: each node's output delayed by
+/// every number of cycles some consumer (or the output port) needs, built
+/// as one chain per node, so a value read 1 and 2 cycles late costs two
+/// register stages, not three.
+struct Delays {
+    /// Per node, the delays it is read at, ascending.
+    wanted: HashMap<NodeIndex, Vec<u32>>,
+    /// (node, delay) → the register wire holding it.
+    built: HashMap<(NodeIndex, u32), String>,
+}
+
+impl Delays {
+    fn new(g: &Graph, fold: &Option<folded::Plan>, latency: u32) -> Delays {
+        let mut wanted: HashMap<NodeIndex, Vec<u32>> = HashMap::new();
+        let built = |n: NodeIndex| {
+            !matches!(g.node(n).op, Op::Input { .. })
+                && !fold.as_ref().is_some_and(|p| p.is_folded(n))
+        };
+        for n in g.topo().into_iter().filter(|&n| built(n)) {
+            let start = g.node(n).stage.unwrap().start;
+            for &o in g.operands(n).iter() {
+                let d = start - g.node(o).stage.unwrap().ready();
+                wanted.entry(o).or_default().push(d);
+            }
+        }
+        if fold.is_none() {
+            for &o in &g.outputs {
+                let d = latency - g.node(o).stage.unwrap().ready();
+                wanted.entry(o).or_default().push(d);
+            }
+        }
+        for v in wanted.values_mut() {
+            v.sort_unstable();
+            v.dedup();
+        }
+        Delays {
+            wanted,
+            built: HashMap::new(),
+        }
+    }
+
+    /// Node `o`'s bus `delay` cycles late. The first call for a node builds
+    /// its whole chain, each link from the one before.
+    fn get(
+        &mut self,
+        t: &mut Builder,
+        g: &Graph,
+        bus: &HashMap<NodeIndex, String>,
+        (low, unread): (&layers::LowBits, &layers::LowBits),
+        o: NodeIndex,
+        delay: u32,
+    ) -> String {
+        if delay == 0 {
+            return bus[&o].clone();
+        }
+        if let Some(w) = self.built.get(&(o, delay)) {
+            return w.clone();
+        }
+        let on = g.node(o);
+        let width = on.size() as u32 * on.wire_width();
+        let bits = |m: &layers::LowBits| m.get(&o).cloned().unwrap_or_default();
+        let unkept = unkept_node_bits(on, &bits(low), &bits(unread));
+        let (mut prev, mut src) = (0, bus[&o].clone());
+        for &d in self.wanted.get(&o).map_or(&[][..], Vec::as_slice) {
+            if d == 0 {
+                continue;
+            }
+            t.counts.redundant_register_bits += unkept * (d - prev) as u64;
+            src = t.reg_bus(src, width, d - prev);
+            self.built.insert((o, d), src.clone());
+            prev = d;
+        }
+        self.built[&(o, delay)].clone()
+    }
+}
+
+/// Bits of a node's whole bus that a register need not keep (see
+/// `netlist::unkept_bits`), given the constant and the unread low bits of
+/// each element.
+fn unkept_node_bits(n: &crate::ir::Node, low: &[u32], unread: &[u32]) -> u64 {
+    let at = |v: &[u32], i: usize| v.get(i).copied().unwrap_or(0);
+    let known = |i: usize| at(low, i).max(at(unread, i));
     if n.bipolar {
-        return 0;
+        return (0..n.size()).map(|i| known(i).min(1) as u64).sum();
     }
     match (n.format, &n.range) {
         (Some(f), Some(r)) => r
             .iter()
-            .map(|&iv| netlist::redundant_bits(f, iv) as u64)
+            .enumerate()
+            .map(|(i, &iv)| netlist::unkept_bits(f, iv, known(i)) as u64)
             .sum(),
         _ => 0,
     }

@@ -2,6 +2,7 @@
 //! generated module, plus the typed values that flow between them. All
 //! sizing decisions are made here, in Rust; the template only prints.
 
+use crate::backend::timing::{self, Arrival};
 use crate::backend::tl_cells;
 use crate::fixed::{FixedType, Format, OverflowMode, QuantMode, cast_interval};
 use crate::ir::Interval;
@@ -15,9 +16,43 @@ pub struct Val {
     pub fmt: Format,
     /// Exact raw interval at `fmt.frac`.
     pub range: Interval,
+    /// How many of the lowest raw bits are the same for every sample
+    /// (a constant's, or grid bits an adder passes through from one).
+    /// A register of them holds a constant, which synthesis removes, so
+    /// the flip-flop estimate must not count them.
+    pub low: u32,
 }
 
 impl Val {
+    /// A value whose bits are not known to be constant (unless its
+    /// interval is a single point).
+    pub fn new(expr: String, fmt: Format, range: Interval) -> Val {
+        Val {
+            expr,
+            fmt,
+            range,
+            low: 0,
+        }
+        .with_low(0)
+    }
+
+    /// `self` with `low` constant low bits, capped to the width; a value
+    /// with a one-point interval has all bits constant.
+    pub fn with_low(mut self, low: u32) -> Val {
+        self.low = if self.range.0 == self.range.1 {
+            self.fmt.width
+        } else {
+            low.min(self.fmt.width)
+        };
+        self
+    }
+
+    /// Bits of this value a register need not keep: sign copies and a
+    /// constant sign (`redundant_bits`), and the constant low bits.
+    pub fn unkept_bits(&self) -> u32 {
+        unkept_bits(self.fmt, self.range, self.low)
+    }
+
     /// `self · 2^k`: the same bits on a coarser grid, no logic.
     pub fn shifted(&self, k: u32) -> Val {
         Val {
@@ -34,11 +69,7 @@ impl Val {
             "1'b0" => (0, 0),
             _ => (0, 1),
         };
-        Val {
-            expr,
-            fmt: Format::new(false, 1, 0),
-            range,
-        }
+        Val::new(expr, Format::new(false, 1, 0), range)
     }
 }
 
@@ -190,6 +221,11 @@ pub struct Builder {
     /// compute: a second request for the same sum or product (neurons of a
     /// layer often share them) or the same delayed value reuses the first.
     built: HashMap<String, Val>,
+    /// When each wire (and input port) settles after the clock edge, by
+    /// the delay model; a bus assigned in parts settles with its last part.
+    arrival: HashMap<String, Arrival>,
+    /// The slowest path into a flip-flop of this module, setup included.
+    pub slowest: Arrival,
 }
 
 impl Builder {
@@ -209,7 +245,45 @@ impl Builder {
             gates: vec![],
             next: BTreeMap::new(),
             built: HashMap::new(),
+            arrival: HashMap::new(),
+            slowest: Arrival::ZERO,
         }
+    }
+
+    /// When the Verilog expression `e` settles: its latest wire or port.
+    /// Literals (`8'h1f`: the token after a quote) and unknown names (the
+    /// clock) settle at once.
+    pub fn arrival(&self, e: &str) -> Arrival {
+        let mut t = Arrival::ZERO;
+        let mut tok = String::new();
+        let mut after_quote = false;
+        for ch in e.chars().chain(std::iter::once(' ')) {
+            if ch.is_ascii_alphanumeric() || ch == '_' {
+                tok.push(ch);
+                continue;
+            }
+            let name =
+                !tok.is_empty() && !after_quote && !tok.starts_with(|c: char| c.is_ascii_digit());
+            if let Some(a) = self.arrival.get(&tok).filter(|_| name) {
+                t = t.max(*a);
+            }
+            after_quote = ch == '\'';
+            tok.clear();
+        }
+        t
+    }
+
+    /// Set when a wire or input port settles.
+    pub fn settle(&mut self, name: &str, t: Arrival) {
+        self.arrival.insert(name.to_string(), t);
+    }
+
+    /// A cell's output settles `delay` after the latest of its inputs.
+    fn settle_after(&mut self, out: &str, ins: &[&str], delay: impl Fn(Arrival) -> Arrival) {
+        let t = ins
+            .iter()
+            .fold(Arrival::ZERO, |t, e| t.max(self.arrival(e)));
+        self.settle(out, delay(t));
     }
     pub fn port(&mut self, dir: &'static str, name: &str, width: u32) {
         self.view.ports.push(PortView {
@@ -237,6 +311,10 @@ impl Builder {
         name
     }
     pub fn assign(&mut self, lhs: String, rhs: String) {
+        let base = lhs.split('[').next().unwrap_or(&lhs).to_string();
+        let t = self.arrival(&rhs);
+        let t = self.arrival.get(&base).map_or(t, |old| old.max(t));
+        self.settle(&base, t);
         self.view.assigns.push((lhs, rhs));
     }
     pub fn inst(
@@ -246,6 +324,25 @@ impl Builder {
         conns: Vec<(&'static str, String)>,
     ) {
         let name = self.fresh("u");
+        // Outputs settle a LUT level after the inputs unless the caller
+        // times the cell more exactly; registers start new paths.
+        const OUTS: [&str; 8] = ["y", "q", "v", "i", "done", "in_ready", "run", "take"];
+        let (outs, ins): (Vec<_>, Vec<_>) = conns.iter().partition(|(p, _)| OUTS.contains(p));
+        let t_in = ins
+            .iter()
+            .fold(Arrival::ZERO, |t, (_, e)| t.max(self.arrival(e)));
+        let sequential = matches!(module, "nt_reg" | "nt_valid" | "tl_pe_ctrl" | "nt_bank");
+        if sequential {
+            self.slowest = self.slowest.max(t_in.captured());
+        }
+        let t_out = match module {
+            _ if sequential => Arrival::register(),
+            "nt_const" => Arrival::ZERO,
+            _ => timing::lut(t_in),
+        };
+        for (_, e) in outs {
+            self.settle(e, t_out);
+        }
         self.view
             .insts
             .push(InstView::new(module.to_string(), name, &params, &conns));
@@ -260,11 +357,7 @@ impl Builder {
             vec![("OW", fmt.width.to_string()), ("C", lit(v, fmt.width))],
             vec![("y", w.clone())],
         );
-        Val {
-            expr: w,
-            fmt,
-            range: (v, v),
-        }
+        Val::new(w, fmt, (v, v))
     }
 
     /// `a · c` at `frac_c` fractional bits of `c`, as shifts and adds: `c`
@@ -329,11 +422,7 @@ impl Builder {
         if !negative {
             return v;
         }
-        let zero = Val {
-            expr: "1'b0".into(),
-            fmt: Format::new(false, 1, v.fmt.frac),
-            range: (0, 0),
-        };
+        let zero = Val::new("1'b0".into(), Format::new(false, 1, v.fmt.frac), (0, 0));
         self.sub(&zero, &v)
     }
 
@@ -384,12 +473,18 @@ impl Builder {
             "add {} {} {sx} {} {} {} {sy} {} {sub} {fmt:?}",
             x.expr, x.fmt.width, x.fmt.signed as u8, y.expr, y.fmt.width, y.fmt.signed as u8
         );
+        // Below both operands' constant low bits (or their shift) the sum
+        // is a constant too, carries included.
+        let low = |v: &Val, s: u32| {
+            if v.low == v.fmt.width {
+                u32::MAX
+            } else {
+                v.low + s
+            }
+        };
+        let low = low(x, sx).min(low(y, sy));
         if let Some(v) = self.built.get(&key) {
-            return Val {
-                expr: v.expr.clone(),
-                fmt,
-                range,
-            };
+            return Val::new(v.expr.clone(), fmt, range).with_low(low);
         }
         let w = self.wire("s", fmt.width);
         self.inst(
@@ -423,11 +518,8 @@ impl Builder {
             self.counts.small_adder_logic_bits += live;
         }
         self.counts.carry4 += live.div_ceil(4);
-        let v = Val {
-            expr: w,
-            fmt,
-            range,
-        };
+        self.settle_after(&w, &[&x.expr, &y.expr], |t| timing::adder(t, live as u32));
+        let v = Val::new(w, fmt, range).with_low(low);
         self.built.insert(key, v.clone());
         v
     }
@@ -471,11 +563,31 @@ impl Builder {
         if overflow != OverflowMode::Wrap {
             self.counts.logic_bits += (a.fmt.width + ty.format.width) as u64;
         }
-        Val {
-            expr: w,
-            fmt: ty.format,
-            range,
-        }
+        // rounding is an increment; saturating a compare and a select
+        let (in_w, out_w) = (a.fmt.width, ty.format.width);
+        let saturates = overflow != OverflowMode::Wrap;
+        self.settle_after(&w, &[&a.expr], |t| {
+            let t = if rounds { timing::adder(t, out_w) } else { t };
+            if saturates {
+                timing::lut(timing::compare(t, in_w))
+            } else {
+                t
+            }
+        });
+        // Dropped bits that are all constant round the same way every
+        // time; saturation can replace every bit.
+        let low = if overflow != OverflowMode::Wrap {
+            0
+        } else if shift > 0 {
+            match quant {
+                QuantMode::Trn => a.low.saturating_sub(shift as u32),
+                _ if a.low >= shift as u32 => a.low - shift as u32,
+                _ => 0,
+            }
+        } else {
+            a.low + (-shift) as u32
+        };
+        Val::new(w, ty.format, range).with_low(low)
     }
 
     /// Exact conversion into `fmt`, which must hold the value: a shift and
@@ -527,11 +639,15 @@ impl Builder {
         if bounds > 0 {
             self.counts.logic_bits += bounds * a.fmt.width as u64 + fmt.width as u64;
         }
-        Val {
-            expr: w,
-            fmt,
-            range,
-        }
+        let in_w = a.fmt.width;
+        self.settle_after(&w, &[&a.expr], |t| {
+            if bounds > 0 {
+                timing::lut(timing::compare(t, in_w))
+            } else {
+                t
+            }
+        });
+        Val::new(w, fmt, range)
     }
 
     pub fn leaky(&mut self, a: &Val, alpha: i128, sh: u32, fmt: Format, range: Interval) -> Val {
@@ -548,11 +664,16 @@ impl Builder {
             vec![("a", a.expr.clone()), ("y", w.clone())],
         );
         self.counts.const_multipliers += 1;
-        Val {
-            expr: w,
-            fmt,
-            range,
-        }
+        // a power-of-two slope is a shift; any other a product
+        let (shift_only, out_w) = (alpha.count_ones() == 1, fmt.width);
+        self.settle_after(&w, &[&a.expr], |t| {
+            timing::lut(if shift_only {
+                t
+            } else {
+                timing::adder(t, out_w)
+            })
+        });
+        Val::new(w, fmt, range)
     }
 
     /// One argmax comparison of (value, index) pairs.
@@ -577,17 +698,21 @@ impl Builder {
         );
         self.counts.comparators += 1;
         self.counts.logic_bits += (2 * a.0.fmt.width + a.1.fmt.width) as u64;
+        let vw = a.0.fmt.width;
+        let ins = [&a.0.expr[..], &a.1.expr, &bb.0.expr, &bb.1.expr];
+        self.settle_after(&v, &ins, |t| timing::lut(timing::compare(t, vw)));
+        self.settle_after(&i, &ins, |t| timing::lut(timing::compare(t, vw)));
         (
-            Val {
-                expr: v,
-                fmt: a.0.fmt,
-                range: (a.0.range.0.min(bb.0.range.0), a.0.range.1.max(bb.0.range.1)),
-            },
-            Val {
-                expr: i,
-                fmt: a.1.fmt,
-                range: (a.1.range.0.min(bb.1.range.0), a.1.range.1.max(bb.1.range.1)),
-            },
+            Val::new(
+                v,
+                a.0.fmt,
+                (a.0.range.0.min(bb.0.range.0), a.0.range.1.max(bb.0.range.1)),
+            ),
+            Val::new(
+                i,
+                a.1.fmt,
+                (a.1.range.0.min(bb.1.range.0), a.1.range.1.max(bb.1.range.1)),
+            ),
         )
     }
 
@@ -600,6 +725,7 @@ impl Builder {
             vec![("W", a.fmt.width.to_string())],
             vec![("a", a.expr.clone()), ("y", y.clone())],
         );
+        self.settle_after(&y, &[&a.expr], |t| t); // the sign bit, a wire
         y
     }
 
@@ -626,6 +752,8 @@ impl Builder {
         );
         self.counts.comparators += 1;
         self.counts.logic_bits += a.fmt.width as u64;
+        let w = a.fmt.width;
+        self.settle_after(&y, &[&a.expr], |t| timing::compare(t, w));
         y
     }
 
@@ -718,7 +846,7 @@ impl Builder {
                 ..v.clone()
             };
         }
-        self.counts.redundant_register_bits += redundant_bits(v.fmt, v.range) as u64 * depth as u64;
+        self.counts.redundant_register_bits += v.unkept_bits() as u64 * depth as u64;
         let r = Val {
             expr: self.reg_bus(v.expr.clone(), v.fmt.width, depth),
             ..v.clone()
@@ -779,11 +907,21 @@ pub fn csd_digits(c: i128) -> Vec<(u32, bool)> {
     d
 }
 
+/// Bits of a register of `fmt` holding a value in `range` that synthesis
+/// removes: `redundant_bits` at the top, and `low` bits at the bottom that
+/// are constant or that nothing reads.
+pub fn unkept_bits(fmt: Format, range: Interval, low: u32) -> u32 {
+    (redundant_bits(fmt, range) + low).min(fmt.width)
+}
+
 /// Bits of `fmt` that a value in `range` never changes: copies of the sign
 /// bit, or a constant zero sign of a non-negative signed value.
 pub fn redundant_bits(fmt: Format, range: Interval) -> u32 {
     let lo = range.0.min(range.1);
     let hi = range.0.max(range.1);
+    if lo == hi {
+        return fmt.width; // a constant: the register is removed
+    }
     match Format::for_interval(lo, hi, fmt.frac) {
         Some(f) => fmt.width.saturating_sub(f.width),
         None => 0,
