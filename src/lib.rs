@@ -10,5 +10,6 @@ pub mod golden;
 pub mod ir;
 pub mod passes;
 pub mod report;
+pub mod report_html;
 pub mod sim;
 pub mod vectors;

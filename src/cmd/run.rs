@@ -1,9 +1,10 @@
 //! `neurtl run MODEL`: compile, simulate in Verilator, summarize.
 
 use super::{PipeArgs, VectorArgs, build_dir, spinner};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use neurtl::compile::Compiled;
 use neurtl::golden::wire_to_real;
+use neurtl::report_html::{Accuracy, OutputError, Page, Quality, Simulation};
 use neurtl::sim::{Simulator, simulate};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,7 +17,7 @@ pub struct Args {
     #[arg(short, long)]
     pub out: Option<PathBuf>,
     /// Clock frequency in MHz, to express the latency in ns.
-    #[arg(long, default_value_t = 200.0)]
+    #[arg(long, default_value_t = super::DEFAULT_CLOCK_MHZ)]
     pub clock: f64,
     #[arg(long, value_enum, default_value = "verilator")]
     pub simulator: Simulator,
@@ -57,8 +58,9 @@ fn predictions(g: &neurtl::ir::Graph, outputs: &[f64]) -> Vec<usize> {
         .collect()
 }
 
-/// Largest |golden − float| per output over the samples, in real units.
-fn float_error(c: &Compiled, raw_in: &[i128]) -> Result<Vec<(String, f64)>> {
+/// Largest and mean |golden − float| per output over the samples, in real
+/// units.
+fn float_error(c: &Compiled, raw_in: &[i128]) -> Result<Vec<OutputError>> {
     let golden = c.golden()?;
     let n_in = golden.input_len();
     let in_el = golden.input_elements();
@@ -69,7 +71,8 @@ fn float_error(c: &Compiled, raw_in: &[i128]) -> Result<Vec<(String, f64)>> {
         .iter()
         .flat_map(|&o| std::iter::repeat_n(c.graph.node(o).name.clone(), c.graph.node(o).size()))
         .collect();
-    let mut worst: Vec<(String, f64)> = vec![];
+    // Per output: the error sum and the number of values, for the mean.
+    let mut errs: Vec<(OutputError, f64, usize)> = vec![];
     for sample in raw_in.chunks(n_in) {
         let real: Vec<f64> = sample
             .iter()
@@ -80,13 +83,31 @@ fn float_error(c: &Compiled, raw_in: &[i128]) -> Result<Vec<(String, f64)>> {
         let gd = golden.run(sample);
         for (k, (g, f)) in gd.iter().zip(&fl).enumerate() {
             let e = (wire_to_real(*g, out_el[k].0, out_el[k].1) - f).abs();
-            match worst.iter_mut().find(|w| w.0 == names[k]) {
-                Some(w) => w.1 = w.1.max(e),
-                None => worst.push((names[k].clone(), e)),
+            match errs.iter_mut().find(|w| w.0.output == names[k]) {
+                Some(w) => {
+                    w.0.max = w.0.max.max(e);
+                    w.1 += e;
+                    w.2 += 1;
+                }
+                None => errs.push((
+                    OutputError {
+                        output: names[k].clone(),
+                        max: e,
+                        mean: 0.0,
+                    },
+                    e,
+                    1,
+                )),
             }
         }
     }
-    Ok(worst)
+    Ok(errs
+        .into_iter()
+        .map(|(mut o, sum, n)| {
+            o.mean = sum / n as f64;
+            o
+        })
+        .collect())
 }
 
 pub fn main(a: Args) -> Result<ExitCode> {
@@ -115,7 +136,8 @@ pub fn main(a: Args) -> Result<ExitCode> {
     }
     let golden = c.golden()?;
     let inputs = super::input_samples(&c, &golden, &a.vec, 10_000)?;
-    let err = float_error(&c, &inputs[..inputs.len().min(golden.input_len() * 2000)])?;
+    let compared = (inputs.len() / golden.input_len().max(1)).min(2000);
+    let err = float_error(&c, &inputs[..compared * golden.input_len()])?;
     println!("model        {} ({})", c.graph.name, a.model.display());
     println!("build        {} (top `{top}`)", out.display());
     println!(
@@ -154,12 +176,13 @@ pub fn main(a: Args) -> Result<ExitCode> {
         // types saturate: the error is a worst case, not typical.
         None => "random over the full input range".to_string(),
     };
-    for (name, e) in &err {
+    for e in &err {
         println!(
-            "golden vs float: max |error| on `{name}` = {e:.6} ({} samples, {from})",
-            (inputs.len() / golden.input_len()).min(2000)
+            "golden vs float: max |error| on `{}` = {:.6} ({compared} samples, {from})",
+            e.output, e.max
         );
     }
+    let mut accuracy = None;
     if let Some(lp) = &a.labels {
         let t = neurtl::vectors::read_table(lp)?;
         let labels: Vec<usize> = t.values.iter().map(|&v| v as usize).collect();
@@ -195,7 +218,12 @@ pub fn main(a: Args) -> Result<ExitCode> {
             (hit, 100.0 * hit as f64 / labels.len().max(1) as f64)
         };
         let (gh, gp) = acc(predictions(&c.graph, &g_real));
-        let (_, fp) = acc(predictions(&c.graph, &f_out));
+        let (fh, fp) = acc(predictions(&c.graph, &f_out));
+        accuracy = Some(Accuracy {
+            samples: labels.len(),
+            golden_hits: gh,
+            float_hits: fh,
+        });
         println!(
             "accuracy     golden model {gp:.2}% ({gh}/{}), float reference {fp:.2}%",
             labels.len()
@@ -207,6 +235,29 @@ pub fn main(a: Args) -> Result<ExitCode> {
         }
     }
     let ok = super::sim_ok(&r, n, latency);
+    let page = Page {
+        graph: &c.graph,
+        info: &info,
+        model: a.model.display().to_string(),
+        clock_mhz: a.clock,
+        simulation: Some(Simulation {
+            simulator: format!("{:?}", a.simulator),
+            vectors_expected: n,
+            vectors: r.vectors,
+            mismatches: r.mismatches,
+            measured_latency: r.latency,
+            passed: ok,
+        }),
+        quality: Some(Quality {
+            samples: compared,
+            source: from,
+            errors: err,
+            accuracy,
+        }),
+    };
+    let html = out.join("report.html");
+    std::fs::write(&html, neurtl::report_html::render(&page)?)
+        .with_context(|| format!("writing {}", html.display()))?;
     Ok(if ok {
         ExitCode::SUCCESS
     } else {
