@@ -87,7 +87,8 @@ pub fn render(p: &Page<'_>) -> Result<String, HtmlError> {
     tera.add_raw_template(TEMPLATE_NAME, TEMPLATE)
         .expect("the report template parses");
     let ctx = tera::Context::from_serialize(view(p)).expect("views serialize");
-    tera.render(TEMPLATE_NAME, &ctx).map_err(HtmlError::Template)
+    tera.render(TEMPLATE_NAME, &ctx)
+        .map_err(HtmlError::Template)
 }
 
 /// A label and its value.
@@ -235,17 +236,15 @@ fn view(p: &Page<'_>) -> View {
     let info = p.info;
     let e = Estimate::of_design(info, p.clock_mhz);
     let opts = g.meta.pipeline.unwrap_or_default();
-    let pipeline = match opts.mode {
-        crate::ir::PipelineMode::Layer => "a register after every layer".to_string(),
-        crate::ir::PipelineMode::None => "none (combinational)".to_string(),
-    };
-    let pipeline = if opts.max_adder_depth > 0 {
-        format!(
-            "{pipeline}, adder trees cut every {} levels",
-            opts.max_adder_depth
-        )
-    } else {
-        pipeline
+    let pipeline = match (opts.mode, opts.max_adder_depth) {
+        (crate::ir::PipelineMode::Layer, 0) => "a register after every layer".to_string(),
+        (crate::ir::PipelineMode::None, 0) => "none (combinational)".to_string(),
+        (crate::ir::PipelineMode::Layer, d) => {
+            format!("a register after every layer, adder trees cut every {d} levels")
+        }
+        (crate::ir::PipelineMode::None, d) => {
+            format!("no layer registers, adder trees cut every {d} levels")
+        }
     };
     let mut design = vec![
         fact("model", format!("{} ({})", g.name, p.model)),
@@ -274,7 +273,10 @@ fn view(p: &Page<'_>) -> View {
         ),
         fact(
             "ports",
-            format!("in_data {} bits, out_data {} bits", info.in_bits, info.out_bits),
+            format!(
+                "in_data {} bits, out_data {} bits",
+                info.in_bits, info.out_bits
+            ),
         ),
     ];
     if let Some(f) = &info.folded {
@@ -316,7 +318,11 @@ fn view(p: &Page<'_>) -> View {
         simulation: p.simulation.as_ref().map(|s| sim_view(s, info.latency)),
         quality: p.quality.as_ref().map(quality_view),
         diagram: diagram(g, info),
-        layers: g.topo().into_iter().map(|n| layer_row(g, n)).collect(),
+        layers: g
+            .topo()
+            .into_iter()
+            .map(|n| layer_row(g, n, info.folded.is_some()))
+            .collect(),
         removed: g.meta.removed.clone(),
     }
 }
@@ -332,11 +338,19 @@ fn fmt_num(v: f64) -> String {
     s.to_string()
 }
 
-/// An error magnitude: exact zero stays `0`, anything else in scientific
-/// notation so tiny and large errors read alike.
+/// An error magnitude: exact zero stays `0`, moderate values get four
+/// significant digits, tiny or huge ones scientific notation.
 fn fmt_err(v: f64) -> String {
     if v == 0.0 {
         "0".into()
+    } else if (1e-3..1e4).contains(&v) {
+        let decimals = (3 - v.log10().floor() as i32).max(0) as usize;
+        let s = format!("{v:.decimals$}");
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
     } else {
         format!("{v:.3e}")
     }
@@ -362,19 +376,14 @@ fn sim_view(s: &Simulation, latency: u32) -> SimView {
             fact("mismatches", s.mismatches.to_string()),
             fact(
                 "measured latency",
-                format!(
-                    "{} cycles (scheduled: {latency})",
-                    s.measured_latency
-                ),
+                format!("{} cycles (scheduled: {latency})", s.measured_latency),
             ),
         ],
     }
 }
 
 fn quality_view(q: &Quality) -> QualityView {
-    let pct = |h: usize, n: usize| {
-        format!("{:.2} % ({h}/{n})", 100.0 * h as f64 / n.max(1) as f64)
-    };
+    let pct = |h: usize, n: usize| format!("{:.2} % ({h}/{n})", 100.0 * h as f64 / n.max(1) as f64);
     let accuracy = q.accuracy.as_ref().map(|a| {
         vec![
             fact("golden model (= RTL)", pct(a.golden_hits, a.samples)),
@@ -396,7 +405,9 @@ fn quality_view(q: &Quality) -> QualityView {
     }
 }
 
-fn layer_row(g: &Graph, n: NodeIndex) -> LayerRow {
+/// `folded`: the design runs on a folded schedule, so the pipeline
+/// columns do not apply.
+fn layer_row(g: &Graph, n: NodeIndex, folded: bool) -> LayerRow {
     let node = g.node(n);
     let st = node.stage.unwrap_or_default();
     let dash = || "–".to_string();
@@ -428,6 +439,10 @@ fn layer_row(g: &Graph, n: NodeIndex) -> LayerRow {
         bias_error: dash(),
         output: g.outputs.contains(&n),
     };
+    if folded {
+        row.ready = dash();
+        row.registers = dash();
+    }
     match &node.op {
         Op::Dense(d) => {
             if let Some(a) = &d.acc {
@@ -463,7 +478,10 @@ fn shape_text(s: Option<&[usize]>) -> String {
     match s {
         Some(s) => format!(
             "[{}]",
-            s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("×")
+            s.iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join("×")
         ),
         None => "?".into(),
     }
@@ -487,7 +505,7 @@ const LANE_W: f64 = 14.0;
 const ROW_GAP: f64 = 34.0;
 const BAND_PAD: f64 = 20.0;
 /// Height of a stage that holds no box (a layer's inner stages).
-const EMPTY_BAND: f64 = 34.0;
+const EMPTY_BAND: f64 = 46.0;
 /// Left margin that holds the stage and cycle labels.
 const GUTTER: f64 = 92.0;
 const RIGHT: f64 = 24.0;
@@ -527,10 +545,8 @@ struct Item {
 fn diagram(g: &Graph, info: &DesignInfo) -> Diagram {
     let folded = info.folded.is_some();
     let order = g.topo();
-    let stage: HashMap<NodeIndex, usize> = order
-        .iter()
-        .map(|&n| (n, stage_of(g, n, folded)))
-        .collect();
+    let stage: HashMap<NodeIndex, usize> =
+        order.iter().map(|&n| (n, stage_of(g, n, folded))).collect();
     let n_bands = order.iter().map(|n| stage[n] + 1).max().unwrap_or(1);
     let mut rank: HashMap<NodeIndex, usize> = HashMap::new();
     for &n in &order {
@@ -671,18 +687,19 @@ fn diagram(g: &Graph, info: &DesignInfo) -> Diagram {
         y += BAND_PAD;
         for r in 0..rows_in_band[k] {
             row_y[first_row[k] + r] = y;
-            y += BOX_H + if r + 1 < rows_in_band[k] { ROW_GAP } else { 0.0 };
+            y += BOX_H
+                + if r + 1 < rows_in_band[k] {
+                    ROW_GAP
+                } else {
+                    0.0
+                };
         }
         y += BAND_PAD;
     }
     band_y.push(y);
     let height = y + BOTTOM;
 
-    let folded_layers: &[String] = info
-        .folded
-        .as_ref()
-        .map(|f| f.folded_layers.as_slice())
-        .unwrap_or(&[]);
+    let folded_layers = info.folded.as_ref().map(|f| f.folded_layers.as_slice());
     let nodes: Vec<BoxView> = order
         .iter()
         .map(|&n| {
@@ -758,13 +775,31 @@ fn diagram(g: &Graph, info: &DesignInfo) -> Diagram {
         )
     } else {
         let bands = (0..n_bands)
-            .map(|k| Band {
-                y: band_y[k],
-                width,
-                height: band_y[k + 1] - band_y[k],
-                class: if k % 2 == 1 { "band shade" } else { "band" },
-                label: format!("stage {k}"),
-                label_y: band_y[k] + 18.0,
+            .map(|k| {
+                // A stage with no box of its own lies inside layers whose
+                // adder trees are cut by inner registers.
+                let inside: Vec<&str> = order
+                    .iter()
+                    .filter(|&&n| {
+                        let st = g.node(n).stage.unwrap_or_default();
+                        rows_in_band[k] == 0
+                            && (st.start as usize) <= k
+                            && k < (st.start + st.inner_regs) as usize
+                    })
+                    .map(|&n| g.node(n).name.as_str())
+                    .collect();
+                Band {
+                    y: band_y[k],
+                    width,
+                    height: band_y[k + 1] - band_y[k],
+                    class: if k % 2 == 1 { "band shade" } else { "band" },
+                    label: if inside.is_empty() {
+                        format!("stage {k}")
+                    } else {
+                        truncate(&format!("stage {k}: inside {}", inside.join(", ")), 60)
+                    },
+                    label_y: band_y[k] + 18.0,
+                }
             })
             .collect();
         // A register boundary closes every stage before the last cycle.
@@ -778,8 +813,8 @@ fn diagram(g: &Graph, info: &DesignInfo) -> Diagram {
                 label_y: band_y[k + 1] - 5.0,
             })
             .collect();
-        let note = if info.latency == 0 {
-            "Combinational design: the outputs follow the inputs in the same cycle.".into()
+        let mut note = if info.latency == 0 {
+            "Combinational design: the outputs follow the inputs in the same cycle.".to_string()
         } else {
             format!(
                 "Bands are pipeline stages; each dashed line is a register boundary, labelled \
@@ -788,6 +823,15 @@ fn diagram(g: &Graph, info: &DesignInfo) -> Diagram {
                 info.latency
             )
         };
+        if order
+            .iter()
+            .any(|&n| g.node(n).stage.unwrap_or_default().inner_regs > 0)
+        {
+            note.push_str(
+                " A layer with inner registers (its adder tree cut into stages) is drawn in \
+                 the stage where its output is ready; it starts in the stage of its operands.",
+            );
+        }
         (bands, bars, note)
     };
     Diagram {
@@ -809,7 +853,8 @@ fn truncate(s: &str, max: usize) -> String {
     }
 }
 
-fn node_box(g: &Graph, n: NodeIndex, x: f64, y: f64, folded: &[String]) -> BoxView {
+/// `folded`: the folded array's layers, when the design has one.
+fn node_box(g: &Graph, n: NodeIndex, x: f64, y: f64, folded: Option<&[String]>) -> BoxView {
     let node = g.node(n);
     let st = node.stage.unwrap_or_default();
     let ops = g.operands(n);
@@ -821,19 +866,24 @@ fn node_box(g: &Graph, n: NodeIndex, x: f64, y: f64, folded: &[String]) -> BoxVi
         Op::Concat => format!("concat of {}", ops.len()),
         other => other.name().to_string(),
     };
-    let op = if folded.contains(&node.name) {
-        format!("{op} · on PE array")
-    } else {
-        op
-    };
-    let timing = match (st.inner_regs, st.out_reg) {
-        (0, false) => format!("ready in cycle {}", st.ready()),
-        (0, true) => format!("registered → cycle {}", st.ready()),
-        (r, _) => format!("{r} inner reg{} → cycle {}", plural(r as u64), st.ready()),
+    // A folded design runs on its own schedule, not the pipeline one.
+    let timing = match folded {
+        Some(f) if f.contains(&node.name) => "runs on the PE array".into(),
+        Some(_) if matches!(node.op, Op::Input { .. }) => "held in a register".into(),
+        Some(_) => "combinational, around the array".into(),
+        None => match (st.inner_regs, st.out_reg) {
+            (0, false) => format!("ready in cycle {}", st.ready()),
+            (0, true) => format!("registered → cycle {}", st.ready()),
+            (r, _) => format!("{r} inner reg{} → cycle {}", plural(r as u64), st.ready()),
+        },
     };
     let is_output = g.outputs.contains(&n);
     // The output badge takes the end of the name line.
-    let name_chars = if is_output { BOX_CHARS - 9 } else { BOX_CHARS - 2 };
+    let name_chars = if is_output {
+        BOX_CHARS - 9
+    } else {
+        BOX_CHARS - 2
+    };
     let texts = [
         (truncate(&node.name, name_chars), "name"),
         (truncate(&op, BOX_CHARS), "op"),

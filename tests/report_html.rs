@@ -39,8 +39,8 @@ fn compile(model: &Path, dir: &Path) -> (String, Value) {
         "10",
     ]);
     let html = std::fs::read_to_string(dir.join("report.html")).expect("report.html written");
-    let report = serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap())
-        .unwrap();
+    let report =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
     (html, report)
 }
 
@@ -100,7 +100,9 @@ fn num(s: &str) -> f64 {
 /// The page loads nothing: no scripts, stylesheets, images or fonts from
 /// elsewhere (the only URL is the SVG namespace).
 fn assert_self_contained(html: &str) {
-    for bad in ["<script", "<link", "<img", "<iframe", "@import", "src=", "url(http"] {
+    for bad in [
+        "<script", "<link", "<img", "<iframe", "@import", "src=", "url(http",
+    ] {
         assert!(!html.contains(bad), "page contains {bad}");
     }
     let urls = html.matches("http").count();
@@ -155,14 +157,13 @@ fn check_page(model: &Path, html: &str, report: &Value) {
     }
     let latency = report["latency_cycles"].as_u64().unwrap() as usize;
     assert_eq!(html.matches("<line class=\"bar\"").count(), latency);
-    let delays = g
-        .g
-        .edge_indices()
-        .filter(|&e| {
-            let (s, t) = g.g.edge_endpoints(e).unwrap();
-            g.node(t).stage.unwrap().start > g.node(s).stage.unwrap().ready()
-        })
-        .count();
+    let delays =
+        g.g.edge_indices()
+            .filter(|&e| {
+                let (s, t) = g.g.edge_endpoints(e).unwrap();
+                g.node(t).stage.unwrap().start > g.node(s).stage.unwrap().ready()
+            })
+            .count();
     assert_eq!(html.matches("<text class=\"edge-label\"").count(), delays);
 }
 
@@ -270,7 +271,10 @@ fn run_adds_simulation_and_float_comparison() {
     // "accuracy     golden model 52.50% (21/40), float reference 55.00%"
     let acc = out.lines().find(|l| l.starts_with("accuracy")).unwrap();
     let hits = acc.split('(').nth(1).unwrap().split(')').next().unwrap();
-    assert!(text.contains(&format!("({hits})")), "accuracy {hits} not on the page");
+    assert!(
+        text.contains(&format!("({hits})")),
+        "accuracy {hits} not on the page"
+    );
     // "golden vs float: max |error| on `out` = 0.123456 (...)"
     for l in out.lines().filter(|l| l.starts_with("golden vs float")) {
         let name = l.split('`').nth(1).unwrap();
@@ -308,7 +312,10 @@ fn renders_in_headless_chromium() {
             &format!("--screenshot={}", png_path.display()),
             &format!("--window-size={w},{h}"),
         ])
-        .arg(format!("file://{}", tmp.path().join("report.html").display()))
+        .arg(format!(
+            "file://{}",
+            tmp.path().join("report.html").display()
+        ))
         .output()
         .expect("chromium on PATH");
     eprintln!("chromium took {:.2} s", t0.elapsed().as_secs_f64());

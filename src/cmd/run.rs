@@ -185,8 +185,12 @@ pub fn main(a: Args) -> Result<ExitCode> {
     let mut accuracy = None;
     if let Some(lp) = &a.labels {
         let t = neurtl::vectors::read_table(lp)?;
-        let labels: Vec<usize> = t.values.iter().map(|&v| v as usize).collect();
+        let mut labels: Vec<usize> = t.values.iter().map(|&v| v as usize).collect();
         let n_samples = inputs.len() / golden.input_len().max(1);
+        // `--vectors` keeps the first samples of `--inputs`; keep their labels.
+        if a.vec.vectors.is_some() && t.cols == 1 && labels.len() > n_samples {
+            labels.truncate(n_samples);
+        }
         if t.cols != 1 || labels.len() != n_samples {
             anyhow::bail!(
                 "{}: expected one label per sample ({n_samples}), got {} rows of {} columns",
