@@ -254,7 +254,12 @@ pub fn main(a: Args) -> Result<ExitCode> {
         }),
         quality: Some(Quality {
             samples: compared,
-            source: from,
+            source: match &a.vec.inputs {
+                Some(_) => from,
+                None => {
+                    format!("{from}, where narrow layer types saturate: a worst case, not typical")
+                }
+            },
             errors: err,
             accuracy,
         }),
