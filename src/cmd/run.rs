@@ -3,7 +3,7 @@
 use super::{PipeArgs, VectorArgs, build_dir, spinner};
 use anyhow::Result;
 use neurtl::compile::Compiled;
-use neurtl::golden::wire_to_real;
+use neurtl::metrics;
 use neurtl::sim::{Simulator, simulate};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,63 +30,15 @@ pub struct Args {
     pub labels: Option<PathBuf>,
 }
 
-/// The predicted class per sample: the value of the model's argmax output
-/// when it has one, else the index of the largest element of output 0.
-fn predictions(g: &neurtl::ir::Graph, outputs: &[f64]) -> Vec<usize> {
-    let n_out = g.output_elements();
-    let mut off = 0;
-    let mut pick = None;
-    for &o in &g.outputs {
-        if matches!(g.node(o).op, neurtl::ir::Op::Argmax) {
-            pick = Some((off, 1));
-            break;
-        }
-        off += g.node(o).size();
-    }
-    let (off, len) = pick.unwrap_or((0, g.node(g.outputs[0]).size()));
-    outputs
-        .chunks(n_out)
-        .map(|s| {
-            let v = &s[off..off + len];
-            if len == 1 {
-                v[0] as usize
-            } else {
-                (0..len).fold(0, |b, i| if v[i] > v[b] { i } else { b })
-            }
-        })
-        .collect()
-}
-
 /// Largest |golden − float| per output over the samples, in real units.
 fn float_error(c: &Compiled, raw_in: &[i128]) -> Result<Vec<(String, f64)>> {
     let golden = c.golden()?;
-    let n_in = golden.input_len();
-    let in_el = golden.input_elements();
-    let out_el = golden.output_elements();
-    let names: Vec<String> = c
-        .graph
-        .outputs
-        .iter()
-        .flat_map(|&o| std::iter::repeat_n(c.graph.node(o).name.clone(), c.graph.node(o).size()))
-        .collect();
-    let mut worst: Vec<(String, f64)> = vec![];
-    for sample in raw_in.chunks(n_in) {
-        let real: Vec<f64> = sample
-            .iter()
-            .zip(&in_el)
-            .map(|(&r, &(f, b))| wire_to_real(r, f, b))
-            .collect();
-        let fl = c.float.run(&real);
-        let gd = golden.run(sample);
-        for (k, (g, f)) in gd.iter().zip(&fl).enumerate() {
-            let e = (wire_to_real(*g, out_el[k].0, out_el[k].1) - f).abs();
-            match worst.iter_mut().find(|w| w.0 == names[k]) {
-                Some(w) => w.1 = w.1.max(e),
-                None => worst.push((names[k].clone(), e)),
-            }
-        }
-    }
-    Ok(worst)
+    let g_out = metrics::golden_outputs(&golden, raw_in);
+    let f_out = metrics::float_outputs(&c.float, &golden, raw_in);
+    Ok(metrics::output_errors(&c.graph, &g_out, &f_out)
+        .into_iter()
+        .map(|e| (e.name, e.max_abs))
+        .collect())
 }
 
 pub fn main(a: Args) -> Result<ExitCode> {
@@ -161,41 +113,13 @@ pub fn main(a: Args) -> Result<ExitCode> {
         );
     }
     if let Some(lp) = &a.labels {
-        let t = neurtl::vectors::read_table(lp)?;
-        let labels: Vec<usize> = t.values.iter().map(|&v| v as usize).collect();
         let n_samples = inputs.len() / golden.input_len().max(1);
-        if t.cols != 1 || labels.len() != n_samples {
-            anyhow::bail!(
-                "{}: expected one label per sample ({n_samples}), got {} rows of {} columns",
-                lp.display(),
-                t.values.len() / t.cols.max(1),
-                t.cols
-            );
-        }
-        let out_el = golden.output_elements();
-        let mut g_out = vec![];
-        golden.run_batch(&inputs, &mut g_out);
-        let g_real: Vec<f64> = g_out
-            .iter()
-            .enumerate()
-            .map(|(k, &v)| wire_to_real(v, out_el[k % out_el.len()].0, out_el[k % out_el.len()].1))
-            .collect();
-        let in_el = golden.input_elements();
-        let mut f_out = vec![];
-        for s in inputs.chunks(golden.input_len()) {
-            let real: Vec<f64> = s
-                .iter()
-                .zip(&in_el)
-                .map(|(&r, &(f, b))| wire_to_real(r, f, b))
-                .collect();
-            f_out.extend(c.float.run(&real));
-        }
-        let acc = |p: Vec<usize>| {
-            let hit = p.iter().zip(&labels).filter(|(a, b)| a == b).count();
-            (hit, 100.0 * hit as f64 / labels.len().max(1) as f64)
-        };
-        let (gh, gp) = acc(predictions(&c.graph, &g_real));
-        let (_, fp) = acc(predictions(&c.graph, &f_out));
+        let labels = metrics::read_labels(lp, n_samples)?;
+        let g_out = metrics::golden_outputs(&golden, &inputs);
+        let f_out = metrics::float_outputs(&c.float, &golden, &inputs);
+        let ga = metrics::accuracy(&metrics::predictions(&c.graph, &g_out), &labels);
+        let fa = metrics::accuracy(&metrics::predictions(&c.graph, &f_out), &labels);
+        let (gh, gp, fp) = (ga.correct, ga.percent(), fa.percent());
         println!(
             "accuracy     golden model {gp:.2}% ({gh}/{}), float reference {fp:.2}%",
             labels.len()
