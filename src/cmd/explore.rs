@@ -111,7 +111,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
         .num_threads(a.jobs.unwrap_or(0))
         .build()
         .context("starting the worker threads")?;
-    let pb = progress(explorer.len());
+    let pb = progress(explorer.point_count());
     let start = std::time::Instant::now();
     let x = pool.install(|| explorer.run(&data, &|| pb.inc(1)));
     let seconds = start.elapsed().as_secs_f64();

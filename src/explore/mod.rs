@@ -44,8 +44,9 @@ pub enum ExploreError {
     Rewrite { layer: String, message: String },
     #[error("{0}")]
     Model(String),
+    /// Boxed: a compile error is large and rare next to the results.
     #[error(transparent)]
-    Compile(#[from] CompileError),
+    Compile(Box<CompileError>),
     #[error(transparent)]
     Vectors(#[from] VectorError),
     #[error("{path}: {source}")]
@@ -54,6 +55,12 @@ pub enum ExploreError {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl From<CompileError> for ExploreError {
+    fn from(e: CompileError) -> Self {
+        ExploreError::Compile(Box::new(e))
+    }
 }
 
 /// A model and the grid to explore it over, checked and ready to run.
@@ -169,12 +176,8 @@ impl Explorer {
     }
 
     /// Number of points, the model as given included.
-    pub fn len(&self) -> usize {
+    pub fn point_count(&self) -> usize {
         self.grid.len() + 1
-    }
-
-    pub fn is_empty(&self) -> bool {
-        false
     }
 
     fn options(&self, s: &Settings) -> CompileOptions {

@@ -262,7 +262,7 @@ fn grouped(v: u64) -> String {
     let s = v.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -323,7 +323,7 @@ pub fn html(x: &Exploration, svg: &str) -> Result<String, ExploreError> {
         "FFs",
         "CARRY4",
         "Pareto",
-        "changes / error",
+        "types / error",
     ]
     .map(String::from)
     .to_vec();
@@ -345,7 +345,13 @@ pub fn html(x: &Exploration, svg: &str) -> Result<String, ExploreError> {
             let detail = match &r.error {
                 Some(e) => e.clone(),
                 None if r.baseline => "the model as given".into(),
-                None => r.changes.join("; "),
+                // The old types are the model's, the same on every row.
+                None => p
+                    .changes
+                    .iter()
+                    .map(|c| format!("{} {}", c.layer, c.to))
+                    .collect::<Vec<_>>()
+                    .join(", "),
             };
             HtmlRow {
                 class: class.join(" "),

@@ -1,8 +1,9 @@
 //! The exploration as an SVG picture, drawn with plotters: on the left the
-//! metric against LUTs, on the right the latency against LUTs. Colour is
-//! the latency in both panels; Pareto points are ringed, the model as given
-//! is a cross, and the left panel joins the points that are best in metric
-//! and LUTs alone (the front of that projection).
+//! metric against LUTs, on the right the latency against LUTs, and a key
+//! below them. Colour is the latency in both panels; Pareto points are
+//! ringed, the model as given is a red cross, and the left panel joins the
+//! points that are best in metric and LUTs alone (the front of that
+//! projection).
 //!
 //! plotters' SVG backend with its built-in text layout needs no fonts on
 //! the machine and prints the same file for the same points.
@@ -15,10 +16,13 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 const WIDTH: u32 = 1100;
-const HEIGHT: u32 = 480;
+/// Height of the two panels with the title; the key adds rows below.
+const PANELS_HEIGHT: u32 = 470;
+const KEY_ROW: u32 = 22;
 const FONT: &str = "sans-serif";
 /// The model as given stands out in red.
 const BASELINE: RGBColor = RGBColor(200, 0, 0);
+const REFERENCE: RGBColor = RGBColor(150, 150, 150);
 
 /// One successfully compiled point, as the plot needs it.
 struct Dot {
@@ -53,19 +57,9 @@ fn latency_colour(rank: usize, n: usize) -> RGBColor {
 }
 
 /// `[lo, hi]` widened by a margin, and never empty.
-fn padded(lo: f64, hi: f64, from_zero: bool) -> (f64, f64) {
-    let (lo, hi) = if from_zero {
-        (lo.min(0.0), hi)
-    } else {
-        (lo, hi)
-    };
+fn padded(lo: f64, hi: f64) -> (f64, f64) {
     let span = if hi > lo { hi - lo } else { hi.abs().max(1.0) };
-    let lo = if from_zero && lo >= 0.0 {
-        0.0
-    } else {
-        lo - 0.06 * span
-    };
-    (lo, hi + 0.06 * span)
+    (lo - 0.06 * span, hi + 0.06 * span)
 }
 
 type PlotResult = Result<(), String>;
@@ -108,7 +102,10 @@ pub fn svg(x: &Exploration) -> Result<String, String> {
 
     let mut text = String::new();
     {
-        let root = SVGBackend::with_string(&mut text, (WIDTH, HEIGHT)).into_drawing_area();
+        let key = key_items(x, &latencies);
+        let key_rows = layout_key(&key).last().map_or(0, |k| k.1 + 1);
+        let height = PANELS_HEIGHT + KEY_ROW * key_rows + 10;
+        let root = SVGBackend::with_string(&mut text, (WIDTH, height)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
         let failed = x.points.len() - dots.len();
         let title = format!(
@@ -124,13 +121,14 @@ pub fn svg(x: &Exploration) -> Result<String, String> {
             x.clock_mhz
         );
         let root = root.titled(&title, (FONT, 18)).map_err(err)?;
-        let (left, right) = root.split_horizontally(WIDTH / 2);
+        let (panels, key_area) = root.split_vertically(PANELS_HEIGHT - 30);
+        draw_key(&key_area, &key)?;
+        let (left, right) = panels.split_horizontally(WIDTH / 2);
 
         let luts = dots.iter().map(|d| d.luts);
         let (x0, x1) = padded(
-            luts.clone().fold(f64::INFINITY, f64::min).min(f64::MAX),
+            luts.clone().fold(f64::INFINITY, f64::min),
             luts.fold(0.0, f64::max),
-            false,
         );
         let (x0, x1) = if dots.is_empty() {
             (0.0, 1.0)
@@ -151,14 +149,13 @@ pub fn svg(x: &Exploration) -> Result<String, String> {
                 let (y0, y1) = if dots.is_empty() {
                     (0.0, 100.0)
                 } else {
-                    padded(lo, hi, false)
+                    padded(lo, hi)
                 };
                 let y: RangedCoordf64 = (y0.max(0.0)..y1.min(100.0)).into();
                 quality_panel(
                     &left,
                     &dots,
                     &colour,
-                    &latencies,
                     (x0..x1).into(),
                     y,
                     Metric::Accuracy,
@@ -184,7 +181,6 @@ pub fn svg(x: &Exploration) -> Result<String, String> {
                     &left,
                     &dots,
                     &colour,
-                    &latencies,
                     (x0..x1).into(),
                     y,
                     Metric::MeanAbsError,
@@ -194,8 +190,9 @@ pub fn svg(x: &Exploration) -> Result<String, String> {
             }
         }
 
+        // From zero: a combinational design has latency 0.
         let lat = dots.iter().map(|d| d.latency_ns).fold(0.0, f64::max);
-        let (_, y1) = padded(0.0, if dots.is_empty() { 1.0 } else { lat }, true);
+        let y1 = if lat > 0.0 { lat * 1.08 } else { 1.0 };
         let mut chart = ChartBuilder::on(&right)
             .caption("latency vs LUTs", (FONT, 16))
             .margin(12)
@@ -218,13 +215,12 @@ pub fn svg(x: &Exploration) -> Result<String, String> {
     Ok(text)
 }
 
-/// The left panel: quality against LUTs, with the latency legend.
+/// The left panel: quality against LUTs.
 #[allow(clippy::too_many_arguments)]
 fn quality_panel<Y>(
     area: &DrawingArea<SVGBackend<'_>, Shift>,
     dots: &[Dot],
     colour: &dyn Fn(&Dot) -> RGBColor,
-    latencies: &[(u32, f64)],
     x: RangedCoordf64,
     y: Y,
     metric: Metric,
@@ -234,9 +230,9 @@ fn quality_panel<Y>(
 where
     Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
 {
-    let (caption, y_desc, what, sign) = match metric {
-        Metric::Accuracy => ("accuracy vs LUTs", "accuracy (%)", "accuracy", -1.0),
-        Metric::MeanAbsError => ("error vs LUTs", "mean |golden - float|", "error", 1.0),
+    let (caption, y_desc, sign) = match metric {
+        Metric::Accuracy => ("accuracy vs LUTs", "accuracy (%)", -1.0),
+        Metric::MeanAbsError => ("error vs LUTs", "mean |golden - float|", 1.0),
     };
     let (x0, x1) = (x.range().start, x.range().end);
     let mut chart = ChartBuilder::on(area)
@@ -250,18 +246,20 @@ where
         .configure_mesh()
         .x_desc("LUTs (estimate)")
         .y_desc(y_desc)
+        // A log axis otherwise labels every step inside a decade.
+        .y_labels(8)
         .x_label_formatter(&|v| format!("{v:.0}"))
         .y_label_formatter(y_fmt)
         .light_line_style(WHITE)
         .draw()
         .map_err(err)?;
     if let Some(r) = reference {
-        let grey = RGBColor(150, 150, 150);
         chart
-            .draw_series(LineSeries::new([(x0, r), (x1, r)], grey.stroke_width(1)))
-            .map_err(err)?
-            .label(format!("float reference {r:.2} %"))
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], grey));
+            .draw_series(LineSeries::new(
+                [(x0, r), (x1, r)],
+                REFERENCE.stroke_width(1),
+            ))
+            .map_err(err)?;
     }
     // The front of this projection, left to right.
     let on_front: Vec<&Dot> = dots.iter().filter(|d| d.pareto).collect();
@@ -279,46 +277,87 @@ where
     line.dedup();
     chart
         .draw_series(LineSeries::new(line, BLACK.stroke_width(1)))
-        .map_err(err)?
-        .label(format!("front of {what} and LUTs alone"))
-        .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], BLACK));
-    draw_dots(&mut chart, dots, colour, |d| d.quality)?;
-    for &(cycles, ns) in latencies {
-        let c = latency_colour(
-            latencies
-                .iter()
-                .position(|l| *l == (cycles, ns))
-                .unwrap_or(0),
-            latencies.len(),
-        );
-        chart
-            .draw_series(std::iter::empty::<Circle<(f64, f64), u32>>())
-            .map_err(err)?
-            .label(format!("latency {cycles} cycles ({ns:.1} ns)"))
-            .legend(move |(x, y)| Circle::new((x + 8, y), 4, c.filled()));
+        .map_err(err)?;
+    draw_dots(&mut chart, dots, colour, |d| d.quality)
+}
+
+/// One entry of the key.
+enum Mark {
+    Dot(RGBColor),
+    Ring,
+    Cross,
+    Line(RGBColor),
+    /// Text alone.
+    Heading,
+}
+
+fn key_items(x: &Exploration, latencies: &[(u32, f64)]) -> Vec<(Mark, String)> {
+    let what = match x.metric {
+        Metric::Accuracy => "accuracy",
+        Metric::MeanAbsError => "error",
+    };
+    let mut items = vec![
+        (Mark::Ring, "on the Pareto front (3 objectives)".to_string()),
+        (Mark::Cross, "the model as given".to_string()),
+        (Mark::Line(BLACK), format!("front of {what} and LUTs alone")),
+    ];
+    if let Some(a) = x.float_accuracy {
+        items.push((
+            Mark::Line(REFERENCE),
+            format!("float reference {:.2} %", a.percent()),
+        ));
     }
-    chart
-        .draw_series(std::iter::empty::<Circle<(f64, f64), u32>>())
-        .map_err(err)?
-        .label("on the Pareto front (3 objectives)")
-        .legend(|(x, y)| Circle::new((x + 8, y), 7, BLACK.stroke_width(2)));
-    chart
-        .draw_series(std::iter::empty::<Cross<(f64, f64), u32>>())
-        .map_err(err)?
-        .label("the model as given")
-        .legend(|(x, y)| Cross::new((x + 8, y), 5, BASELINE.stroke_width(2)));
-    chart
-        .configure_series_labels()
-        .position(if sign < 0.0 {
-            SeriesLabelPosition::LowerRight
-        } else {
-            SeriesLabelPosition::UpperRight
-        })
-        .label_font((FONT, 12))
-        .background_style(WHITE.mix(0.85))
-        .border_style(RGBColor(180, 180, 180))
-        .draw()
-        .map_err(err)
+    items.push((Mark::Heading, "colour: latency".to_string()));
+    for (rank, &(cycles, ns)) in latencies.iter().enumerate() {
+        items.push((
+            Mark::Dot(latency_colour(rank, latencies.len())),
+            format!("{cycles} cycles ({ns:.1} ns)"),
+        ));
+    }
+    items
+}
+
+/// Pixel x and row of each key item, wrapping at the picture's width.
+fn layout_key(items: &[(Mark, String)]) -> Vec<(i32, u32)> {
+    let mut out = vec![];
+    let (mut x, mut row) = (20i32, 0u32);
+    for (mark, label) in items {
+        let heading = matches!(mark, Mark::Heading);
+        let text = FontDesc::from((FONT, 12.0))
+            .box_size(label)
+            .map_or(0, |b| b.0);
+        let w = if heading { 0 } else { 22 } + text as i32;
+        // The latency colours start a row of their own.
+        if (x + w > WIDTH as i32 - 10 || heading) && x > 20 {
+            x = 20;
+            row += 1;
+        }
+        out.push((x, row));
+        x += w + 14;
+    }
+    out
+}
+
+fn draw_key(area: &DrawingArea<SVGBackend<'_>, Shift>, items: &[(Mark, String)]) -> PlotResult {
+    for ((mark, label), (x, row)) in items.iter().zip(layout_key(items)) {
+        let y = (row * KEY_ROW) as i32 + 12;
+        let c = (x + 8, y);
+        match mark {
+            Mark::Dot(colour) => area.draw(&Circle::new(c, 4, colour.filled())),
+            Mark::Ring => area.draw(&Circle::new(c, 7, BLACK.stroke_width(2))),
+            Mark::Cross => area.draw(&Cross::new(c, 5, BASELINE.stroke_width(2))),
+            Mark::Line(colour) => area.draw(&PathElement::new(
+                [(x, y), (x + 16, y)],
+                colour.stroke_width(1),
+            )),
+            Mark::Heading => Ok(()),
+        }
+        .map_err(err)?;
+        let indent = if matches!(mark, Mark::Heading) { 0 } else { 22 };
+        area.draw(&Text::new(label.as_str(), (x + indent, y - 6), (FONT, 12)))
+            .map_err(err)?;
+    }
+    Ok(())
 }
 
 /// Every dot at (LUTs, `y`): coloured by latency, ringed on the front,

@@ -75,14 +75,14 @@ impl Facts {
     /// `file`.
     pub fn new(file: &str, text: &str, opts: CompileOptions) -> Result<Facts, ExploreError> {
         let ferr = |source| {
-            ExploreError::Compile(CompileError::Frontend {
+            ExploreError::from(CompileError::Frontend {
                 file: file.to_string(),
                 source,
             })
         };
         let mut g = json::parse_model(text).map_err(ferr)?;
         passes::run(&mut g, opts, Some("fold_batchnorm")).map_err(|source| {
-            ExploreError::Compile(CompileError::Pass {
+            ExploreError::from(CompileError::Pass {
                 file: file.to_string(),
                 source,
             })
