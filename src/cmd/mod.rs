@@ -4,6 +4,7 @@ pub mod bench;
 pub mod compile;
 pub mod estimate;
 pub mod eval;
+pub mod explore;
 pub mod import;
 pub mod inspect;
 pub mod run;

@@ -3,7 +3,7 @@
 use super::{PipeArgs, VectorArgs, build_dir, spinner};
 use anyhow::{Context, Result};
 use neurtl::compile::Compiled;
-use neurtl::golden::wire_to_real;
+use neurtl::metrics;
 use neurtl::report_html::{Accuracy, OutputError, Page, Quality, Simulation};
 use neurtl::sim::{Simulator, simulate};
 use std::path::PathBuf;
@@ -31,81 +31,18 @@ pub struct Args {
     pub labels: Option<PathBuf>,
 }
 
-/// The predicted class per sample: the value of the model's argmax output
-/// when it has one, else the index of the largest element of output 0.
-fn predictions(g: &neurtl::ir::Graph, outputs: &[f64]) -> Vec<usize> {
-    let n_out = g.output_elements();
-    let mut off = 0;
-    let mut pick = None;
-    for &o in &g.outputs {
-        if matches!(g.node(o).op, neurtl::ir::Op::Argmax) {
-            pick = Some((off, 1));
-            break;
-        }
-        off += g.node(o).size();
-    }
-    let (off, len) = pick.unwrap_or((0, g.node(g.outputs[0]).size()));
-    outputs
-        .chunks(n_out)
-        .map(|s| {
-            let v = &s[off..off + len];
-            if len == 1 {
-                v[0] as usize
-            } else {
-                (0..len).fold(0, |b, i| if v[i] > v[b] { i } else { b })
-            }
-        })
-        .collect()
-}
-
 /// Largest and mean |golden − float| per output over the samples, in real
 /// units.
 fn float_error(c: &Compiled, raw_in: &[i128]) -> Result<Vec<OutputError>> {
     let golden = c.golden()?;
-    let n_in = golden.input_len();
-    let in_el = golden.input_elements();
-    let out_el = golden.output_elements();
-    let names: Vec<String> = c
-        .graph
-        .outputs
-        .iter()
-        .flat_map(|&o| std::iter::repeat_n(c.graph.node(o).name.clone(), c.graph.node(o).size()))
-        .collect();
-    // Per output: the error sum and the number of values, for the mean.
-    let mut errs: Vec<(OutputError, f64, usize)> = vec![];
-    for sample in raw_in.chunks(n_in) {
-        let real: Vec<f64> = sample
-            .iter()
-            .zip(&in_el)
-            .map(|(&r, &(f, b))| wire_to_real(r, f, b))
-            .collect();
-        let fl = c.float.run(&real);
-        let gd = golden.run(sample);
-        for (k, (g, f)) in gd.iter().zip(&fl).enumerate() {
-            let e = (wire_to_real(*g, out_el[k].0, out_el[k].1) - f).abs();
-            match errs.iter_mut().find(|w| w.0.output == names[k]) {
-                Some(w) => {
-                    w.0.max = w.0.max.max(e);
-                    w.1 += e;
-                    w.2 += 1;
-                }
-                None => errs.push((
-                    OutputError {
-                        output: names[k].clone(),
-                        max: e,
-                        mean: 0.0,
-                    },
-                    e,
-                    1,
-                )),
-            }
-        }
-    }
-    Ok(errs
+    let g_out = metrics::golden_outputs(&golden, raw_in);
+    let f_out = metrics::float_outputs(&c.float, &golden, raw_in);
+    Ok(metrics::output_errors(&c.graph, &g_out, &f_out)
         .into_iter()
-        .map(|(mut o, sum, n)| {
-            o.mean = sum / n as f64;
-            o
+        .map(|e| OutputError {
+            output: e.name,
+            max: e.max_abs,
+            mean: e.sum_abs / e.count.max(1) as f64,
         })
         .collect())
 }
@@ -184,49 +121,18 @@ pub fn main(a: Args) -> Result<ExitCode> {
     }
     let mut accuracy = None;
     if let Some(lp) = &a.labels {
-        let t = neurtl::vectors::read_table(lp)?;
-        let mut labels: Vec<usize> = t.values.iter().map(|&v| v as usize).collect();
         let n_samples = inputs.len() / golden.input_len().max(1);
         // `--vectors` keeps the first samples of `--inputs`; keep their labels.
-        if a.vec.vectors.is_some() && t.cols == 1 && labels.len() > n_samples {
-            labels.truncate(n_samples);
-        }
-        if t.cols != 1 || labels.len() != n_samples {
-            anyhow::bail!(
-                "{}: expected one label per sample ({n_samples}), got {} rows of {} columns",
-                lp.display(),
-                t.values.len() / t.cols.max(1),
-                t.cols
-            );
-        }
-        let out_el = golden.output_elements();
-        let mut g_out = vec![];
-        golden.run_batch(&inputs, &mut g_out);
-        let g_real: Vec<f64> = g_out
-            .iter()
-            .enumerate()
-            .map(|(k, &v)| wire_to_real(v, out_el[k % out_el.len()].0, out_el[k % out_el.len()].1))
-            .collect();
-        let in_el = golden.input_elements();
-        let mut f_out = vec![];
-        for s in inputs.chunks(golden.input_len()) {
-            let real: Vec<f64> = s
-                .iter()
-                .zip(&in_el)
-                .map(|(&r, &(f, b))| wire_to_real(r, f, b))
-                .collect();
-            f_out.extend(c.float.run(&real));
-        }
-        let acc = |p: Vec<usize>| {
-            let hit = p.iter().zip(&labels).filter(|(a, b)| a == b).count();
-            (hit, 100.0 * hit as f64 / labels.len().max(1) as f64)
-        };
-        let (gh, gp) = acc(predictions(&c.graph, &g_real));
-        let (fh, fp) = acc(predictions(&c.graph, &f_out));
+        let labels = metrics::read_labels(lp, n_samples, a.vec.vectors.is_some())?;
+        let g_out = metrics::golden_outputs(&golden, &inputs);
+        let f_out = metrics::float_outputs(&c.float, &golden, &inputs);
+        let ga = metrics::accuracy(&metrics::predictions(&c.graph, &g_out), &labels);
+        let fa = metrics::accuracy(&metrics::predictions(&c.graph, &f_out), &labels);
+        let (gh, gp, fp) = (ga.correct, ga.percent(), fa.percent());
         accuracy = Some(Accuracy {
             samples: labels.len(),
-            golden_hits: gh,
-            float_hits: fh,
+            golden_hits: ga.correct,
+            float_hits: fa.correct,
         });
         println!(
             "accuracy     golden model {gp:.2}% ({gh}/{}), float reference {fp:.2}%",
