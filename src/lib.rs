@@ -4,11 +4,14 @@
 pub mod backend;
 pub mod compile;
 pub mod estimate;
+pub mod explore;
 pub mod fixed;
 pub mod frontend;
 pub mod golden;
 pub mod ir;
+pub mod metrics;
 pub mod passes;
 pub mod report;
+pub mod report_html;
 pub mod sim;
 pub mod vectors;

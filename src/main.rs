@@ -28,6 +28,8 @@ enum Command {
     Eval(cmd::eval::Args),
     /// Latency, interval and hardware counts, without synthesis.
     Estimate(cmd::estimate::Args),
+    /// Sweep precisions and pipelining; accuracy, cost and the Pareto front.
+    Explore(cmd::explore::Args),
     /// Convert an ONNX/QONNX model to neurtl model JSON.
     Import(cmd::import::Args),
     /// Print the IR, optionally after a given pass.
@@ -44,6 +46,7 @@ fn main() -> ExitCode {
         Command::Run(a) => cmd::run::main(a),
         Command::Eval(a) => cmd::eval::main(a),
         Command::Estimate(a) => cmd::estimate::main(a),
+        Command::Explore(a) => cmd::explore::main(a),
         Command::Import(a) => cmd::import::main(a),
         Command::Inspect(a) => cmd::inspect::main(a),
         Command::Bench(a) => cmd::bench::main(a),

@@ -4,6 +4,7 @@ pub mod bench;
 pub mod compile;
 pub mod estimate;
 pub mod eval;
+pub mod explore;
 pub mod import;
 pub mod inspect;
 pub mod run;
@@ -14,6 +15,10 @@ use neurtl::compile::{self as driver, Compiled};
 use neurtl::ir::{CompileOptions, PipelineMode, Target};
 use neurtl::vectors;
 use std::path::{Path, PathBuf};
+
+/// The clock `run` assumes, and the one `compile`'s report.html states
+/// latencies in ns at.
+pub const DEFAULT_CLOCK_MHZ: f64 = 200.0;
 
 /// Compile options, shared by compile and run, and kept in the build
 /// directory so `simulate` can recompile the same way.
@@ -178,6 +183,15 @@ pub fn build_dir(
         serde_json::to_string_pretty(&o.report)? + "\n",
     ));
     files.push(("model.json".into(), c.text.clone()));
+    let page = neurtl::report_html::Page {
+        graph: &c.graph,
+        info: &o.design.info,
+        model: model.display().to_string(),
+        clock_mhz: DEFAULT_CLOCK_MHZ,
+        simulation: None,
+        quality: None,
+    };
+    files.push(("report.html".into(), neurtl::report_html::render(&page)?));
     let info = BuildInfo {
         top: o.design.info.top.clone(),
         options: p.clone(),

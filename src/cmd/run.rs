@@ -1,9 +1,10 @@
 //! `neurtl run MODEL`: compile, simulate in Verilator, summarize.
 
 use super::{PipeArgs, VectorArgs, build_dir, spinner};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use neurtl::compile::Compiled;
-use neurtl::golden::wire_to_real;
+use neurtl::metrics;
+use neurtl::report_html::{Accuracy, OutputError, Page, Quality, Simulation};
 use neurtl::sim::{Simulator, simulate};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,7 +17,7 @@ pub struct Args {
     #[arg(short, long)]
     pub out: Option<PathBuf>,
     /// Clock frequency in MHz, to express the latency in ns.
-    #[arg(long, default_value_t = 200.0)]
+    #[arg(long, default_value_t = super::DEFAULT_CLOCK_MHZ)]
     pub clock: f64,
     #[arg(long, value_enum, default_value = "verilator")]
     pub simulator: Simulator,
@@ -30,63 +31,20 @@ pub struct Args {
     pub labels: Option<PathBuf>,
 }
 
-/// The predicted class per sample: the value of the model's argmax output
-/// when it has one, else the index of the largest element of output 0.
-fn predictions(g: &neurtl::ir::Graph, outputs: &[f64]) -> Vec<usize> {
-    let n_out = g.output_elements();
-    let mut off = 0;
-    let mut pick = None;
-    for &o in &g.outputs {
-        if matches!(g.node(o).op, neurtl::ir::Op::Argmax) {
-            pick = Some((off, 1));
-            break;
-        }
-        off += g.node(o).size();
-    }
-    let (off, len) = pick.unwrap_or((0, g.node(g.outputs[0]).size()));
-    outputs
-        .chunks(n_out)
-        .map(|s| {
-            let v = &s[off..off + len];
-            if len == 1 {
-                v[0] as usize
-            } else {
-                (0..len).fold(0, |b, i| if v[i] > v[b] { i } else { b })
-            }
-        })
-        .collect()
-}
-
-/// Largest |golden − float| per output over the samples, in real units.
-fn float_error(c: &Compiled, raw_in: &[i128]) -> Result<Vec<(String, f64)>> {
+/// Largest and mean |golden − float| per output over the samples, in real
+/// units.
+fn float_error(c: &Compiled, raw_in: &[i128]) -> Result<Vec<OutputError>> {
     let golden = c.golden()?;
-    let n_in = golden.input_len();
-    let in_el = golden.input_elements();
-    let out_el = golden.output_elements();
-    let names: Vec<String> = c
-        .graph
-        .outputs
-        .iter()
-        .flat_map(|&o| std::iter::repeat_n(c.graph.node(o).name.clone(), c.graph.node(o).size()))
-        .collect();
-    let mut worst: Vec<(String, f64)> = vec![];
-    for sample in raw_in.chunks(n_in) {
-        let real: Vec<f64> = sample
-            .iter()
-            .zip(&in_el)
-            .map(|(&r, &(f, b))| wire_to_real(r, f, b))
-            .collect();
-        let fl = c.float.run(&real);
-        let gd = golden.run(sample);
-        for (k, (g, f)) in gd.iter().zip(&fl).enumerate() {
-            let e = (wire_to_real(*g, out_el[k].0, out_el[k].1) - f).abs();
-            match worst.iter_mut().find(|w| w.0 == names[k]) {
-                Some(w) => w.1 = w.1.max(e),
-                None => worst.push((names[k].clone(), e)),
-            }
-        }
-    }
-    Ok(worst)
+    let g_out = metrics::golden_outputs(&golden, raw_in);
+    let f_out = metrics::float_outputs(&c.float, &golden, raw_in);
+    Ok(metrics::output_errors(&c.graph, &g_out, &f_out)
+        .into_iter()
+        .map(|e| OutputError {
+            output: e.name,
+            max: e.max_abs,
+            mean: e.sum_abs / e.count.max(1) as f64,
+        })
+        .collect())
 }
 
 pub fn main(a: Args) -> Result<ExitCode> {
@@ -115,7 +73,8 @@ pub fn main(a: Args) -> Result<ExitCode> {
     }
     let golden = c.golden()?;
     let inputs = super::input_samples(&c, &golden, &a.vec, 10_000)?;
-    let err = float_error(&c, &inputs[..inputs.len().min(golden.input_len() * 2000)])?;
+    let compared = (inputs.len() / golden.input_len().max(1)).min(2000);
+    let err = float_error(&c, &inputs[..compared * golden.input_len()])?;
     println!("model        {} ({})", c.graph.name, a.model.display());
     println!("build        {} (top `{top}`)", out.display());
     println!(
@@ -154,48 +113,27 @@ pub fn main(a: Args) -> Result<ExitCode> {
         // types saturate: the error is a worst case, not typical.
         None => "random over the full input range".to_string(),
     };
-    for (name, e) in &err {
+    for e in &err {
         println!(
-            "golden vs float: max |error| on `{name}` = {e:.6} ({} samples, {from})",
-            (inputs.len() / golden.input_len()).min(2000)
+            "golden vs float: max |error| on `{}` = {:.6} ({compared} samples, {from})",
+            e.output, e.max
         );
     }
+    let mut accuracy = None;
     if let Some(lp) = &a.labels {
-        let t = neurtl::vectors::read_table(lp)?;
-        let labels: Vec<usize> = t.values.iter().map(|&v| v as usize).collect();
         let n_samples = inputs.len() / golden.input_len().max(1);
-        if t.cols != 1 || labels.len() != n_samples {
-            anyhow::bail!(
-                "{}: expected one label per sample ({n_samples}), got {} rows of {} columns",
-                lp.display(),
-                t.values.len() / t.cols.max(1),
-                t.cols
-            );
-        }
-        let out_el = golden.output_elements();
-        let mut g_out = vec![];
-        golden.run_batch(&inputs, &mut g_out);
-        let g_real: Vec<f64> = g_out
-            .iter()
-            .enumerate()
-            .map(|(k, &v)| wire_to_real(v, out_el[k % out_el.len()].0, out_el[k % out_el.len()].1))
-            .collect();
-        let in_el = golden.input_elements();
-        let mut f_out = vec![];
-        for s in inputs.chunks(golden.input_len()) {
-            let real: Vec<f64> = s
-                .iter()
-                .zip(&in_el)
-                .map(|(&r, &(f, b))| wire_to_real(r, f, b))
-                .collect();
-            f_out.extend(c.float.run(&real));
-        }
-        let acc = |p: Vec<usize>| {
-            let hit = p.iter().zip(&labels).filter(|(a, b)| a == b).count();
-            (hit, 100.0 * hit as f64 / labels.len().max(1) as f64)
-        };
-        let (gh, gp) = acc(predictions(&c.graph, &g_real));
-        let (_, fp) = acc(predictions(&c.graph, &f_out));
+        // `--vectors` keeps the first samples of `--inputs`; keep their labels.
+        let labels = metrics::read_labels(lp, n_samples, a.vec.vectors.is_some())?;
+        let g_out = metrics::golden_outputs(&golden, &inputs);
+        let f_out = metrics::float_outputs(&c.float, &golden, &inputs);
+        let ga = metrics::accuracy(&metrics::predictions(&c.graph, &g_out), &labels);
+        let fa = metrics::accuracy(&metrics::predictions(&c.graph, &f_out), &labels);
+        let (gh, gp, fp) = (ga.correct, ga.percent(), fa.percent());
+        accuracy = Some(Accuracy {
+            samples: labels.len(),
+            golden_hits: ga.correct,
+            float_hits: fa.correct,
+        });
         println!(
             "accuracy     golden model {gp:.2}% ({gh}/{}), float reference {fp:.2}%",
             labels.len()
@@ -207,6 +145,34 @@ pub fn main(a: Args) -> Result<ExitCode> {
         }
     }
     let ok = super::sim_ok(&r, n, latency);
+    let page = Page {
+        graph: &c.graph,
+        info: &info,
+        model: a.model.display().to_string(),
+        clock_mhz: a.clock,
+        simulation: Some(Simulation {
+            simulator: format!("{:?}", a.simulator),
+            vectors_expected: n,
+            vectors: r.vectors,
+            mismatches: r.mismatches,
+            measured_latency: r.latency,
+            passed: ok,
+        }),
+        quality: Some(Quality {
+            samples: compared,
+            source: match &a.vec.inputs {
+                Some(_) => from,
+                None => {
+                    format!("{from}, where narrow layer types saturate: a worst case, not typical")
+                }
+            },
+            errors: err,
+            accuracy,
+        }),
+    };
+    let html = out.join("report.html");
+    std::fs::write(&html, neurtl::report_html::render(&page)?)
+        .with_context(|| format!("writing {}", html.display()))?;
     Ok(if ok {
         ExitCode::SUCCESS
     } else {
