@@ -48,16 +48,18 @@ fn of_node(g: &Graph, n: NodeIndex, m: &Unread) -> Vec<u32> {
     unread
 }
 
-/// Raw bits below `drop` (on the input's grid) that a cast of rounding
-/// mode `q` never looks at: truncation ignores all of them, rounding half
-/// up looks at the highest one only, the other modes look at all (ties).
-fn ignored_by_cast(drop: i32, q: QuantMode, width: u32) -> u32 {
+/// Raw bits of a value of format `f` below `drop` (on its grid) that a
+/// cast of rounding mode `q` never looks at: truncation ignores all of
+/// them, rounding half up looks at the highest one only, the other modes
+/// look at all (ties). A signed value's top bit is always looked at: when
+/// every bit is dropped, the result is its sign extension.
+fn ignored_by_cast(drop: i32, q: QuantMode, f: Format) -> u32 {
     let n = match q {
         QuantMode::Trn => drop,
         QuantMode::Rnd => drop - 1,
         _ => 0,
     };
-    n.clamp(0, width as i32) as u32
+    n.clamp(0, (f.width - f.signed as u32) as i32) as u32
 }
 
 /// The grid (fractional bits) and rounding below which node `u`'s result
@@ -79,7 +81,7 @@ fn quantize_ignores(u: &Node, f: Format, unread: &[u32]) -> Vec<u32> {
     (0..u.size())
         .map(|i| {
             let (frac, q) = cut(u, unread, i);
-            ignored_by_cast(f.frac - frac, q, f.width)
+            ignored_by_cast(f.frac - frac, q, f)
         })
         .collect()
 }
@@ -109,7 +111,7 @@ fn dense_ignores(u: &Node, f: Format, unread: &[u32]) -> Vec<u32> {
                 // and up.
                 let (frac, q) = cut(u, unread, i);
                 let k = t.weight.trailing_zeros() as i32;
-                ignored_by_cast(f.frac + d.weight_type.format.frac - k - frac, q, f.width)
+                ignored_by_cast(f.frac + d.weight_type.format.frac - k - frac, q, f)
             } else {
                 0
             };
