@@ -11,4 +11,5 @@ pub mod ir;
 pub mod passes;
 pub mod report;
 pub mod sim;
+pub mod synth;
 pub mod vectors;

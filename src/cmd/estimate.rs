@@ -22,7 +22,7 @@ pub struct Args {
 }
 
 /// A clock given as a frequency or a period, in MHz.
-fn parse_clock(s: &str) -> Result<f64> {
+pub(super) fn parse_clock(s: &str) -> Result<f64> {
     let t = s.trim().to_ascii_lowercase();
     // (number, MHz per unit, whether the unit is a period)
     let (num, scale, period) = if let Some(n) = t.strip_suffix("ns") {
