@@ -31,23 +31,51 @@ const WRAPPER_TEMPLATE: &str = include_str!("../templates/synth_wrapper.v.tera")
 /// always adds NOT).
 pub const DEFAULT_GATES: &str = "AND,NAND,OR,NOR,XOR,XNOR,ANDNOT,ORNOT,MUX";
 
-/// The iCE40 parts nextpnr-ice40 knows, with the package passed for each
-/// (nextpnr's own defaults, which it wants stated).
-pub const ICE40_DEVICES: &[(&str, &str)] = &[
-    ("lp384", "qn32"),
-    ("lp1k", "tq144"),
-    ("lp4k", "tq144"),
-    ("lp8k", "ct256"),
-    ("hx1k", "tq144"),
-    ("hx4k", "tq144"),
-    ("hx8k", "ct256"),
-    ("up3k", "sg48"),
-    ("up5k", "sg48"),
-    ("u4k", "sg48"),
+/// An iCE40 part as nextpnr-ice40 sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ice40Part {
+    /// nextpnr's name (its `--NAME` flag).
+    pub name: &'static str,
+    /// The package passed with it: nextpnr's default for the part, which
+    /// it wants stated.
+    pub package: &'static str,
+    /// Logic cells (ICESTORM_LC) nextpnr can place; the 4k parts are the
+    /// 8k die to nextpnr.
+    pub logic_cells: u64,
+}
+
+const fn part(name: &'static str, package: &'static str, logic_cells: u64) -> Ice40Part {
+    Ice40Part {
+        name,
+        package,
+        logic_cells,
+    }
+}
+
+/// The iCE40 parts nextpnr-ice40 knows.
+pub const ICE40_PARTS: &[Ice40Part] = &[
+    part("lp384", "qn32", 384),
+    part("lp1k", "tq144", 1280),
+    part("lp4k", "tq144", 7680),
+    part("lp8k", "ct256", 7680),
+    part("hx1k", "tq144", 1280),
+    part("hx4k", "tq144", 7680),
+    part("hx8k", "ct256", 7680),
+    part("up3k", "sg48", 5280),
+    part("up5k", "sg48", 5280),
+    part("u4k", "sg48", 3520),
 ];
 
-/// The largest iCE40 (7,680 logic cells), so most small designs fit.
-pub const DEFAULT_ICE40_DEVICE: &str = "hx8k";
+/// The largest iCE40, so most small designs fit.
+pub const DEFAULT_ICE40_PART: &str = "hx8k";
+
+/// The iCE40 part called `name`.
+pub fn ice40_part(name: &str) -> Result<&'static Ice40Part, SynthError> {
+    ICE40_PARTS
+        .iter()
+        .find(|p| p.name == name)
+        .ok_or_else(|| SynthError::UnknownDevice(name.to_string()))
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -117,8 +145,8 @@ pub enum SynthError {
     },
     #[error(
         "the design does not fit the iCE40 {device}: it needs {used} {resource} of {available} \
-         (largest part: hx8k, 7680 logic cells; the yosys-xilinx and yosys-generic flows have no size limit); \
-         see {log}"
+         (the largest part, hx8k, has 7680 logic cells; the yosys-xilinx and yosys-generic flows \
+         have no size limit); see {log}"
     )]
     DoesNotFit {
         device: String,
@@ -132,9 +160,9 @@ pub enum SynthError {
 }
 
 fn ice40_names() -> String {
-    ICE40_DEVICES
+    ICE40_PARTS
         .iter()
-        .map(|d| d.0)
+        .map(|p| p.name)
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -154,7 +182,7 @@ pub struct Options {
     pub flow: Flow,
     /// The clock target: nextpnr's `--freq`, and what the slack is against.
     pub clock_mhz: f64,
-    /// iCE40 part (`ICE40_DEVICES`), for the ice40 flow.
+    /// iCE40 part (`ICE40_PARTS`), for the ice40 flow.
     pub device: String,
     /// ABC gate set of the generic flow.
     pub gates: String,
@@ -167,7 +195,7 @@ impl Options {
         Options {
             flow,
             clock_mhz,
-            device: DEFAULT_ICE40_DEVICE.into(),
+            device: DEFAULT_ICE40_PART.into(),
             gates: DEFAULT_GATES.into(),
             keep: false,
         }
@@ -270,12 +298,7 @@ pub struct GenericFigures {
 pub fn run(d: &Design, o: &Options) -> Result<Synthesis, SynthError> {
     let yosys = find(&YOSYS)?;
     let device = match o.flow {
-        Flow::YosysIce40 => Some(
-            ICE40_DEVICES
-                .iter()
-                .find(|x| x.0 == o.device)
-                .ok_or_else(|| SynthError::UnknownDevice(o.device.clone()))?,
-        ),
+        Flow::YosysIce40 => Some(ice40_part(&o.device)?),
         _ => None,
     };
     // Before Yosys runs, so a missing nextpnr does not cost a synthesis.
@@ -366,7 +389,9 @@ pub fn run(d: &Design, o: &Options) -> Result<Synthesis, SynthError> {
             }),
         ),
         Flow::YosysIce40 => {
-            let &(dev, package) = device.expect("ice40 has a device");
+            let &Ice40Part {
+                name: dev, package, ..
+            } = device.expect("ice40 has a device");
             let pnr = nextpnr.expect("ice40 found nextpnr");
             let freq = format!("{}", o.clock_mhz);
             let t = run_tool(

@@ -49,7 +49,11 @@ fn fails(out: Output) -> String {
     err
 }
 
-fn compile(model: &str, dir: &Path) {
+/// `model` compiled into a fresh temporary directory (kept alive by the
+/// returned handle).
+fn build(model: &str) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("build");
     ok(neurtl(
         &[
             "compile",
@@ -61,6 +65,7 @@ fn compile(model: &str, dir: &Path) {
         ],
         None,
     ));
+    (tmp, dir)
 }
 
 fn json_file(path: &Path) -> Value {
@@ -143,9 +148,7 @@ fn nextpnr_log_gives_the_routed_fmax_and_utilization() {
 /// registers and with what they write.
 #[test]
 fn three_flows_on_tiny() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("tiny");
-    compile("tests/models/tiny.json", &dir);
+    let (_tmp, dir) = build("tests/models/tiny.json");
     let d = dir.to_str().unwrap();
     let report = json_file(&dir.join("report.json"));
     let register_bits = report["counts"]["register_bits"].as_u64().unwrap();
@@ -264,18 +267,30 @@ fn three_flows_on_tiny() {
 
 #[test]
 fn a_design_too_large_for_the_device_says_so() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("wide");
-    compile("tests/fixtures/synth/wide.json", &dir);
+    let (_tmp, dir) = build("tests/fixtures/synth/wide.json");
+    let d = dir.to_str().unwrap();
+    let est: Value = serde_json::from_str(&ok(neurtl(
+        &["estimate", "tests/fixtures/synth/wide.json", "--json"],
+        None,
+    )))
+    .unwrap();
+    let luts = est["luts"].as_u64().unwrap();
+    // More estimated LUTs than the lp384's 384 cells: refused before Yosys.
+    assert!(luts > 384);
     let err = fails(neurtl(
-        &[
-            "synth",
-            dir.to_str().unwrap(),
-            "--flow",
-            "yosys-ice40",
-            "--device",
-            "hx1k",
-        ],
+        &["synth", d, "--flow", "yosys-ice40", "--device", "lp384"],
+        None,
+    ));
+    assert!(
+        err.contains("will not fit the iCE40 lp384")
+            && err.contains(&format!("{luts} 7-series LUTs")),
+        "{err}"
+    );
+    assert!(!dir.join("synth-yosys-ice40.yosys.log").exists());
+    // Fewer than the hx1k's 1280: nextpnr finds that it needs more cells.
+    assert!(luts < 1280);
+    let err = fails(neurtl(
+        &["synth", d, "--flow", "yosys-ice40", "--device", "hx1k"],
         None,
     ));
     assert!(
@@ -294,9 +309,7 @@ fn which(tool: &str) -> PathBuf {
 
 #[test]
 fn missing_tools_are_named_with_the_install_command() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("tiny");
-    compile("tests/models/tiny.json", &dir);
+    let (tmp, dir) = build("tests/models/tiny.json");
     let d = dir.to_str().unwrap();
     let bin = tmp.path().join("bin");
     std::fs::create_dir(&bin).unwrap();
@@ -318,9 +331,7 @@ fn missing_tools_are_named_with_the_install_command() {
 
 #[test]
 fn a_yosys_failure_shows_the_log() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("tiny");
-    compile("tests/models/tiny.json", &dir);
+    let (_tmp, dir) = build("tests/models/tiny.json");
     let top = dir.join("rtl/tiny.v");
     let text = std::fs::read_to_string(&top).unwrap();
     std::fs::write(&top, text + "\nthis is not verilog\n").unwrap();
@@ -335,11 +346,9 @@ fn a_yosys_failure_shows_the_log() {
 
 #[test]
 fn bad_arguments_are_errors() {
-    let tmp = tempfile::tempdir().unwrap();
+    let (tmp, dir) = build("tests/models/tiny.json");
     let err = fails(neurtl(&["synth", tmp.path().to_str().unwrap()], None));
     assert!(err.contains("not a neurtl build directory"), "{err}");
-    let dir = tmp.path().join("tiny");
-    compile("tests/models/tiny.json", &dir);
     let d = dir.to_str().unwrap();
     let err = fails(neurtl(&["synth", d, "--device", "up5k"], None));
     assert!(err.contains("--device"), "{err}");

@@ -22,7 +22,7 @@ pub struct Args {
     pub clock: String,
     /// iCE40 part for yosys-ice40.
     #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(
-        synth::ICE40_DEVICES.iter().map(|d| d.0)))]
+        synth::ICE40_PARTS.iter().map(|p| p.name)))]
     pub device: Option<String>,
     /// ABC gate set for yosys-generic (Yosys `abc -g`).
     #[arg(long)]
@@ -34,6 +34,10 @@ pub struct Args {
     /// the logs.
     #[arg(long)]
     pub keep: bool,
+    /// yosys-ice40: synthesize even when the estimate says the design
+    /// cannot fit the part.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// A number from `report.json`.
@@ -95,6 +99,23 @@ pub fn main(a: Args) -> Result<ExitCode> {
     let mut o = synth::Options::new(a.flow, mhz);
     if let Some(d) = a.device {
         o.device = d;
+    }
+    if a.flow == Flow::YosysIce40 && !a.force {
+        // An iCE40 logic cell holds one LUT4, never more logic than a
+        // 7-series LUT6: more estimated LUTs than the part has cells cannot
+        // fit, and synth_ice40 would take minutes to get there.
+        let p = synth::ice40_part(&o.device)?;
+        if est.luts > p.logic_cells {
+            bail!(
+                "{} will not fit the iCE40 {}: the estimate is {} 7-series LUTs, the part has {} \
+                 logic cells of one LUT4 each. Use --flow yosys-xilinx or yosys-generic, or \
+                 --force to run it anyway",
+                info.top,
+                p.name,
+                est.luts,
+                p.logic_cells
+            );
+        }
     }
     if let Some(g) = a.gates {
         o.gates = g;
