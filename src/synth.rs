@@ -328,10 +328,10 @@ pub fn run(d: &Design, o: &Options) -> Result<Synthesis, SynthError> {
     let mut read = format!("read_verilog {}", files.join(" "));
     let wrapper = match o.flow {
         Flow::YosysIce40 => {
-            let (name, text) = wrapper(d, &files);
-            write(&d.dir.join(&wrapper_file), &text)?;
+            let w = wrapper(d, &files);
+            write(&d.dir.join(&wrapper_file), &w.text)?;
             read += &format!(" {wrapper_file}");
-            Some(name)
+            Some(w)
         }
         _ => None,
     };
@@ -339,7 +339,7 @@ pub fn run(d: &Design, o: &Options) -> Result<Synthesis, SynthError> {
         Flow::YosysXilinx => format!("synth_xilinx -flatten -top {}\n", d.top),
         Flow::YosysIce40 => format!(
             "synth_ice40 -top {} -json {netlist}\n",
-            wrapper.as_deref().unwrap_or_default()
+            wrapper.as_ref().map_or("", |w| &w.name)
         ),
         Flow::YosysGeneric => format!(
             "synth -flatten -top {}\nabc -g {}\nopt_clean\n",
@@ -356,7 +356,7 @@ pub fn run(d: &Design, o: &Options) -> Result<Synthesis, SynthError> {
     let stat_path = d.dir.join(&stat);
     let stats = parse_stat_json(
         &read_text(&stat_path)?,
-        wrapper.as_deref().unwrap_or(&d.top),
+        wrapper.as_ref().map_or(&d.top, |w| &w.name),
     )
     .map_err(|what| SynthError::Parse {
         file: stat_path.display().to_string(),
@@ -389,69 +389,29 @@ pub fn run(d: &Design, o: &Options) -> Result<Synthesis, SynthError> {
             }),
         ),
         Flow::YosysIce40 => {
-            let &Ice40Part {
-                name: dev, package, ..
-            } = device.expect("ice40 has a device");
-            let pnr = nextpnr.expect("ice40 found nextpnr");
-            let freq = format!("{}", o.clock_mhz);
-            let t = run_tool(
-                &NEXTPNR,
-                &pnr,
-                &[
-                    &format!("--{dev}"),
-                    "--package",
-                    package,
-                    "--json",
-                    &netlist,
-                    "--freq",
-                    &freq,
-                    // The Fmax is the result wanted, met or not.
-                    "--timing-allow-fail",
-                    "--seed",
-                    "1",
-                    "-q",
-                    "-l",
-                    &plog,
-                ],
+            let part = device.expect("ice40 has a part");
+            let routed = route_ice40(
                 d,
-            );
-            let plog_path = d.dir.join(&plog);
-            let parsed = parse_nextpnr(&std::fs::read_to_string(&plog_path).unwrap_or_default());
-            let t = t.map_err(|e| match parsed.overfull() {
-                Some(u) => SynthError::DoesNotFit {
-                    device: dev.into(),
-                    resource: u.resource.clone(),
-                    used: u.used,
-                    available: u.available,
-                    log: plog_path.display().to_string(),
-                },
-                None => e,
-            })?;
-            let fmax = parsed.fmax.ok_or_else(|| SynthError::Parse {
-                file: plog_path.display().to_string(),
-                what: "no \"Max frequency for clock\" line: the design has no clocked path?".into(),
-            })?;
+                part,
+                &nextpnr.expect("ice40 found nextpnr"),
+                &netlist,
+                &plog,
+                o.clock_mhz,
+            )?;
             logs.push(plog.clone());
-            seconds += t;
-            let wrapper_flip_flops = d.in_bits.max(1) + d.out_bits.max(1) + 2;
+            seconds += routed.seconds;
+            let wrapper_flip_flops = wrapper.as_ref().expect("ice40 has a wrapper").flip_flops;
             (
                 count(&|k| k.starts_with("SB_DFF")).saturating_sub(wrapper_flip_flops),
                 Figures::Ice40(Ice40Figures {
-                    device: dev.into(),
-                    package: package.into(),
+                    device: part.name.into(),
+                    package: part.package.into(),
                     lut4: count(&|k| k == "SB_LUT4"),
                     carry: count(&|k| k == "SB_CARRY"),
                     ram: count(&|k| k.starts_with("SB_RAM")),
                     dsp: count(&|k| k == "SB_MAC16"),
                     wrapper_flip_flops,
-                    routed: Routed {
-                        slack_ns: 1e3 / o.clock_mhz - 1e3 / fmax.mhz,
-                        fmax_mhz: fmax.mhz,
-                        target_mhz: o.clock_mhz,
-                        clock: fmax.clock,
-                        utilization: parsed.utilization,
-                        seconds: t,
-                    },
+                    routed,
                 }),
             )
         }
@@ -484,6 +444,63 @@ pub fn run(d: &Design, o: &Options) -> Result<Synthesis, SynthError> {
         flip_flops,
         figures,
         logs,
+    })
+}
+
+/// Place and route the ice40 netlist with nextpnr-ice40 on `part`.
+fn route_ice40(
+    d: &Design,
+    part: &Ice40Part,
+    exe: &Path,
+    netlist: &str,
+    log: &str,
+    clock_mhz: f64,
+) -> Result<Routed, SynthError> {
+    let freq = clock_mhz.to_string();
+    let ran = run_tool(
+        &NEXTPNR,
+        exe,
+        &[
+            &format!("--{}", part.name),
+            "--package",
+            part.package,
+            "--json",
+            netlist,
+            "--freq",
+            &freq,
+            // The Fmax is the result wanted, met or not.
+            "--timing-allow-fail",
+            "--seed",
+            "1",
+            "-q",
+            "-l",
+            log,
+        ],
+        d,
+    );
+    let log_path = d.dir.join(log);
+    let parsed = parse_nextpnr(&std::fs::read_to_string(&log_path).unwrap_or_default());
+    let seconds = ran.map_err(|e| match parsed.overfull() {
+        Some(u) => SynthError::DoesNotFit {
+            device: part.name.into(),
+            resource: u.resource.clone(),
+            used: u.used,
+            available: u.available,
+            log: log_path.display().to_string(),
+        },
+        None => e,
+    })?;
+    let fmax = parsed.fmax.ok_or_else(|| SynthError::Parse {
+        file: log_path.display().to_string(),
+        what: "no \"Max frequency for clock\" line: the design has no clocked path?".into(),
+    })?;
+    Ok(Routed {
+        slack_ns: 1e3 / clock_mhz - 1e3 / fmax.mhz,
+        fmax_mhz: fmax.mhz,
+        target_mhz: clock_mhz,
+        clock: fmax.clock,
+        utilization: parsed.utilization,
+        seconds,
     })
 }
 
@@ -584,9 +601,15 @@ struct WrapperView<'a> {
     wrapper_flip_flops: u64,
 }
 
-/// The serial wrapper of the ice40 flow: its module name (one no RTL file
-/// uses) and its text.
-fn wrapper(d: &Design, files: &[String]) -> (String, String) {
+/// The serial wrapper of the ice40 flow.
+struct Wrapper {
+    /// A module name no RTL file uses.
+    name: String,
+    text: String,
+    flip_flops: u64,
+}
+
+fn wrapper(d: &Design, files: &[String]) -> Wrapper {
     let taken = |n: &str| n == d.top || files.iter().any(|f| *f == format!("rtl/{n}.v"));
     let mut name = "neurtl_synth_wrapper".to_string();
     while taken(&name) {
@@ -612,7 +635,11 @@ fn wrapper(d: &Design, files: &[String]) -> (String, String) {
     };
     let ctx = tera::Context::from_serialize(&view).expect("views serialize");
     let text = tera::Tera::one_off(WRAPPER_TEMPLATE, &ctx, false).expect("the wrapper renders");
-    (name, text)
+    Wrapper {
+        flip_flops: view.wrapper_flip_flops,
+        name,
+        text,
+    }
 }
 
 /// Cell counts of one module from Yosys `stat -json`.
