@@ -1,21 +1,25 @@
 # neurtl: `make demo` and `make test` work on a fresh Debian machine.
 CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-TOOLS := verilator iverilog yosys
+# Each tool is also the name of its Debian package.
+TOOLS := verilator iverilog yosys nextpnr-ice40
 
-.PHONY: all deps build demo test lint bench clean
+.PHONY: all setup deps build demo test lint bench clean
 
 all: build
 
-# Verilator, Icarus and Yosys from the distribution, only when missing.
-deps:
+# Simulators (Verilator, Icarus) and synthesis tools (Yosys, nextpnr-ice40,
+# for `neurtl synth`) from the distribution, only those missing.
+setup:
 	@missing=""; for t in $(TOOLS); do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq verilator iverilog yosys >/dev/null; \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
-	@verilator --version; iverilog -V 2>/dev/null | head -n 1; yosys -V
+	@verilator --version; iverilog -V 2>/dev/null | head -n 1; yosys -V; nextpnr-ice40 --version 2>&1 | head -n 1
+
+deps: setup
 
 build: deps
 	$(CARGO) build --release

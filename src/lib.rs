@@ -14,4 +14,5 @@ pub mod passes;
 pub mod report;
 pub mod report_html;
 pub mod sim;
+pub mod synth;
 pub mod vectors;

@@ -36,6 +36,8 @@ enum Command {
     Inspect(cmd::inspect::Args),
     /// Measure the golden model's throughput.
     Bench(cmd::bench::Args),
+    /// Synthesize a build directory with Yosys (and nextpnr) beside the estimate.
+    Synth(cmd::synth::Args),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +52,7 @@ fn main() -> ExitCode {
         Command::Import(a) => cmd::import::main(a),
         Command::Inspect(a) => cmd::inspect::main(a),
         Command::Bench(a) => cmd::bench::main(a),
+        Command::Synth(a) => cmd::synth::main(a),
     };
     match r {
         Ok(code) => code,

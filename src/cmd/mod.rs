@@ -9,6 +9,7 @@ pub mod import;
 pub mod inspect;
 pub mod run;
 pub mod simulate;
+pub mod synth;
 
 use anyhow::{Context, Result};
 use neurtl::compile::{self as driver, Compiled};
