@@ -23,12 +23,12 @@ use serde::Serialize;
 
 /// LUTs per adder bit that needs logic (`Counts::adder_logic_bits`),
 /// in adders with an operand wider than 4 bits.
-pub const LUTS_PER_ADDER_BIT: f64 = 0.916;
+pub const LUTS_PER_ADDER_BIT: f64 = 0.862;
 /// LUTs per adder bit in adders of operands up to 4 bits
 /// (`Counts::small_adder_logic_bits`).
-pub const LUTS_PER_SMALL_ADDER_BIT: f64 = 1.147;
+pub const LUTS_PER_SMALL_ADDER_BIT: f64 = 1.30;
 /// LUTs per bit of comparison or selection (`Counts::logic_bits`).
-pub const LUTS_PER_LOGIC_BIT: f64 = 0.122;
+pub const LUTS_PER_LOGIC_BIT: f64 = 0.11;
 
 /// The device family an estimate is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]

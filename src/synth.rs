@@ -808,8 +808,9 @@ impl Comparison {
 }
 
 /// The estimate against the synthesis, for every quantity both have:
-/// flip-flops on every flow, and the 7-series cells the estimate models on
-/// the Xilinx flow.
+/// flip-flops on every flow, the 7-series cells the estimate models on
+/// the Xilinx flow, and the achievable clock against nextpnr's routed Fmax
+/// on the iCE40 flow.
 pub fn compare(s: &Synthesis, e: &Estimate) -> Vec<Comparison> {
     let mut rows = vec![Comparison::new(
         "flip_flops",
@@ -829,6 +830,14 @@ pub fn compare(s: &Synthesis, e: &Estimate) -> Vec<Comparison> {
             "CARRY4",
             e.carry4 as f64,
             x.carry4 as f64,
+        ));
+    }
+    if let (Figures::Ice40(i), Some(t)) = (&s.figures, &e.timing) {
+        rows.push(Comparison::new(
+            "fmax_mhz",
+            "Fmax (MHz)",
+            (t.achievable_mhz * 10.0).round() / 10.0,
+            i.routed.fmax_mhz,
         ));
     }
     rows

@@ -56,7 +56,7 @@ pub const ICE40: DelayModel = DelayModel {
     clk_to_q: 0.54,
     setup: 0.47,
     lut: 0.45,
-    net: 1.0,
+    net: 1.59,
     carry_entry: 0.68,
     carry_cell: 0.13,
     carry_bits: 1,

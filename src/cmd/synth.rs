@@ -87,7 +87,12 @@ pub fn main(a: Args) -> Result<ExitCode> {
 
     // The estimate of the same model with the options the RTL was built with.
     let c = neurtl::compile::compile_file(&a.dir.join("model.json"), info.options.options(), None)?;
-    let est = neurtl::estimate::estimate(&c, mhz)?;
+    let device = match a.flow {
+        Flow::YosysIce40 => neurtl::estimate::Device::Ice40,
+        Flow::YosysXilinx => neurtl::estimate::Device::Xilinx,
+        Flow::YosysGeneric => neurtl::estimate::Device::Asic,
+    };
+    let est = neurtl::estimate::estimate_on(&c, mhz, device)?;
     if est.top != info.top || est.latency_cycles != info.latency {
         eprintln!(
             "warning: {}: the RTL differs from what this neurtl builds from model.json \
