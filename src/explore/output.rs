@@ -44,6 +44,8 @@ struct Record {
     luts: Option<u64>,
     flip_flops: Option<u64>,
     carry4: Option<u64>,
+    /// The clock the estimate's 7-series delay model allows.
+    fmax_mhz: Option<f64>,
     pareto: bool,
     /// The point's model file and the options to compile it with.
     model: Option<String>,
@@ -84,6 +86,9 @@ fn record(p: &Point, x: &Exploration) -> Record {
         luts: e.map(|e| e.luts),
         flip_flops: e.map(|e| e.flip_flops),
         carry4: e.map(|e| e.carry4),
+        fmax_mhz: e
+            .and_then(|e| e.timing.as_ref())
+            .map(|t| round(t.achievable_mhz, 1)),
         pareto: p.pareto,
         model: p.pareto.then(|| model_path(p.id)),
         options: flags(p, x),
@@ -167,7 +172,7 @@ fn opt<T: ToString>(v: Option<T>) -> String {
     v.map(|v| v.to_string()).unwrap_or_default()
 }
 
-const CSV_COLUMNS: [&str; 17] = [
+const CSV_COLUMNS: [&str; 18] = [
     "id",
     "baseline",
     "weight_bits",
@@ -183,6 +188,7 @@ const CSV_COLUMNS: [&str; 17] = [
     "luts",
     "flip_flops",
     "carry4",
+    "fmax_mhz",
     "pareto",
     "error",
 ];
@@ -208,6 +214,7 @@ pub fn csv(x: &Exploration) -> String {
             opt(r.luts),
             opt(r.flip_flops),
             opt(r.carry4),
+            opt(r.fmax_mhz.map(|v| format!("{v:.1}"))),
             r.pareto.to_string(),
             r.error.unwrap_or_default(),
         ];
@@ -304,7 +311,7 @@ pub fn html(x: &Exploration, svg: &str) -> Result<String, ExploreError> {
         (
             "estimates".into(),
             format!(
-                "neurtl estimate at {} MHz: LUTs, FFs and CARRY4 for Xilinx 7-series, before synthesis",
+                "neurtl estimate at {} MHz: LUTs, FFs, CARRY4 and Fmax for Xilinx 7-series, before synthesis",
                 x.clock_mhz
             ),
         ),
@@ -322,6 +329,7 @@ pub fn html(x: &Exploration, svg: &str) -> Result<String, ExploreError> {
         "LUTs",
         "FFs",
         "CARRY4",
+        "Fmax est. (MHz)",
         "Pareto",
         "types / error",
     ]
@@ -368,6 +376,7 @@ pub fn html(x: &Exploration, svg: &str) -> Result<String, ExploreError> {
                     num(r.luts, grouped),
                     num(r.flip_flops, grouped),
                     num(r.carry4, grouped),
+                    num(r.fmax_mhz, |v| format!("{v:.0}")),
                     cell(if r.pareto { "yes" } else { "" }.into(), u8::from(r.pareto)),
                     cell(detail.clone(), detail),
                 ],
