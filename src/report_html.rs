@@ -154,6 +154,8 @@ struct LayerRow {
     accumulator: String,
     ready: String,
     registers: String,
+    /// The slowest path into the layer's registers (7-series model).
+    path: String,
     weights: String,
     weight_error: String,
     bias_error: String,
@@ -272,6 +274,22 @@ fn view(p: &Page<'_>) -> View {
             ),
         ),
         fact(
+            "timing",
+            match &e.timing {
+                Some(t) => format!(
+                    "critical path {} ns: up to {} MHz on 7-series ({}; delay model, not calibrated)",
+                    fmt_num(t.critical_path_ns),
+                    fmt_num(t.achievable_mhz.floor()),
+                    if t.meets_clock {
+                        "meets the clock"
+                    } else {
+                        "misses the clock"
+                    }
+                ),
+                None => "no delay model".into(),
+            },
+        ),
+        fact(
             "ports",
             format!(
                 "in_data {} bits, out_data {} bits",
@@ -321,7 +339,18 @@ fn view(p: &Page<'_>) -> View {
         layers: g
             .topo()
             .into_iter()
-            .map(|n| layer_row(g, n, info.folded.is_some()))
+            .map(|n| {
+                let mut row = layer_row(g, n, info.folded.is_some());
+                let path = e.timing.as_ref().and_then(|t| {
+                    t.layers
+                        .iter()
+                        .find(|l| l.layer == row.name && l.path_ns > 0.0)
+                });
+                if let Some(l) = path {
+                    row.path = format!("{:.2}", l.path_ns);
+                }
+                row
+            })
             .collect(),
         removed: g.meta.removed.clone(),
     }
@@ -434,6 +463,7 @@ fn layer_row(g: &Graph, n: NodeIndex, folded: bool) -> LayerRow {
             (r, false) => format!("{r} inner"),
             (r, true) => format!("{r} inner + output"),
         },
+        path: dash(),
         weights: dash(),
         weight_error: dash(),
         bias_error: dash(),
