@@ -42,7 +42,7 @@ pub fn dense_levels(d: &super::Dense) -> u32 {
 /// a layer runs for `total` levels, cutting every `per_stage` levels. The
 /// last level is never cut here: the layer's output register follows it.
 pub fn cut_after(level: u32, total: u32, per_stage: u32) -> bool {
-    per_stage > 0 && level < total && level % per_stage == 0
+    per_stage > 0 && level < total && level.is_multiple_of(per_stage)
 }
 
 /// Number of cuts inside a tree of `total` levels.

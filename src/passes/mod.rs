@@ -99,11 +99,11 @@ pub fn pipeline(opts: CompileOptions) -> Vec<Box<dyn Pass>> {
 /// Run the passes up to and including `stop_after` (all when `None`).
 pub fn run(g: &mut Graph, opts: CompileOptions, stop_after: Option<&str>) -> Result<(), PassError> {
     let passes = pipeline(opts);
-    if let Some(s) = stop_after {
-        if !passes.iter().any(|p| p.name() == s) {
-            let names: Vec<_> = passes.iter().map(|p| p.name()).collect();
-            return Err(PassError::UnknownPass(s.to_string(), names.join(", ")));
-        }
+    if let Some(s) = stop_after
+        && !passes.iter().any(|p| p.name() == s)
+    {
+        let names: Vec<_> = passes.iter().map(|p| p.name()).collect();
+        return Err(PassError::UnknownPass(s.to_string(), names.join(", ")));
     }
     for p in passes {
         p.run(g)?;

@@ -8,12 +8,15 @@ use crate::ir::{DenseQuant, Graph, Op};
 
 pub struct QuantizeWeights;
 
+/// Values that do not fit a type, by position, with their value.
+type Misfits = Vec<(String, f64)>;
+
 /// Quantize `vals`, returning the raw integers and the largest error, or
 /// the list of values that do not fit.
 fn quantize_all<'a>(
     vals: impl Iterator<Item = (String, f64)> + 'a,
     ty: &FixedType,
-) -> Result<(Vec<i128>, f64), Vec<(String, f64)>> {
+) -> Result<(Vec<i128>, f64), Misfits> {
     let mut out = vec![];
     let mut bad = vec![];
     let mut max_err = 0f64;
