@@ -91,7 +91,8 @@ pub struct Estimate {
     /// Time between samples at the clock.
     pub interval_ns: f64,
     pub flip_flops: u64,
-    /// Xilinx 7-series LUTs (model, see the constants above).
+    /// Xilinx 7-series LUTs (model, see the constants above), whatever
+    /// the device; the table shows them for `xilinx` only.
     pub luts: u64,
     /// Xilinx CARRY4 cells.
     pub carry4: u64,
@@ -252,10 +253,12 @@ impl Estimate {
                 "no delay model for this device".into(),
             )),
         }
+        rows.push(("flip-flops".into(), self.flip_flops.to_string()));
+        if self.device == Device::Xilinx {
+            rows.push(("LUTs (7-series)".into(), self.luts.to_string()));
+            rows.push(("CARRY4".into(), self.carry4.to_string()));
+        }
         rows.extend([
-            ("flip-flops".into(), self.flip_flops.to_string()),
-            ("LUTs (7-series)".into(), self.luts.to_string()),
-            ("CARRY4".into(), self.carry4.to_string()),
             (
                 "adders".into(),
                 format!("{} ({} bits)", self.adders, self.adder_bits),

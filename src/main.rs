@@ -26,7 +26,7 @@ enum Command {
     Run(cmd::run::Args),
     /// Run the golden model (or the float reference) on given inputs.
     Eval(cmd::eval::Args),
-    /// Latency, interval and hardware counts, without synthesis.
+    /// Latency, interval, timing and hardware counts, without synthesis.
     Estimate(cmd::estimate::Args),
     /// Sweep precisions and pipelining; accuracy, cost and the Pareto front.
     Explore(cmd::explore::Args),

@@ -15,7 +15,8 @@ pub struct Args {
     /// Clock frequency: `250MHz`, `250` (MHz) or `4ns`.
     #[arg(long, default_value = "200MHz")]
     pub clock: String,
-    /// Device family for timing (and, on xilinx, LUTs and CARRY4).
+    /// Device family: its delay model, and on xilinx the LUT and CARRY4
+    /// estimates in the table (the JSON always has the 7-series figures).
     #[arg(long, value_enum, default_value = "xilinx")]
     pub device: neurtl::estimate::Device,
     /// Print JSON instead of a table.
