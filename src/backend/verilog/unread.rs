@@ -1,8 +1,9 @@
-//! Low bits of a node's output that no consumer reads. The back end still
-//! registers the whole output (so the RTL keeps one simple shape), but
-//! synthesis removes flip-flops nothing reads, and the flip-flop estimate
-//! must not count them. The rules are deliberately few and exact: a bit is
-//! unread only when every consumer provably ignores it.
+//! Low bits of a node's output that no consumer reads. The back end drives
+//! them as zeros (the register of them is then visibly constant, and
+//! synthesis removes it), and the flip-flop estimate does not count them;
+//! a wrong rule would show up as a mismatch in simulation. The rules are
+//! deliberately few and exact: a bit is unread only when every consumer
+//! provably ignores it.
 
 use crate::fixed::{Format, QuantMode};
 use crate::ir::{Graph, Node, Op};
