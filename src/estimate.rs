@@ -5,8 +5,9 @@
 //! checks in simulation. The hardware counts are what the back end
 //! instantiates (adders and their bits, constant multipliers, comparators,
 //! threshold cells). The flip-flop count is the register bits it
-//! instantiates, less those that only repeat a sign bit or hold a
-//! constant (by the exact intervals), which synthesis removes. LUTs and
+//! instantiates, less those synthesis removes: sign copies and constants
+//! (by the exact intervals), constant low bits, and low bits no consumer
+//! reads (`backend::verilog::unread`). LUTs and
 //! carry cells for Xilinx 7-series come from a linear model of the
 //! instantiated logic, calibrated once against Yosys `synth_xilinx` (the
 //! constants below; `docs/estimation.md` has the measurements and the
@@ -16,7 +17,7 @@
 //! slowest register-to-register path of each layer on the chosen device,
 //! and from the slowest of all the achievable clock.
 
-use crate::backend::timing::{DEVICES, DelayModel};
+use crate::backend::timing::DEVICES;
 use crate::backend::verilog::{self, DesignInfo};
 use crate::compile::{CompileError, Compiled};
 use serde::Serialize;
@@ -44,14 +45,15 @@ pub enum Device {
 }
 
 impl Device {
-    /// The delay model, when the device has one.
-    pub fn delays(self) -> Option<(usize, &'static DelayModel)> {
+    /// Which of the back end's delay models (`DEVICES`, and the entries of
+    /// each `Arrival`) is this device's, when it has one.
+    pub fn delay_model(self) -> Option<usize> {
         let name = match self {
             Device::Xilinx => "xilinx",
             Device::Ice40 => "ice40",
             Device::Asic => return None,
         };
-        DEVICES.iter().enumerate().find(|(_, d)| d.name == name)
+        DEVICES.iter().position(|d| d.name == name)
     }
 }
 
@@ -122,9 +124,9 @@ pub fn estimate_on(c: &Compiled, clock_mhz: f64, device: Device) -> Result<Estim
     ))
 }
 
-/// The timing of a design on the device with delay model `dm`, entry `at`
+/// The timing of a design on the device whose delay model is entry `at`
 /// of the back end's arrivals.
-fn timing(i: &DesignInfo, clock_mhz: f64, (at, _dm): (usize, &DelayModel)) -> TimingEstimate {
+fn timing(i: &DesignInfo, clock_mhz: f64, at: usize) -> TimingEstimate {
     let t = &i.timing;
     let critical = t.critical.path(at);
     let achievable = 1e3 / critical;
@@ -158,7 +160,7 @@ impl Estimate {
         Estimate {
             top: i.top.clone(),
             device,
-            timing: device.delays().map(|d| timing(i, clock_mhz, d)),
+            timing: device.delay_model().map(|at| timing(i, clock_mhz, at)),
             latency_cycles: i.latency,
             initiation_interval: i.ii,
             clock_mhz,

@@ -2,23 +2,10 @@
 //! testbench measures, for the examples on every target that builds in
 //! reasonable time (random networks: `tests/rtl_random.rs`).
 
-use std::path::Path;
-use std::process::Command;
+mod common;
 
-fn neurtl(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_neurtl"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "neurtl {args:?} failed:\n{text}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text
-}
+use common::neurtl_ok as neurtl;
+use std::path::Path;
 
 #[test]
 fn estimated_latency_is_the_measured_latency() {

@@ -3,6 +3,9 @@
 //! golden model run directly, and the command end to end (files,
 //! determinism, failed points, bad input).
 
+mod common;
+
+use common::neurtl_ok as ok;
 use neurtl::compile::{compile_file, compile_text};
 use neurtl::explore::evaluate::{Dataset, Metric};
 use neurtl::explore::pareto::{dominates, front};
@@ -14,7 +17,6 @@ use neurtl::ir::{CompileOptions, Op, PipelineMode};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -419,22 +421,7 @@ proptest! {
 }
 
 fn neurtl(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_neurtl"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap()
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = neurtl(args);
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "neurtl {args:?} failed:\n{text}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text
+    common::neurtl_command(args).output().unwrap()
 }
 
 /// Input samples for `tests/models/tiny.json` (three values each).

@@ -4,25 +4,13 @@
 //! and loads nothing from outside; an ignored test renders it in headless
 //! Chromium.
 
+mod common;
+
+use common::neurtl_ok as neurtl;
 use neurtl::ir::{CompileOptions, Graph};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn neurtl(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_neurtl"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "neurtl {args:?} failed:\n{text}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text
-}
 
 fn repo(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)

@@ -4,10 +4,12 @@
 //! meets: a missing tool, a design too large for the iCE40, a Yosys
 //! failure, a directory that is not a build.
 
+mod common;
+
 use neurtl::synth::{parse_ltp, parse_nextpnr, parse_stat_json};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -19,8 +21,7 @@ fn fixture(name: &str) -> String {
 
 /// Run the binary from the crate root, with `path` as PATH when given.
 fn neurtl(args: &[&str], path: Option<&Path>) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_neurtl"));
-    c.args(args).current_dir(root());
+    let mut c = common::neurtl_command(args);
     if let Some(p) = path {
         c.env("PATH", p);
     }
@@ -28,13 +29,7 @@ fn neurtl(args: &[&str], path: Option<&Path>) -> Output {
 }
 
 fn ok(out: Output) -> String {
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "neurtl failed:\n{text}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text
+    common::stdout_of(out, "neurtl")
 }
 
 /// The error of a run that must fail with exit 2.

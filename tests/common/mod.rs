@@ -1,9 +1,38 @@
-//! Random-network generator shared by the RTL property tests.
+//! Shared by the integration tests: the random-network generator of the
+//! RTL property tests, and running the `neurtl` binary.
 
 #![allow(dead_code)]
 
 use neurtl::vectors::Rng;
 use serde_json::{Value, json};
+use std::process::{Command, Output};
+
+/// The `neurtl` binary with `args`, to run from the crate root.
+pub fn neurtl_command(args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_neurtl"));
+    c.args(args).current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+/// The standard output of a run that must have succeeded; otherwise the
+/// test fails showing `what` and both streams.
+pub fn stdout_of(out: Output, what: &str) -> String {
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{what} failed:\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+/// Run `neurtl args`, which must succeed, and return its standard output.
+pub fn neurtl_ok(args: &[&str]) -> String {
+    stdout_of(
+        neurtl_command(args).output().unwrap(),
+        &format!("neurtl {args:?}"),
+    )
+}
 
 const QUANT: [&str; 7] = [
     "trn",

@@ -276,7 +276,7 @@ pub fn generate(l: Lowered<'_>) -> Result<Design, VerilogError> {
     let mut delays = Delays::new(g, &fold, latency);
     for n in g.topo() {
         let node = g.node(n);
-        if matches!(node.op, Op::Input { .. }) || fold.as_ref().is_some_and(|p| p.is_folded(n)) {
+        if !has_module(g, &fold, n) {
             continue;
         }
         let mname = namer.unique(&format!("{top}_{}", node.name));
@@ -301,12 +301,20 @@ pub fn generate(l: Lowered<'_>) -> Result<Design, VerilogError> {
         low.insert(n, node_low);
         let w = node.size() as u32 * node.wire_width();
         let out = t.wire("y", w);
-        t.settle(&out, b.arrival("out"));
+        let out_arrival = b.arrival("out");
+        t.settle(&out, out_arrival);
+        // A value leaving the design unregistered is assumed to be captured
+        // by a flip-flop outside it; a delay register captures it inside.
+        let captured = delays.read_late(n) || g.outputs.contains(&n);
         paths.push(LayerTiming {
             name: node.name.clone(),
             start: stage.start,
             ready: stage.ready(),
-            path: b.slowest,
+            path: if captured {
+                b.slowest.max(out_arrival.captured())
+            } else {
+                b.slowest
+            },
         });
         conns.push(("out".to_string(), out.clone()));
         t.layer(
@@ -343,18 +351,6 @@ pub fn generate(l: Lowered<'_>) -> Result<Design, VerilogError> {
             None => latency - g.node(o).stage.unwrap().ready(),
         };
         parts.push(delays.get(&mut t, g, &bus, (&low, &unread_bits), o, delay));
-    }
-    // A value leaving the design unregistered is assumed to be captured
-    // by a flip-flop outside it; a delay register captures it inside.
-    for l in paths.iter_mut() {
-        let Some(n) = g.find(&l.name) else { continue };
-        let read_late = delays
-            .wanted
-            .get(&n)
-            .is_some_and(|d| d.iter().any(|&d| d > 0));
-        if read_late || g.outputs.contains(&n) {
-            l.path = l.path.max(t.arrival(&bus[&n]).captured());
-        }
     }
     let critical = paths.iter().fold(t.slowest, |c, l| c.max(l.path));
     parts.reverse(); // output 0 in the least significant bits
@@ -418,11 +414,7 @@ struct Delays {
 impl Delays {
     fn new(g: &Graph, fold: &Option<folded::Plan>, latency: u32) -> Delays {
         let mut wanted: HashMap<NodeIndex, Vec<u32>> = HashMap::new();
-        let built = |n: NodeIndex| {
-            !matches!(g.node(n).op, Op::Input { .. })
-                && !fold.as_ref().is_some_and(|p| p.is_folded(n))
-        };
-        for n in g.topo().into_iter().filter(|&n| built(n)) {
+        for n in g.topo().into_iter().filter(|&n| has_module(g, fold, n)) {
             let start = g.node(n).stage.unwrap().start;
             for &o in g.operands(n).iter() {
                 let d = start - g.node(o).stage.unwrap().ready();
@@ -443,6 +435,13 @@ impl Delays {
             wanted,
             built: HashMap::new(),
         }
+    }
+
+    /// Whether some consumer (or the output port) reads `n` cycles late.
+    fn read_late(&self, n: NodeIndex) -> bool {
+        self.wanted
+            .get(&n)
+            .is_some_and(|d| d.iter().any(|&d| d > 0))
     }
 
     /// Node `o`'s bus `delay` cycles late. The first call for a node builds
@@ -478,6 +477,12 @@ impl Delays {
         }
         self.built[&(o, delay)].clone()
     }
+}
+
+/// Whether node `n` becomes a module of its own: inputs are wires, and a
+/// folded design computes its folded layers on the PE array.
+fn has_module(g: &Graph, fold: &Option<folded::Plan>, n: NodeIndex) -> bool {
+    !matches!(g.node(n).op, Op::Input { .. }) && !fold.as_ref().is_some_and(|p| p.is_folded(n))
 }
 
 /// Bits of a node's whole bus that a register need not keep (see

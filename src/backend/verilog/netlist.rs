@@ -142,8 +142,9 @@ pub struct Counts {
     pub quantizers: u64,
     pub comparators: u64,
     pub register_bits: u64,
-    /// Register bits that only repeat a sign bit or hold a constant, by
-    /// the values' exact intervals; synthesis merges or removes them.
+    /// Register bits synthesis merges or removes: copies of a sign bit or
+    /// constants by the values' exact intervals, constant low bits
+    /// (`Val::low`) and low bits no consumer reads (`unread.rs`).
     pub redundant_register_bits: u64,
     /// Adder bits that need logic: bits below the lowest set bit of a
     /// shifted operand pass through (the resource estimate's main term).
