@@ -41,6 +41,12 @@ pub enum CompileError {
         #[source]
         source: verilog::VerilogError,
     },
+    #[error("{file}: {source}")]
+    Datapath {
+        file: String,
+        #[source]
+        source: crate::datapath::LowerError,
+    },
     #[error("{path}: {source}")]
     Write {
         path: String,
@@ -85,6 +91,15 @@ impl Compiled {
             source,
         })?;
         Ok(Golden::new(l))
+    }
+    /// The whole design as a datapath IR.
+    pub fn datapath(&self) -> Result<crate::datapath::Datapath, CompileError> {
+        let file = self.file();
+        let l = verify::lower_check(&self.graph).map_err(|source| CompileError::Verify {
+            file: file.clone(),
+            source,
+        })?;
+        crate::datapath::lower(l).map_err(|source| CompileError::Datapath { file, source })
     }
 }
 

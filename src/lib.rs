@@ -3,6 +3,7 @@
 //! A model flows front end → IR → passes → back end; see ARCHITECTURE.md.
 pub mod backend;
 pub mod compile;
+pub mod datapath;
 pub mod estimate;
 pub mod explore;
 pub mod fixed;

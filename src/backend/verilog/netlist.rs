@@ -4,6 +4,7 @@
 
 use crate::backend::timing::{self, Arrival};
 use crate::backend::tl_cells;
+use crate::datapath::csd_digits;
 use crate::fixed::{FixedType, Format, OverflowMode, QuantMode, cast_interval};
 use crate::ir::Interval;
 use serde::Serialize;
@@ -889,25 +890,6 @@ pub fn slice(bus: &str, i: usize, width: u32) -> String {
     }
 }
 
-/// The non-adjacent form of `c ≠ 0`: digits `±2^k` as `(k, negative)`, no
-/// two adjacent, the fewest non-zero digits of any signed-digit form.
-pub fn csd_digits(c: i128) -> Vec<(u32, bool)> {
-    let mut d = vec![];
-    let mut v = c;
-    let mut k = 0;
-    while v != 0 {
-        if v & 1 == 1 {
-            // v mod 4 == 3 → digit −1 (carry up), == 1 → digit +1
-            let neg = v & 3 == 3;
-            d.push((k, neg));
-            v -= if neg { -1 } else { 1 };
-        }
-        v >>= 1;
-        k += 1;
-    }
-    d
-}
-
 /// Bits of a register of `fmt` holding a value in `range` that synthesis
 /// removes: `redundant_bits` at the top, and `low` bits at the bottom that
 /// are constant or that nothing reads.
@@ -926,26 +908,5 @@ pub fn redundant_bits(fmt: Format, range: Interval) -> u32 {
     match Format::for_interval(lo, hi, fmt.frac) {
         Some(f) => fmt.width.saturating_sub(f.width),
         None => 0,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::csd_digits;
-
-    #[test]
-    fn csd_digits_sum_to_the_constant_and_are_non_adjacent() {
-        let cases = (-4096i128..=4096).chain([i64::MAX as i128, i64::MIN as i128, (1 << 100) - 1]);
-        for c in cases.filter(|&c| c != 0) {
-            let d = csd_digits(c);
-            let sum: i128 = d
-                .iter()
-                .map(|&(k, neg)| if neg { -(1i128 << k) } else { 1i128 << k })
-                .sum();
-            assert_eq!(sum, c);
-            assert!(d.windows(2).all(|w| w[1].0 > w[0].0 + 1), "{c}: {d:?}");
-            // minimal weight: never more digits than binary has ones
-            assert!(d.len() as u32 <= c.unsigned_abs().count_ones());
-        }
     }
 }

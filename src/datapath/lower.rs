@@ -1,0 +1,636 @@
+//! Lowering: the lowered graph IR → one [`Datapath`] for the whole design.
+//!
+//! Each graph node becomes the integer operations that compute its
+//! elements: constant products as shifts and adds of canonical signed
+//! digits, balanced adder trees that carry signs to their root, XNOR
+//! popcounts, comparisons, threshold-gate cells. Because the datapath
+//! hashes nodes structurally, a product or partial sum that two neurons
+//! (or two layers) share is built once without this file asking for it.
+//!
+//! This file decides *what* is computed; registers, timing and counting
+//! are later stages over the datapath.
+
+use super::{Datapath, Kind, NodeId, Output, Term, csd_digits};
+use crate::backend::tl_cells;
+use crate::fixed::{FixedType, OverflowMode, QuantMode, quantize};
+use crate::golden::BIPOLAR_WIRE;
+use crate::ir::{Accum, Graph, Lowered, Node, Op, Target, interval, tree};
+use petgraph::stable_graph::NodeIndex;
+use std::collections::HashMap;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LowerError {
+    #[error("the datapath IR does not yet build the folded `--target {0}` array")]
+    Unsupported(&'static str),
+}
+
+/// A value during lowering: node `id`'s raw integer read at `frac`
+/// fractional bits. Reading a node at a coarser `frac` than its own is
+/// how a product by `2^k` costs nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct V {
+    id: NodeId,
+    frac: i32,
+}
+
+/// A value and whether it is to be subtracted: adder trees carry signs up
+/// to their root instead of negating each leaf.
+type Signed = (V, bool);
+
+struct Lower<'g> {
+    g: &'g Graph,
+    dp: Datapath,
+    /// Per graph node, its elements at the node's format: bipolar
+    /// elements as their bit.
+    vals: HashMap<NodeIndex, Vec<V>>,
+}
+
+/// Build the datapath of a lowered graph.
+pub fn lower(l: Lowered<'_>) -> Result<Datapath, LowerError> {
+    let g = l.graph();
+    if g.meta.pipeline.unwrap_or_default().target == Target::TlPe {
+        return Err(LowerError::Unsupported("tl-pe"));
+    }
+    let mut lw = Lower {
+        g,
+        dp: Datapath::default(),
+        vals: HashMap::new(),
+    };
+    for n in g.topo() {
+        let elems = lw.node(n);
+        let ids = elems.iter().map(|v| Some(v.id)).collect();
+        lw.dp.layers.push((g.node(n).name.clone(), ids));
+        lw.vals.insert(n, elems);
+    }
+    for &o in &g.outputs {
+        let node = g.node(o);
+        let port = if node.bipolar {
+            BIPOLAR_WIRE
+        } else {
+            node.format.unwrap()
+        };
+        for v in &lw.vals[&o] {
+            lw.dp.outputs.push(Output { node: v.id, port });
+        }
+    }
+    lw.dp.remove_dead();
+    Ok(lw.dp)
+}
+
+impl Lower<'_> {
+    fn node(&mut self, n: NodeIndex) -> Vec<V> {
+        let node = self.g.node(n);
+        if let Op::Input { ty } = &node.op {
+            return self.input(node, ty);
+        }
+        if node.bipolar {
+            return self.bits_out(n);
+        }
+        let out_fmt = node.format.unwrap();
+        let exact = self.exact(n);
+        exact
+            .into_iter()
+            .map(|v| match node.cast {
+                Some(ty) if !matches!(node.op, Op::Argmax) => self.cast(v, &ty),
+                _ => self.cast(v, &FixedType::plain(out_fmt)),
+            })
+            .collect()
+    }
+
+    fn input(&mut self, node: &Node, ty: &FixedType) -> Vec<V> {
+        let port = self.dp.inputs.len() as u32;
+        let fmt = if node.bipolar {
+            BIPOLAR_WIRE
+        } else {
+            ty.format
+        };
+        self.dp.inputs.push((fmt, node.size()));
+        let ranges = node.range.as_ref().unwrap();
+        ranges
+            .iter()
+            .enumerate()
+            .map(|(i, &r)| {
+                // a bipolar element's wire bit is (value + 1) / 2
+                let r = if node.bipolar {
+                    ((r.0 + 1) / 2, (r.1 + 1) / 2)
+                } else {
+                    r
+                };
+                let id = self.dp.input(port, i as u32, fmt, r);
+                V { id, frac: fmt.frac }
+            })
+            .collect()
+    }
+
+    /// Operand `i`'s elements as numbers: a bipolar bit becomes −1/+1.
+    fn numeric(&mut self, n: NodeIndex, i: usize) -> Vec<V> {
+        let o = self.g.operands(n)[i];
+        let vals = self.vals[&o].clone();
+        if !self.g.node(o).bipolar {
+            return vals;
+        }
+        vals.into_iter()
+            .map(|v| V {
+                id: self.dp.node(Kind::Bipolar(v.id), 0),
+                frac: 0,
+            })
+            .collect()
+    }
+
+    /// Operand `i`'s elements as they travel: bits for a bipolar operand.
+    fn wires(&self, n: NodeIndex, i: usize) -> &[V] {
+        &self.vals[&self.g.operands(n)[i]]
+    }
+
+    /// Elements of a node whose values are bipolar: one bit each.
+    fn bits_out(&mut self, n: NodeIndex) -> Vec<V> {
+        let node = self.g.node(n);
+        let bit = |id| V { id, frac: 0 };
+        match &node.op {
+            Op::Flatten | Op::Concat => (0..self.g.operands(n).len())
+                .flat_map(|i| self.wires(n, i).to_vec())
+                .collect(),
+            Op::Sign if self.g.node(self.g.operands(n)[0]).bipolar => self.wires(n, 0).to_vec(),
+            Op::Sign => {
+                let x = self.numeric(n, 0);
+                x.iter().map(|v| bit(self.ge(*v, 0))).collect()
+            }
+            Op::Threshold(t) => {
+                let raw = t.raw.as_ref().unwrap();
+                let x = self.numeric(n, 0);
+                x.iter()
+                    .zip(raw)
+                    .map(|(v, ts)| bit(self.ge(*v, ts[0])))
+                    .collect()
+            }
+            Op::Neurons(nr) => self.neurons(n, nr),
+            other => unreachable!("{} does not make bipolar values", other.name()),
+        }
+    }
+
+    /// The exact result of a numeric op per element, before the node's cast.
+    fn exact(&mut self, n: NodeIndex) -> Vec<V> {
+        let node = self.g.node(n);
+        match &node.op {
+            Op::Input { .. } | Op::Sign | Op::Neurons(_) => unreachable!("handled by the caller"),
+            Op::BatchNorm(_) => unreachable!("lowered IR has no batchnorm"),
+            Op::Threshold(t) => self.threshold_counts(n, t),
+            Op::Dense(d) if d.xnor => self.xnor_dense(n, d),
+            Op::Dense(d) => self.dense(n, d),
+            Op::Relu => {
+                let x = self.numeric(n, 0);
+                x.into_iter()
+                    .map(|v| {
+                        let c = interval::relu(self.dp.range(v.id));
+                        self.clamp(v, c)
+                    })
+                    .collect()
+            }
+            Op::HardTanh => {
+                let x = self.numeric(n, 0);
+                x.into_iter()
+                    .map(|v| {
+                        let c = interval::hard_tanh(self.dp.range(v.id), v.frac)
+                            .expect("sized by infer_precision");
+                        self.clamp(v, c)
+                    })
+                    .collect()
+            }
+            Op::LeakyRelu {
+                alpha_type,
+                alpha_raw,
+                ..
+            } => {
+                let (alpha, shift) = (alpha_raw.unwrap(), alpha_type.format.frac as u32);
+                let x = self.numeric(n, 0);
+                x.into_iter()
+                    .map(|v| {
+                        let frac = v.frac + shift as i32;
+                        let id = self.dp.node(
+                            Kind::Leaky {
+                                x: v.id,
+                                alpha,
+                                shift,
+                            },
+                            frac,
+                        );
+                        V { id, frac }
+                    })
+                    .collect()
+            }
+            Op::Quantize | Op::Flatten => self.numeric(n, 0),
+            Op::Add => {
+                let (a, b) = (self.numeric(n, 0), self.numeric(n, 1));
+                a.into_iter()
+                    .zip(b)
+                    .map(|(x, y)| self.add(x, y, false))
+                    .collect()
+            }
+            Op::Concat => (0..self.g.operands(n).len())
+                .flat_map(|i| self.numeric(n, i))
+                .collect(),
+            Op::Argmax => {
+                let x = self.numeric(n, 0);
+                vec![self.argmax(&x)]
+            }
+        }
+    }
+
+    /// `clamp(v << shift)` as the interval analysis found it; with no
+    /// bound left it is `v` itself (the node's cast puts it on its grid).
+    fn clamp(&mut self, v: V, c: interval::Clamp) -> V {
+        if c.lo.is_none() && c.hi.is_none() {
+            return v;
+        }
+        let frac = v.frac + c.shift as i32;
+        let kind = Kind::Clamp {
+            x: v.id,
+            shift: c.shift,
+            lo: c.lo,
+            hi: c.hi,
+        };
+        V {
+            id: self.dp.node(kind, frac),
+            frac,
+        }
+    }
+
+    /// Index of the largest element, the lowest index winning ties: a
+    /// balanced tree of compare-and-select.
+    fn argmax(&mut self, x: &[V]) -> V {
+        let mut level: Vec<(V, V)> = x
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| (v, self.constant(i as i128, 0)))
+            .collect();
+        while level.len() > 1 {
+            let mut next = Vec::with_capacity(level.len().div_ceil(2));
+            for pair in level.chunks(2) {
+                next.push(match pair {
+                    [a, b] => {
+                        let sel = self.dp.node(
+                            Kind::Less {
+                                a: a.0.id,
+                                b: b.0.id,
+                            },
+                            0,
+                        );
+                        let mux = |dp: &mut Datapath, p: V, q: V| V {
+                            id: dp.node(
+                                Kind::Mux {
+                                    sel,
+                                    a: p.id,
+                                    b: q.id,
+                                },
+                                p.frac,
+                            ),
+                            frac: p.frac,
+                        };
+                        (mux(&mut self.dp, a.0, b.0), mux(&mut self.dp, a.1, b.1))
+                    }
+                    _ => pair[0],
+                });
+            }
+            level = next;
+        }
+        level[0].1
+    }
+
+    /// Fully parallel dense layer with a multiply-accumulate tree.
+    fn dense(&mut self, n: NodeIndex, d: &crate::ir::Dense) -> Vec<V> {
+        let acc = d.acc.as_ref().unwrap();
+        let terms = d.terms.as_ref().unwrap();
+        let x = self.numeric(n, 0);
+        let wfrac = d.weight_type.format.frac;
+        (0..d.units)
+            .map(|j| match &d.accum {
+                Accum::Auto => {
+                    let mut leaves: Vec<Signed> = terms[j]
+                        .iter()
+                        .map(|t| {
+                            // x·w = (x·odd) << k: the odd multiple is shared
+                            // by every neuron reading x, the shift is free.
+                            let w = t.weight << acc.product_shift;
+                            let k = w.unsigned_abs().trailing_zeros();
+                            let p = self.cmul(
+                                x[t.input],
+                                w.abs() >> k,
+                                wfrac + acc.product_shift as i32,
+                            );
+                            (
+                                V {
+                                    id: p.id,
+                                    frac: p.frac - k as i32,
+                                },
+                                w < 0,
+                            )
+                        })
+                        .collect();
+                    if acc.bias[j] != 0 {
+                        leaves.push((self.constant(acc.bias[j], acc.frac), false));
+                    }
+                    match self.signed_tree(leaves) {
+                        Some(v) => v,
+                        None => self.constant(0, acc.frac),
+                    }
+                }
+                Accum::Explicit(a) => self.wrapping_neuron(&x, &terms[j], acc.bias[j], wfrac, a),
+            })
+            .collect()
+    }
+
+    /// hls4ml's explicit accumulator: every product cast to `a`, then a
+    /// sum modulo `2^width`.
+    fn wrapping_neuron(
+        &mut self,
+        x: &[V],
+        row: &[crate::ir::Term],
+        bias: i128,
+        wfrac: i32,
+        a: &FixedType,
+    ) -> V {
+        let mut leaves: Vec<V> = row
+            .iter()
+            .map(|t| {
+                let p = self.cmul(x[t.input], t.weight, wfrac);
+                self.cast(p, a)
+            })
+            .collect();
+        if bias != 0 {
+            let k = self.constant(bias, a.format.frac);
+            leaves.push(k);
+        }
+        let mut level = leaves;
+        while level.len() > 1 {
+            let mut next = Vec::with_capacity(level.len().div_ceil(2));
+            for pair in level.chunks(2) {
+                next.push(match pair {
+                    [p, q] => {
+                        let terms = vec![term(*p, 0, false), term(*q, 0, false)];
+                        let kind = Kind::Add {
+                            terms,
+                            wrap: Some(a.format),
+                        };
+                        V {
+                            id: self.dp.node(kind, a.format.frac),
+                            frac: a.format.frac,
+                        }
+                    }
+                    _ => pair[0],
+                });
+            }
+            level = next;
+        }
+        level
+            .pop()
+            .unwrap_or_else(|| self.constant(0, a.format.frac))
+    }
+
+    /// XNOR-popcount: `Σ w·x + bias = 2·popcount(xnor(x, w)) − K + bias`.
+    fn xnor_dense(&mut self, n: NodeIndex, d: &crate::ir::Dense) -> Vec<V> {
+        let acc = d.acc.as_ref().unwrap();
+        let terms = d.terms.as_ref().unwrap();
+        let x = self.wires(n, 0).to_vec();
+        (0..d.units)
+            .map(|j| {
+                let leaves: Vec<V> = terms[j]
+                    .iter()
+                    .map(|t| {
+                        let b = x[t.input];
+                        if t.weight > 0 {
+                            b
+                        } else {
+                            V {
+                                id: self.dp.node(Kind::Not(b.id), 0),
+                                frac: 0,
+                            }
+                        }
+                    })
+                    .collect();
+                let p = self.sum_tree(leaves).expect("a neuron has inputs");
+                // P · 2^(shift + 1) on the accumulator grid: a coarser reading.
+                let sum = V {
+                    id: p.id,
+                    frac: acc.frac - (acc.product_shift as i32 + 1),
+                };
+                let c = tree::xnor_offset(d, j);
+                if c == 0 {
+                    sum
+                } else {
+                    let k = self.constant(c, acc.frac);
+                    self.add(sum, k, false)
+                }
+            })
+            .collect()
+    }
+
+    /// A multi-threshold with a numeric result: per channel the count of
+    /// thresholds reached, times the output scale, plus its bias.
+    fn threshold_counts(&mut self, n: NodeIndex, t: &crate::ir::Threshold) -> Vec<V> {
+        let (scale, bias, frac) = t.out_raw.unwrap();
+        let raw = t.raw.as_ref().unwrap();
+        let x = self.numeric(n, 0);
+        x.iter()
+            .zip(raw)
+            .map(|(&v, ts)| {
+                let leaves: Vec<V> = ts
+                    .iter()
+                    .map(|&t| V {
+                        id: self.ge(v, t),
+                        frac: 0,
+                    })
+                    .collect();
+                let count = self.sum_tree(leaves).expect("at least one step");
+                let y = self.cmul(count, scale, frac);
+                if bias == 0 {
+                    y
+                } else {
+                    let k = self.constant(bias, frac);
+                    self.add(y, k, false)
+                }
+            })
+            .collect()
+    }
+
+    /// Binary neurons as threshold-gate cells within the target's limits.
+    fn neurons(&mut self, n: NodeIndex, nr: &crate::ir::Neurons) -> Vec<V> {
+        let opts = self.g.meta.pipeline.unwrap_or_default();
+        let limits = tl_cells::Limits {
+            max_fanin: opts.tl_max_fanin,
+            max_weight: opts.tl_max_weight,
+        };
+        let x = self.weighted_bits(n);
+        let l = tl_cells::layer(nr, &x, limits);
+        let mut cells: Vec<NodeId> = Vec::with_capacity(l.net.cells.len());
+        for c in &l.net.cells {
+            let inputs = c.inputs.iter().map(|s| self.sig(s, &cells)).collect();
+            let kind = Kind::TlCell {
+                inputs,
+                weights: c.weights.clone(),
+                threshold: c.threshold,
+            };
+            cells.push(self.dp.node(kind, 0));
+        }
+        l.outs
+            .iter()
+            .map(|s| V {
+                id: self.sig(s, &cells),
+                frac: 0,
+            })
+            .collect()
+    }
+
+    /// Operand 0's elements as weighted bits, `x = Σ c·bit`: a bipolar
+    /// bit is `2b − 1`, a number its two's-complement bits. The cell
+    /// builder names a bit by its node id.
+    fn weighted_bits(&mut self, n: NodeIndex) -> Vec<Vec<(tl_cells::Sig, i128)>> {
+        let bipolar = self.g.node(self.g.operands(n)[0]).bipolar;
+        let x = self.wires(n, 0).to_vec();
+        let name = |id: NodeId| tl_cells::Sig::Input(id.0.to_string());
+        x.iter()
+            .map(|v| {
+                if bipolar {
+                    return vec![(name(v.id), 2), (tl_cells::Sig::Const(true), -1)];
+                }
+                let f = self.dp.fmt(v.id);
+                (0..f.width)
+                    .map(|k| {
+                        let c = if f.signed && k == f.width - 1 {
+                            -(1i128 << k)
+                        } else {
+                            1i128 << k
+                        };
+                        (name(self.dp.node(Kind::Bit { x: v.id, index: k }, 0)), c)
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn sig(&mut self, s: &tl_cells::Sig, cells: &[NodeId]) -> NodeId {
+        match s {
+            tl_cells::Sig::Input(name) => NodeId(name.parse().expect("named by weighted_bits")),
+            tl_cells::Sig::Cell(i) => cells[*i],
+            tl_cells::Sig::Const(b) => self.dp.node(Kind::Const(*b as i128), 0),
+        }
+    }
+
+    fn constant(&mut self, v: i128, frac: i32) -> V {
+        V {
+            id: self.dp.node(Kind::Const(v), frac),
+            frac,
+        }
+    }
+
+    /// One bit, `v ≥ t` (raw `t` at `v`'s grid).
+    fn ge(&mut self, v: V, t: i128) -> NodeId {
+        self.dp.node(Kind::Ge { x: v.id, t }, 0)
+    }
+
+    /// `v · c` for a constant `c` on `frac_c` fractional bits, as shifts
+    /// and adds of `c`'s canonical signed digits: `d` digits cost `d − 1`
+    /// adders and a power of two costs none.
+    fn cmul(&mut self, v: V, c: i128, frac_c: i32) -> V {
+        let f = v.frac + frac_c;
+        if c == 0 {
+            return self.constant(0, f);
+        }
+        let leaves = csd_digits(c)
+            .into_iter()
+            .map(|(k, neg)| {
+                (
+                    V {
+                        id: v.id,
+                        frac: f - k as i32,
+                    },
+                    neg,
+                )
+            })
+            .collect();
+        self.signed_tree(leaves).expect("c ≠ 0 has a digit")
+    }
+
+    /// A balanced tree over signed leaves; the root's sign is resolved last.
+    fn signed_tree(&mut self, mut level: Vec<Signed>) -> Option<V> {
+        while level.len() > 1 {
+            let mut next = Vec::with_capacity(level.len().div_ceil(2));
+            for pair in level.chunks(2) {
+                next.push(match pair {
+                    [(x, false), (y, false)] => (self.add(*x, *y, false), false),
+                    [(x, false), (y, true)] => (self.add(*x, *y, true), false),
+                    [(x, true), (y, false)] => (self.add(*y, *x, true), false),
+                    [(x, true), (y, true)] => (self.add(*x, *y, false), true),
+                    _ => pair[0],
+                });
+            }
+            level = next;
+        }
+        let (v, neg) = level.pop()?;
+        Some(if neg { self.negate(v) } else { v })
+    }
+
+    /// A balanced tree of plain sums.
+    fn sum_tree(&mut self, leaves: Vec<V>) -> Option<V> {
+        self.signed_tree(leaves.into_iter().map(|v| (v, false)).collect())
+    }
+
+    /// `x ± y`, exact, on the finer of the two grids.
+    fn add(&mut self, x: V, y: V, sub: bool) -> V {
+        let frac = x.frac.max(y.frac);
+        let terms = vec![
+            term(x, (frac - x.frac) as u32, false),
+            term(y, (frac - y.frac) as u32, sub),
+        ];
+        V {
+            id: self.dp.node(Kind::Add { terms, wrap: None }, frac),
+            frac,
+        }
+    }
+
+    fn negate(&mut self, v: V) -> V {
+        let terms = vec![term(v, 0, true)];
+        V {
+            id: self.dp.node(Kind::Add { terms, wrap: None }, v.frac),
+            frac: v.frac,
+        }
+    }
+
+    /// `v` cast to `ty`, with the modes that cannot change any value in
+    /// `v`'s interval dropped (so no logic is spent on them). A cast that
+    /// changes nothing is the value itself; the result is always on
+    /// `ty`'s grid, which is what consumers' raw constants assume.
+    fn cast(&mut self, v: V, ty: &FixedType) -> V {
+        let shift = v.frac - ty.format.frac;
+        let quant = if shift > 0 { ty.quant } else { QuantMode::Trn };
+        let (lo, hi) = self.dp.range(v.id);
+        let q = |x| quantize(x, v.frac, ty.format.frac, quant).map(|r| r.0);
+        let (rlo, rhi) = ty.result_range();
+        let fits = matches!((q(lo), q(hi)), (Some(a), Some(b)) if a >= rlo && b <= rhi);
+        let overflow = if fits {
+            OverflowMode::Wrap
+        } else {
+            ty.overflow
+        };
+        if shift == 0 && fits {
+            return v;
+        }
+        let ty = FixedType::new(ty.format, quant, overflow);
+        let kind = Kind::Cast {
+            x: v.id,
+            from_frac: v.frac,
+            ty,
+        };
+        V {
+            id: self.dp.node(kind, ty.format.frac),
+            frac: ty.format.frac,
+        }
+    }
+}
+
+fn term(v: V, shift: u32, neg: bool) -> Term {
+    Term {
+        node: v.id,
+        shift,
+        neg,
+    }
+}

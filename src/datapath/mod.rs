@@ -1,0 +1,448 @@
+//! The datapath IR: the whole design as a DAG of integer operations, below
+//! the graph IR and above any printer.
+//!
+//! A [`Datapath`] holds [`Node`]s in an arena indexed by [`NodeId`]. Its
+//! rules:
+//! - an operand is created before every node that reads it, so the arena
+//!   order is a topological order and every pass can walk it forwards
+//!   (arrival times, known bits) or backwards (demanded bits, liveness);
+//! - a node holds raw two's-complement integers, never Verilog text; its
+//!   [`Format`] records width, signedness and the binary point, and the
+//!   binary point is bookkeeping only: every [`Kind`] is defined on raw
+//!   integers, with explicit shifts where grids differ;
+//! - every node carries facts computed when it is made ([`Node::range`],
+//!   [`Node::fmt`], [`Node::low`]), so no later stage re-derives them;
+//! - a node is made once: [`Datapath::node`] returns the existing id for a
+//!   kind it has seen (structural hashing), and commutative operands are
+//!   put in a canonical order first, so neurons share partial sums without
+//!   any pass asking for it;
+//! - widths come from exact intervals: a node is as wide as the values it
+//!   can hold, never as wide as a declared type that cannot be reached.
+//!
+//! What lives elsewhere: the lowering from the graph IR (`lower.rs`), the
+//! reference interpreter (`interp.rs`). Schedules, timing and resource
+//! counts are analyses over this IR, not fields of it.
+
+mod csd;
+mod interp;
+mod lower;
+
+pub use csd::csd_digits;
+pub use interp::Interpreter;
+pub use lower::{LowerError, lower};
+
+use crate::fixed::{FixedType, Format, OverflowMode, QuantMode, cast_interval};
+use crate::ir::Interval;
+use std::collections::HashMap;
+
+/// Index of a node in its [`Datapath`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NodeId(pub u32);
+
+impl NodeId {
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// One operand of an adder: `±(node << shift)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Term {
+    pub node: NodeId,
+    pub shift: u32,
+    pub neg: bool,
+}
+
+/// What a node computes, on raw integers.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// Element `index` of model input `port`, as it arrives on the wire
+    /// (a bipolar element is its bit: 1 = +1).
+    Input {
+        port: u32,
+        index: u32,
+    },
+    Const(i128),
+    /// `Σ ±(x << s)` over two or three terms, exact unless `wrap` is set,
+    /// in which case the sum is reduced modulo `2^wrap.width` into `wrap`
+    /// (the hls4ml semantics of an explicit accumulator; reducing once at
+    /// the end equals reducing after every addition).
+    Add {
+        terms: Vec<Term>,
+        wrap: Option<Format>,
+    },
+    /// `cast(x · 2^-from_frac, ty)`: the one cast of `crate::fixed`, with
+    /// modes that cannot trigger for `x`'s interval already replaced by
+    /// `trn` and `wrap`.
+    Cast {
+        x: NodeId,
+        from_frac: i32,
+        ty: FixedType,
+    },
+    /// `clamp(x << shift, lo, hi)`, each bound optional (ReLU, hard tanh).
+    Clamp {
+        x: NodeId,
+        shift: u32,
+        lo: Option<i128>,
+        hi: Option<i128>,
+    },
+    /// `x ≥ 0 ? x << shift : x · alpha` (leaky ReLU with a raw slope on
+    /// `shift` fractional bits).
+    Leaky {
+        x: NodeId,
+        alpha: i128,
+        shift: u32,
+    },
+    /// One bit: `x ≥ t`.
+    Ge {
+        x: NodeId,
+        t: i128,
+    },
+    /// One bit: `a < b`, both on the same grid.
+    Less {
+        a: NodeId,
+        b: NodeId,
+    },
+    /// `sel ? b : a`.
+    Mux {
+        sel: NodeId,
+        a: NodeId,
+        b: NodeId,
+    },
+    /// Bit `index` of `x`'s two's-complement raw value.
+    Bit {
+        x: NodeId,
+        index: u32,
+    },
+    /// `1 − b` of a bit.
+    Not(NodeId),
+    /// `2b − 1` of a bit: the −1/+1 value of a bipolar element, two
+    /// signed bits `{~b, 1}`, wiring only.
+    Bipolar(NodeId),
+    /// A threshold gate: `[Σ weights·inputs ≥ threshold]` over bits.
+    TlCell {
+        inputs: Vec<NodeId>,
+        weights: Vec<i64>,
+        threshold: i64,
+    },
+}
+
+impl Kind {
+    /// The nodes this one reads, in operand order.
+    pub fn operands(&self) -> Vec<NodeId> {
+        match self {
+            Kind::Input { .. } | Kind::Const(_) => vec![],
+            Kind::Add { terms, .. } => terms.iter().map(|t| t.node).collect(),
+            Kind::Cast { x, .. }
+            | Kind::Clamp { x, .. }
+            | Kind::Leaky { x, .. }
+            | Kind::Ge { x, .. }
+            | Kind::Bit { x, .. } => vec![*x],
+            Kind::Not(x) | Kind::Bipolar(x) => vec![*x],
+            Kind::Less { a, b } => vec![*a, *b],
+            Kind::Mux { sel, a, b } => vec![*sel, *a, *b],
+            Kind::TlCell { inputs, .. } => inputs.clone(),
+        }
+    }
+}
+
+/// A node with the facts every later stage reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub kind: Kind,
+    /// The narrowest format holding `range`, at the node's binary point.
+    pub fmt: Format,
+    /// Exact raw interval of the value.
+    pub range: Interval,
+    /// How many of the lowest raw bits are the same for every sample (all
+    /// of them for a constant): a register of them is removed by synthesis.
+    pub low: u32,
+}
+
+/// An output element: the node and the format of its port field, which
+/// holds the node's value on the same binary point (sign- or
+/// zero-extended by the printer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Output {
+    pub node: NodeId,
+    pub port: Format,
+}
+
+/// The datapath of a whole design.
+#[derive(Debug, Clone, Default)]
+pub struct Datapath {
+    pub nodes: Vec<Node>,
+    /// Per model input, the wire format and element count.
+    pub inputs: Vec<(Format, usize)>,
+    /// Every output element, outputs concatenated in model order.
+    pub outputs: Vec<Output>,
+    /// Per graph-IR node (by name, in topological order), the node holding
+    /// each element, `None` where no output depends on it.
+    pub layers: Vec<(String, Vec<Option<NodeId>>)>,
+    seen: HashMap<Kind, NodeId>,
+}
+
+/// The one-bit format.
+pub const BIT: Format = Format {
+    signed: false,
+    width: 1,
+    frac: 0,
+};
+
+/// Fewest bits for `[lo, hi]` at `frac`; every node's width comes from here.
+fn fit(range: Interval, frac: i32) -> Format {
+    Format::for_interval(range.0, range.1, frac).expect("datapath values fit 127 bits")
+}
+
+impl Datapath {
+    pub fn node_ref(&self, id: NodeId) -> &Node {
+        &self.nodes[id.index()]
+    }
+    pub fn fmt(&self, id: NodeId) -> Format {
+        self.nodes[id.index()].fmt
+    }
+    pub fn range(&self, id: NodeId) -> Interval {
+        self.nodes[id.index()].range
+    }
+
+    /// The node computing `kind`, made if it does not exist yet. `frac` is
+    /// the binary point of the result where the kind does not fix it (it
+    /// is fixed for casts and bits). The binary point is only a label: a
+    /// kind seen before returns the first node whatever `frac` is asked
+    /// for, because the raw value is the same. A node whose interval is
+    /// one point is that constant.
+    pub fn node(&mut self, kind: Kind, frac: i32) -> NodeId {
+        let kind = canonical(kind);
+        if let Some(&id) = self.seen.get(&kind) {
+            return id;
+        }
+        let node = self.facts(kind.clone(), frac);
+        if node.range.0 == node.range.1 && !matches!(kind, Kind::Const(_)) {
+            return self.node(Kind::Const(node.range.0), node.fmt.frac);
+        }
+        let id = NodeId(self.nodes.len() as u32);
+        self.nodes.push(node);
+        self.seen.insert(kind, id);
+        id
+    }
+
+    /// Interval, format and constant low bits of a new node.
+    fn facts(&self, kind: Kind, frac: i32) -> Node {
+        let n = |id: NodeId| &self.nodes[id.index()];
+        let bit = |range| (BIT, range, 0);
+        let (fmt, range, low) = match &kind {
+            Kind::Input { .. } => unreachable!("inputs are made by `input`"),
+            Kind::Const(v) => (fit((*v, *v), frac), (*v, *v), 0),
+            Kind::Add { terms, wrap } => {
+                let (lo, hi, low) = terms.iter().fold((0i128, 0i128, u32::MAX), |acc, t| {
+                    let x = n(t.node);
+                    let (a, b) = (x.range.0 << t.shift, x.range.1 << t.shift);
+                    let (a, b) = if t.neg { (-b, -a) } else { (a, b) };
+                    let l = if x.low >= x.fmt.width {
+                        u32::MAX
+                    } else {
+                        x.low + t.shift
+                    };
+                    (acc.0 + a, acc.1 + b, acc.2.min(l))
+                });
+                match wrap {
+                    Some(f) if !f.contains(lo) || !f.contains(hi) => {
+                        (*f, (f.min_raw(), f.max_raw()), low.min(f.width))
+                    }
+                    _ => (fit((lo, hi), frac), (lo, hi), low),
+                }
+            }
+            Kind::Cast { x, from_frac, ty } => {
+                let x = n(*x);
+                let range = cast_interval(x.range.0, x.range.1, *from_frac, ty);
+                let shift = from_frac - ty.format.frac;
+                let low = match (ty.overflow, ty.quant) {
+                    (OverflowMode::Wrap, _) if shift <= 0 => x.low + (-shift) as u32,
+                    (OverflowMode::Wrap, QuantMode::Trn) => x.low.saturating_sub(shift as u32),
+                    (OverflowMode::Wrap, _) if x.low >= shift as u32 => x.low - shift as u32,
+                    _ => 0,
+                };
+                (fit(range, ty.format.frac), range, low)
+            }
+            Kind::Clamp { x, shift, lo, hi } => {
+                let x = n(*x);
+                let c = |v: i128| {
+                    let v = lo.map_or(v, |b| v.max(b));
+                    hi.map_or(v, |b| v.min(b))
+                };
+                let range = (c(x.range.0 << shift), c(x.range.1 << shift));
+                (fit(range, frac), range, 0)
+            }
+            Kind::Leaky { x, alpha, shift } => {
+                let range = crate::ir::interval::leaky_relu(n(*x).range, *alpha, *shift)
+                    .expect("sized by infer_precision");
+                (fit(range, frac), range, 0)
+            }
+            Kind::Ge { x, t } => {
+                let r = n(*x).range;
+                bit(((r.0 >= *t) as i128, (r.1 >= *t) as i128))
+            }
+            Kind::Less { a, b } => {
+                let (a, b) = (n(*a).range, n(*b).range);
+                bit(((a.1 < b.0) as i128, (a.0 < b.1) as i128))
+            }
+            Kind::Mux { a, b, .. } => {
+                let range = crate::ir::interval::hull(n(*a).range, n(*b).range);
+                (fit(range, frac), range, 0)
+            }
+            Kind::Bit { x, index } => match n(*x).range {
+                (lo, hi) if lo == hi => bit((lo >> index & 1, lo >> index & 1)),
+                _ => bit((0, 1)),
+            },
+            Kind::TlCell {
+                inputs,
+                weights,
+                threshold,
+            } => {
+                let (lo, hi) = inputs
+                    .iter()
+                    .zip(weights)
+                    .fold((0, 0), |(lo, hi), (&x, &w)| {
+                        let (a, b) = (n(x).range.0 * w as i128, n(x).range.1 * w as i128);
+                        (lo + a.min(b), hi + a.max(b))
+                    });
+                let t = *threshold as i128;
+                bit(((lo >= t) as i128, (hi >= t) as i128))
+            }
+            Kind::Not(x) => {
+                let r = n(*x).range;
+                bit((1 - r.1, 1 - r.0))
+            }
+            Kind::Bipolar(x) => {
+                let r = n(*x).range;
+                (Format::new(true, 2, 0), (2 * r.0 - 1, 2 * r.1 - 1), 1)
+            }
+        };
+        let low = if range.0 == range.1 {
+            fmt.width
+        } else {
+            low.min(fmt.width)
+        };
+        Node {
+            kind,
+            fmt,
+            range,
+            low,
+        }
+    }
+
+    /// Element `index` of model input `port`, in wire format `fmt` with
+    /// the exact interval `range`.
+    pub fn input(&mut self, port: u32, index: u32, fmt: Format, range: Interval) -> NodeId {
+        let kind = Kind::Input { port, index };
+        if let Some(&id) = self.seen.get(&kind) {
+            return id;
+        }
+        let id = NodeId(self.nodes.len() as u32);
+        let low = if range.0 == range.1 { fmt.width } else { 0 };
+        self.nodes.push(Node {
+            kind: kind.clone(),
+            fmt,
+            range,
+            low,
+        });
+        self.seen.insert(kind, id);
+        id
+    }
+
+    /// Drop every node no output depends on (inputs stay: they are ports),
+    /// renumbering the rest in the same order.
+    pub fn remove_dead(&mut self) {
+        let mut live = vec![false; self.nodes.len()];
+        for o in &self.outputs {
+            live[o.node.index()] = true;
+        }
+        for i in (0..self.nodes.len()).rev() {
+            if live[i] || matches!(self.nodes[i].kind, Kind::Input { .. }) {
+                live[i] = true;
+                for o in self.nodes[i].kind.operands() {
+                    live[o.index()] = true;
+                }
+            }
+        }
+        let mut map = vec![NodeId(u32::MAX); self.nodes.len()];
+        let old = std::mem::take(&mut self.nodes);
+        self.seen.clear();
+        for (i, mut node) in old.into_iter().enumerate().filter(|(i, _)| live[*i]) {
+            node.kind = remap(node.kind, &map);
+            map[i] = NodeId(self.nodes.len() as u32);
+            self.seen.insert(node.kind.clone(), map[i]);
+            self.nodes.push(node);
+        }
+        for o in &mut self.outputs {
+            o.node = map[o.node.index()];
+        }
+        for e in self.layers.iter_mut().flat_map(|l| l.1.iter_mut()) {
+            *e = e.map(|id| map[id.index()]).filter(|id| id.0 != u32::MAX);
+        }
+    }
+}
+
+/// Commutative operands in one order, so equal computations hash equal.
+fn canonical(kind: Kind) -> Kind {
+    match kind {
+        Kind::Add { mut terms, wrap } => {
+            terms.sort();
+            Kind::Add { terms, wrap }
+        }
+        other => other,
+    }
+}
+
+/// `kind` with its operands renamed by `map`.
+fn remap(kind: Kind, map: &[NodeId]) -> Kind {
+    let m = |id: NodeId| map[id.index()];
+    match kind {
+        Kind::Input { .. } | Kind::Const(_) => kind,
+        Kind::Add { terms, wrap } => Kind::Add {
+            terms: terms
+                .into_iter()
+                .map(|t| Term {
+                    node: m(t.node),
+                    ..t
+                })
+                .collect(),
+            wrap,
+        },
+        Kind::Cast { x, from_frac, ty } => Kind::Cast {
+            x: m(x),
+            from_frac,
+            ty,
+        },
+        Kind::Clamp { x, shift, lo, hi } => Kind::Clamp {
+            x: m(x),
+            shift,
+            lo,
+            hi,
+        },
+        Kind::Leaky { x, alpha, shift } => Kind::Leaky {
+            x: m(x),
+            alpha,
+            shift,
+        },
+        Kind::Ge { x, t } => Kind::Ge { x: m(x), t },
+        Kind::Less { a, b } => Kind::Less { a: m(a), b: m(b) },
+        Kind::Mux { sel, a, b } => Kind::Mux {
+            sel: m(sel),
+            a: m(a),
+            b: m(b),
+        },
+        Kind::Bit { x, index } => Kind::Bit { x: m(x), index },
+        Kind::Not(x) => Kind::Not(m(x)),
+        Kind::Bipolar(x) => Kind::Bipolar(m(x)),
+        Kind::TlCell {
+            inputs,
+            weights,
+            threshold,
+        } => Kind::TlCell {
+            inputs: inputs.into_iter().map(m).collect(),
+            weights,
+            threshold,
+        },
+    }
+}

@@ -1,0 +1,136 @@
+//! The datapath IR's interpreter must equal the golden model bit for bit.
+//! The two share nothing but `crate::fixed::cast`: the golden model runs
+//! the graph IR's kernels, the interpreter runs the integer operations the
+//! lowering built (shift-add products, adder trees, popcounts, cells), so
+//! any lowering mistake shows as a mismatch here, in microseconds.
+//!
+//! NEURTL_DP_NETS (default 1000) random MLPs and as many random BNNs, each
+//! over every target the datapath builds; NEURTL_DP_SEED the first seed.
+
+mod common;
+
+use neurtl::compile::compile_text;
+use neurtl::datapath::Interpreter;
+use neurtl::ir::{CompileOptions, PipelineMode, Target};
+use rayon::prelude::*;
+
+fn env_u64(k: &str, d: u64) -> u64 {
+    std::env::var(k)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(d)
+}
+
+/// Compile `model` for `target`, run `n` random vectors through the golden
+/// model and the datapath interpreter; the first difference, if any.
+fn compare(model: &serde_json::Value, seed: u64, target: Target, n: usize) -> Result<(), String> {
+    let text = serde_json::to_string(model).unwrap();
+    if let Some(path) = std::env::var_os("NEURTL_DP_DUMP") {
+        std::fs::write(path, &text).unwrap();
+    }
+    let opts = CompileOptions {
+        target,
+        mode: [PipelineMode::Layer, PipelineMode::None][(seed % 2) as usize],
+        max_adder_depth: (seed / 2 % 3) as u32,
+        tl_max_fanin: 3 + (seed / 4 % 4) as u32,
+        tl_max_weight: 2 + (seed / 16 % 3) as u32,
+        ..Default::default()
+    };
+    let c = compile_text("model.json", &text, opts, None).map_err(|e| e.to_string())?;
+    let golden = c.golden().map_err(|e| e.to_string())?;
+    let dp = c.datapath().map_err(|e| e.to_string())?;
+    let inputs = neurtl::vectors::random(&golden.input_formats, n, seed);
+    let (mut want, mut got) = (vec![], vec![]);
+    golden.run_batch(&inputs, &mut want);
+    Interpreter::new(&dp).run_batch(&inputs, &mut got);
+    if want.len() != got.len() {
+        return Err(format!("{} outputs, golden has {}", got.len(), want.len()));
+    }
+    let per = golden.output_len().max(1);
+    match want.iter().zip(&got).position(|(a, b)| a != b) {
+        None => Ok(()),
+        Some(i) => Err(format!(
+            "sample {} output {}: datapath {} golden {}",
+            i / per,
+            i % per,
+            got[i],
+            want[i]
+        )),
+    }
+}
+
+fn run(nets: u64, first: u64, make: fn(u64) -> serde_json::Value, targets: &[Target]) {
+    let failures: Vec<String> = (first..first + nets)
+        .into_par_iter()
+        .flat_map_iter(|seed| {
+            let model = make(seed);
+            targets.iter().filter_map(move |&t| {
+                compare(&model, seed, t, 200)
+                    .err()
+                    .map(|e| format!("seed {seed} target {}: {e}", t.name()))
+            })
+        })
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} failures (replay with NEURTL_DP_SEED=<seed> NEURTL_DP_NETS=1):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn random_mlps_interpret_like_the_golden_model() {
+    let nets = env_u64("NEURTL_DP_NETS", 1000);
+    run(
+        nets,
+        env_u64("NEURTL_DP_SEED", 1),
+        common::random_mlp,
+        &[Target::Fpga],
+    );
+}
+
+#[test]
+fn random_bnns_interpret_like_the_golden_model() {
+    let nets = env_u64("NEURTL_DP_NETS", 1000);
+    let targets = [Target::Fpga, Target::Mac, Target::TlCells];
+    run(
+        nets,
+        env_u64("NEURTL_DP_SEED", 1),
+        common::random_bnn,
+        &targets,
+    );
+}
+
+/// The examples and every ONNX fixture, on every target the datapath builds.
+#[test]
+fn examples_and_fixtures_interpret_like_the_golden_model() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = vec![
+        root.join("examples/jet_tagger/model.json"),
+        root.join("examples/bnn_digits/model.json"),
+        root.join("tests/models/tiny.json"),
+    ];
+    for e in std::fs::read_dir(root.join("tests/fixtures/onnx")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "onnx") {
+            files.push(p);
+        }
+    }
+    for f in files {
+        for target in [Target::Fpga, Target::Mac, Target::TlCells] {
+            let opts = CompileOptions {
+                target,
+                ..Default::default()
+            };
+            let c = neurtl::compile::compile_file(&f, opts, None).unwrap();
+            let golden = c.golden().unwrap();
+            let dp = c.datapath().unwrap();
+            let inputs = neurtl::vectors::random(&golden.input_formats, 300, 7);
+            let (mut want, mut got) = (vec![], vec![]);
+            golden.run_batch(&inputs, &mut want);
+            Interpreter::new(&dp).run_batch(&inputs, &mut got);
+            assert_eq!(got, want, "{} on {}", f.display(), target.name());
+        }
+    }
+}
