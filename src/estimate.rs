@@ -32,7 +32,7 @@ pub const LUTS_PER_SMALL_ADDER_BIT: f64 = 1.30;
 pub const LUTS_PER_LOGIC_BIT: f64 = 0.11;
 
 /// The device family an estimate is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Device {
     /// Xilinx 7-series: LUT6, CARRY4, flip-flops; timing from datasheet

@@ -239,6 +239,10 @@ fn view(p: &Page<'_>) -> View {
     let e = Estimate::of_design(info, p.clock_mhz);
     let opts = g.meta.pipeline.unwrap_or_default();
     let pipeline = match (opts.mode, opts.max_adder_depth) {
+        (crate::ir::PipelineMode::Clock, _) => format!(
+            "registers where the delay model says the {:.0} MHz clock runs out",
+            1e6 / opts.clock_period_ps as f64
+        ),
         (crate::ir::PipelineMode::Layer, 0) => "a register after every layer".to_string(),
         (crate::ir::PipelineMode::None, 0) => "none (combinational)".to_string(),
         (crate::ir::PipelineMode::Layer, d) => {

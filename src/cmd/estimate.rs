@@ -12,13 +12,6 @@ use std::process::ExitCode;
 pub struct Args {
     /// The model (neurtl JSON or .onnx).
     pub model: PathBuf,
-    /// Clock frequency: `250MHz`, `250` (MHz) or `4ns`.
-    #[arg(long, default_value = "200MHz")]
-    pub clock: String,
-    /// Device family: its delay model, and on xilinx the LUT and CARRY4
-    /// estimates in the table (the JSON always has the 7-series figures).
-    #[arg(long, value_enum, default_value = "xilinx")]
-    pub device: neurtl::estimate::Device,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -48,9 +41,9 @@ pub(super) fn parse_clock(s: &str) -> Result<f64> {
 }
 
 pub fn main(a: Args) -> Result<ExitCode> {
-    let mhz = parse_clock(&a.clock)?;
-    let c = compile_file(&a.model, a.pipe.options(), None)?;
-    let e = neurtl::estimate::estimate_on(&c, mhz, a.device)?;
+    let mhz = a.pipe.clock_mhz()?;
+    let c = compile_file(&a.model, a.pipe.options()?, None)?;
+    let e = neurtl::estimate::estimate_on(&c, mhz, a.pipe.device)?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&e)?);
     } else {

@@ -4,7 +4,6 @@
 //! and an HTML report.
 
 use super::PipeArgs;
-use super::estimate::parse_clock;
 use anyhow::{Context, Result};
 use neurtl::compile::read_model;
 use neurtl::explore::evaluate::{Dataset, Metric};
@@ -29,9 +28,6 @@ pub struct Args {
     /// accuracy. Without: by mean |golden − float| on the outputs.
     #[arg(long)]
     pub labels: Option<PathBuf>,
-    /// Clock for the latency in ns: `250MHz`, `250` (MHz) or `4ns`.
-    #[arg(long, default_value = "200MHz")]
-    pub clock: String,
     /// Output directory (default: build/<model directory>-explore).
     #[arg(short, long)]
     pub out: Option<PathBuf>,
@@ -97,7 +93,7 @@ fn row(p: &Point, metric: Metric) -> String {
 }
 
 pub fn main(a: Args) -> Result<ExitCode> {
-    let mhz = parse_clock(&a.clock)?;
+    let mhz = a.pipe.clock_mhz()?;
     let sweeps = a
         .sweeps
         .iter()
@@ -105,7 +101,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
         .collect::<Result<Vec<_>, _>>()?;
     let file = a.model.display().to_string();
     let (text, _) = read_model(&a.model, &ImportOptions::default())?;
-    let explorer = Explorer::new(&file, text, a.pipe.options(), sweeps, mhz)?;
+    let explorer = Explorer::new(&file, text, a.pipe.options()?, sweeps, mhz)?;
     let data = Dataset::load(explorer.baseline(), &a.inputs, a.labels.as_deref())?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(a.jobs.unwrap_or(0))

@@ -25,7 +25,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let c = compile_file(&a.model, a.pipe.options(), a.after.as_deref())?;
+    let c = compile_file(&a.model, a.pipe.options()?, a.after.as_deref())?;
     print!("{}", neurtl::ir::print::print(&c.graph));
     Ok(ExitCode::SUCCESS)
 }

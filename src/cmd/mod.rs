@@ -17,20 +17,26 @@ use neurtl::ir::{CompileOptions, PipelineMode, Target};
 use neurtl::vectors;
 use std::path::{Path, PathBuf};
 
-/// The clock `run` assumes, and the one `compile`'s report.html states
-/// latencies in ns at.
-pub const DEFAULT_CLOCK_MHZ: f64 = 200.0;
-
 /// Compile options, shared by compile and run, and kept in the build
 /// directory so `simulate` can recompile the same way.
 #[derive(clap::Args, Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct PipeArgs {
-    /// Register placement: `layer` (a register after each layer) or `none`.
-    #[arg(long, default_value = "layer", value_parser = ["layer", "none"])]
+    /// Register placement: `clock` (where the delay model says the clock
+    /// period runs out), `layer` (a register after each layer) or `none`.
+    #[arg(long, default_value = "clock", value_parser = ["clock", "layer", "none"])]
     pub pipeline: String,
-    /// Also register inside adder trees every N levels (0: never).
+    /// Register inside adder trees every N levels (0: never); with the
+    /// default `--pipeline clock` this means `--pipeline layer` plus cuts.
     #[arg(long, default_value_t = 0)]
     pub max_adder_depth: u32,
+    /// Clock frequency: `250MHz`, `250` (MHz) or `4ns`.
+    #[arg(long, default_value = "200MHz")]
+    pub clock: String,
+    /// Device family: the delay model the schedule and the estimate time
+    /// with (asic schedules with the 7-series model), and on xilinx the
+    /// LUT and CARRY4 estimates.
+    #[arg(long, value_enum, default_value = "xilinx")]
+    pub device: neurtl::estimate::Device,
     /// How binary neurons become hardware: `fpga` (XNOR-popcount), `mac`
     /// (multiply-accumulate, the baseline), `tl-cells` (threshold-gate
     /// cells), `tl-pe` (a folded array of threshold-logic PEs).
@@ -53,13 +59,21 @@ pub struct PipeArgs {
 }
 
 impl PipeArgs {
-    pub fn options(&self) -> CompileOptions {
-        CompileOptions {
-            mode: if self.pipeline == "none" {
-                PipelineMode::None
-            } else {
-                PipelineMode::Layer
+    /// The clock in MHz.
+    pub fn clock_mhz(&self) -> Result<f64> {
+        estimate::parse_clock(&self.clock)
+    }
+
+    pub fn options(&self) -> Result<CompileOptions> {
+        let mhz = self.clock_mhz()?;
+        Ok(CompileOptions {
+            mode: match self.pipeline.as_str() {
+                "none" => PipelineMode::None,
+                "clock" if self.max_adder_depth == 0 => PipelineMode::Clock,
+                _ => PipelineMode::Layer,
             },
+            clock_period_ps: (1e6 / mhz).round().clamp(1.0, u32::MAX as f64) as u32,
+            delay_model: self.device.delay_model().unwrap_or(0),
             max_adder_depth: self.max_adder_depth,
             target: match self.target.as_str() {
                 "mac" => Target::Mac,
@@ -71,7 +85,7 @@ impl PipeArgs {
             tl_max_weight: self.tl_max_weight,
             pes: self.pes,
             cells_per_pe: self.cells_per_pe,
-        }
+        })
     }
 }
 
@@ -166,7 +180,7 @@ pub fn build_dir(
     v: &VectorArgs,
     default_n: usize,
 ) -> Result<Built> {
-    let c = driver::compile_file(model, p.options(), None)?;
+    let c = driver::compile_file(model, p.options()?, None)?;
     for name in &c.graph.meta.removed {
         eprintln!(
             "note: {}: layer `{name}` feeds no output; it was left out of the design",
@@ -188,7 +202,7 @@ pub fn build_dir(
         graph: &c.graph,
         info: &o.design.info,
         model: model.display().to_string(),
-        clock_mhz: DEFAULT_CLOCK_MHZ,
+        clock_mhz: p.clock_mhz()?,
         simulation: None,
         quality: None,
     };

@@ -16,9 +16,6 @@ pub struct Args {
     /// Build directory (default: build/<name of the model file's directory>).
     #[arg(short, long)]
     pub out: Option<PathBuf>,
-    /// Clock frequency in MHz, to express the latency in ns.
-    #[arg(long, default_value_t = super::DEFAULT_CLOCK_MHZ)]
-    pub clock: f64,
     #[arg(long, value_enum, default_value = "verilator")]
     pub simulator: Simulator,
     #[command(flatten)]
@@ -79,8 +76,8 @@ pub fn main(a: Args) -> Result<ExitCode> {
     println!("build        {} (top `{top}`)", out.display());
     println!(
         "latency      {latency} cycles = {:.1} ns at {} MHz (report); testbench measured {} cycles",
-        latency as f64 * 1000.0 / a.clock,
-        a.clock,
+        latency as f64 * 1000.0 / a.pipe.clock_mhz()?,
+        a.pipe.clock_mhz()?,
         r.latency
     );
     if info.ii == 1 {
@@ -149,7 +146,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
         graph: &c.graph,
         info: &info,
         model: a.model.display().to_string(),
-        clock_mhz: a.clock,
+        clock_mhz: a.pipe.clock_mhz()?,
         simulation: Some(Simulation {
             simulator: format!("{:?}", a.simulator),
             vectors_expected: n,

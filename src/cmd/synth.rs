@@ -86,7 +86,8 @@ pub fn main(a: Args) -> Result<ExitCode> {
     };
 
     // The estimate of the same model with the options the RTL was built with.
-    let c = neurtl::compile::compile_file(&a.dir.join("model.json"), info.options.options(), None)?;
+    let c =
+        neurtl::compile::compile_file(&a.dir.join("model.json"), info.options.options()?, None)?;
     let device = match a.flow {
         Flow::YosysIce40 => neurtl::estimate::Device::Ice40,
         Flow::YosysXilinx => neurtl::estimate::Device::Xilinx,

@@ -57,9 +57,11 @@ pub fn lower(l: Lowered<'_>) -> Result<Datapath, LowerError> {
         vals: HashMap::new(),
     };
     for n in g.topo() {
+        let node = g.node(n);
+        lw.dp
+            .begin_layer(&node.name, node.stage.is_some_and(|s| s.out_reg));
         let elems = lw.node(n);
-        let ids = elems.iter().map(|v| Some(v.id)).collect();
-        lw.dp.layers.push((g.node(n).name.clone(), ids));
+        lw.dp.layers.last_mut().unwrap().elements = elems.iter().map(|v| Some(v.id)).collect();
         lw.vals.insert(n, elems);
     }
     for &o in &g.outputs {
@@ -461,6 +463,7 @@ impl Lower<'_> {
         };
         let x = self.weighted_bits(n);
         let l = tl_cells::layer(nr, &x, limits);
+        self.dp.tl.add(&l.net.stats);
         let mut cells: Vec<NodeId> = Vec::with_capacity(l.net.cells.len());
         for c in &l.net.cells {
             let inputs = c.inputs.iter().map(|s| self.sig(s, &cells)).collect();

@@ -23,9 +23,13 @@
 //! reference interpreter (`interp.rs`). Schedules, timing and resource
 //! counts are analyses over this IR, not fields of it.
 
+pub mod count;
 mod csd;
+pub mod demand;
 mod interp;
 mod lower;
+pub mod schedule;
+pub mod timing;
 
 pub use csd::csd_digits;
 pub use interp::Interpreter;
@@ -176,10 +180,28 @@ pub struct Datapath {
     pub inputs: Vec<(Format, usize)>,
     /// Every output element, outputs concatenated in model order.
     pub outputs: Vec<Output>,
-    /// Per graph-IR node (by name, in topological order), the node holding
-    /// each element, `None` where no output depends on it.
-    pub layers: Vec<(String, Vec<Option<NodeId>>)>,
+    /// The graph-IR nodes in topological order, with the nodes that hold
+    /// their elements.
+    pub layers: Vec<Layer>,
+    /// Per node, the index in `layers` of the graph node whose lowering
+    /// made it (the first one, when later layers share it).
+    pub layer_of: Vec<u32>,
+    /// How the threshold-logic lowering built its neurons, for the report.
+    pub tl: crate::backend::tl_cells::Stats,
+    /// The layer new nodes are attributed to.
+    current: u32,
     seen: HashMap<Kind, NodeId>,
+}
+
+/// One graph-IR node as the datapath sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layer {
+    pub name: String,
+    /// The node holding each element, `None` where no output depends on it.
+    pub elements: Vec<Option<NodeId>>,
+    /// `--pipeline layer` registers this layer's result (the graph IR's
+    /// `schedule_pipeline` decides which layers; fused activations don't).
+    pub out_reg: bool,
 }
 
 /// The one-bit format.
@@ -222,8 +244,19 @@ impl Datapath {
         }
         let id = NodeId(self.nodes.len() as u32);
         self.nodes.push(node);
+        self.layer_of.push(self.current);
         self.seen.insert(kind, id);
         id
+    }
+
+    /// Attribute the nodes made from now on to a new layer.
+    pub fn begin_layer(&mut self, name: &str, out_reg: bool) {
+        self.current = self.layers.len() as u32;
+        self.layers.push(Layer {
+            name: name.to_string(),
+            elements: vec![],
+            out_reg,
+        });
     }
 
     /// Interval, format and constant low bits of a new node.
@@ -346,6 +379,7 @@ impl Datapath {
             range,
             low,
         });
+        self.layer_of.push(self.current);
         self.seen.insert(kind, id);
         id
     }
@@ -367,17 +401,19 @@ impl Datapath {
         }
         let mut map = vec![NodeId(u32::MAX); self.nodes.len()];
         let old = std::mem::take(&mut self.nodes);
+        let old_layer = std::mem::take(&mut self.layer_of);
         self.seen.clear();
         for (i, mut node) in old.into_iter().enumerate().filter(|(i, _)| live[*i]) {
             node.kind = remap(node.kind, &map);
             map[i] = NodeId(self.nodes.len() as u32);
             self.seen.insert(node.kind.clone(), map[i]);
             self.nodes.push(node);
+            self.layer_of.push(old_layer[i]);
         }
         for o in &mut self.outputs {
             o.node = map[o.node.index()];
         }
-        for e in self.layers.iter_mut().flat_map(|l| l.1.iter_mut()) {
+        for e in self.layers.iter_mut().flat_map(|l| l.elements.iter_mut()) {
             *e = e.map(|id| map[id.index()]).filter(|id| id.0 != u32::MAX);
         }
     }

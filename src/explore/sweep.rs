@@ -62,6 +62,7 @@ pub enum Value {
 /// [`PipelineMode`] with an order, so points sort the same every run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum PipelineModeKey {
+    Clock,
     Layer,
     None,
 }
@@ -69,18 +70,21 @@ pub enum PipelineModeKey {
 impl PipelineModeKey {
     pub fn mode(self) -> PipelineMode {
         match self {
+            PipelineModeKey::Clock => PipelineMode::Clock,
             PipelineModeKey::Layer => PipelineMode::Layer,
             PipelineModeKey::None => PipelineMode::None,
         }
     }
     pub fn of(m: PipelineMode) -> Self {
         match m {
+            PipelineMode::Clock => PipelineModeKey::Clock,
             PipelineMode::Layer => PipelineModeKey::Layer,
             PipelineMode::None => PipelineModeKey::None,
         }
     }
     pub fn name(self) -> &'static str {
         match self {
+            PipelineModeKey::Clock => "clock",
             PipelineModeKey::Layer => "layer",
             PipelineModeKey::None => "none",
         }
@@ -151,12 +155,13 @@ pub fn parse_sweep(spec: &str) -> Result<Sweep, ExploreError> {
         match param.bounds() {
             None => {
                 let p = match item {
+                    "clock" => PipelineModeKey::Clock,
                     "layer" => PipelineModeKey::Layer,
                     "none" => PipelineModeKey::None,
                     _ => {
                         return Err(sweep_err(
                             spec,
-                            format!("`{item}` is not a pipeline mode; use layer or none"),
+                            format!("`{item}` is not a pipeline mode; use clock, layer or none"),
                         ));
                     }
                 };

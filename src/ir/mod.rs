@@ -356,6 +356,12 @@ pub struct Meta {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CompileOptions {
     pub mode: PipelineMode,
+    /// `PipelineMode::Clock`: the clock period the schedule must meet, in
+    /// picoseconds.
+    pub clock_period_ps: u32,
+    /// `PipelineMode::Clock`: the delay model the schedule times with (an
+    /// index into `backend::timing::DEVICES`).
+    pub delay_model: usize,
     /// Register inside adder trees every N levels; 0 = never.
     pub max_adder_depth: u32,
     pub target: Target,
@@ -372,7 +378,9 @@ pub struct CompileOptions {
 impl Default for CompileOptions {
     fn default() -> Self {
         CompileOptions {
-            mode: PipelineMode::Layer,
+            mode: PipelineMode::Clock,
+            clock_period_ps: 5000,
+            delay_model: 0,
             max_adder_depth: 0,
             target: Target::Fpga,
             tl_max_fanin: 5,
@@ -418,6 +426,9 @@ pub enum PipelineMode {
     /// A register after every layer (an elementwise activation shares its
     /// producer's stage).
     Layer,
+    /// Registers where the delay model says the clock period runs out
+    /// (the datapath scheduler decides; the graph IR places none).
+    Clock,
 }
 
 /// The model graph.

@@ -57,7 +57,7 @@ impl Pass for SchedulePipeline {
                 && !g.outputs.contains(&n)
                 && users.iter().all(|&u| is_cheap_elementwise(&g.node(u).op));
             let out_reg = match opts.mode {
-                PipelineMode::None => false,
+                PipelineMode::None | PipelineMode::Clock => false,
                 PipelineMode::Layer => !wiring && !fused_into_user,
             };
             let stage = Stage {

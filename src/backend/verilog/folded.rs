@@ -19,7 +19,8 @@
 //! The rest of the network is combinational logic between the captured
 //! input, the result banks and the output.
 
-use super::netlist::{Builder, bits_lit, slice};
+use super::netlist::{Builder, slice};
+use super::view::bits_lit;
 use super::{VerilogError, tl_cells_limits};
 use crate::backend::tl_cells::{Netlist, Sig};
 use crate::ir::{Graph, Op};

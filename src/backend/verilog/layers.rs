@@ -430,7 +430,7 @@ pub fn build(g: &Graph, n: NodeIndex, b: &mut Builder, low: &LowBits, unread: &[
         b.counts.redundant_register_bits += out
             .iter()
             .zip(unread)
-            .map(|(v, &u)| super::netlist::unkept_bits(v.fmt, v.range, v.low.max(u)) as u64)
+            .map(|(v, &u)| crate::datapath::count::unkept_bits(v.fmt, v.range, v.low.max(u)) as u64)
             .sum::<u64>();
     }
     let q = b.reg_bus(bus, node.size() as u32 * width, stage.out_reg as u32);

@@ -10,10 +10,12 @@ pub mod folded;
 mod layers;
 pub mod names;
 mod netlist;
+mod print;
 mod unread;
+mod view;
 
+pub use crate::datapath::count::Counts;
 pub use folded::FoldStats;
-pub use netlist::Counts;
 
 use crate::ir::{Graph, Lowered, Op};
 use netlist::Builder;
@@ -40,6 +42,8 @@ pub const PRIMITIVES: &[(&str, &str)] = &[
     ("nt_rom.v", include_str!("../../../rtl/nt_rom.v")),
     ("nt_mux.v", include_str!("../../../rtl/nt_mux.v")),
     ("nt_bank.v", include_str!("../../../rtl/nt_bank.v")),
+    ("nt_lt.v", include_str!("../../../rtl/nt_lt.v")),
+    ("nt_sel.v", include_str!("../../../rtl/nt_sel.v")),
 ];
 
 const MODULE_TEMPLATE: &str = include_str!("../../../templates/module.v.tera");
@@ -157,8 +161,54 @@ fn render(tera: &tera::Tera, b: &Builder) -> Result<String, VerilogError> {
         })
 }
 
+/// Each primitive with the primitives it instantiates, in the order a tool
+/// must read them.
+const PRIMITIVE_DEPS: &[(&str, &[&str])] = &[
+    ("nt_add", &["nt_resize"]),
+    ("nt_quant", &["nt_resize"]),
+    ("nt_clamp", &["nt_resize"]),
+    ("nt_ge", &["nt_resize"]),
+    ("nt_leaky", &["nt_resize"]),
+    ("nt_lt", &["nt_resize"]),
+    ("nt_sel", &["nt_resize"]),
+];
+
+/// The source of primitive `name`.
+fn primitive(name: &str) -> &'static str {
+    let file = format!("{name}.v");
+    PRIMITIVES
+        .iter()
+        .find(|p| p.0 == file)
+        .map(|p| p.1)
+        .expect("every instantiated primitive is embedded")
+}
+
+/// The primitives `used` needs, dependencies first, as (file, text).
+fn primitive_files(used: &std::collections::BTreeSet<&'static str>) -> Vec<(String, String)> {
+    let mut order: Vec<&str> = vec![];
+    for &u in used {
+        let deps = PRIMITIVE_DEPS
+            .iter()
+            .find(|d| d.0 == u)
+            .map_or(&[][..], |d| d.1);
+        for &d in deps.iter().chain([&u]) {
+            if !order.contains(&d) {
+                order.push(d);
+            }
+        }
+    }
+    order.sort_by_key(|p| !PRIMITIVE_DEPS.iter().any(|d| d.1.contains(p)));
+    order
+        .into_iter()
+        .map(|p| (format!("rtl/{p}.v"), primitive(p).to_string()))
+        .collect()
+}
+
 /// Generate the design for a lowered graph.
 pub fn generate(l: Lowered<'_>) -> Result<Design, VerilogError> {
+    if l.graph().meta.pipeline.unwrap_or_default().target != crate::ir::Target::TlPe {
+        return generate_datapath(l);
+    }
     let g = l.graph();
     let mut tera = tera::Tera::default();
     tera.autoescape_on(vec![]);
@@ -400,6 +450,122 @@ pub fn generate(l: Lowered<'_>) -> Result<Design, VerilogError> {
     })
 }
 
+/// A fully parallel design through the datapath IR: lower, schedule,
+/// analyse, print one flat module.
+fn generate_datapath(l: Lowered<'_>) -> Result<Design, VerilogError> {
+    use crate::datapath::{count, demand, schedule};
+    let g = l.graph();
+    let dp = crate::datapath::lower(l).map_err(|e| VerilogError::Folding(e.to_string()))?;
+    let opts = g.meta.pipeline.unwrap_or_default();
+    let sched = match opts.mode {
+        crate::ir::PipelineMode::Clock => {
+            schedule::by_clock(&dp, opts.clock_period_ps as f64 / 1000.0, opts.delay_model)
+        }
+        _ => schedule::by_levels(&dp, opts.max_adder_depth),
+    };
+    let unread = demand::unread_low(&dp);
+    let mut namer = names::Namer::default();
+    let top = namer.unique(&g.name);
+    let header = format!("{top}: latency {} cycles, II = 1", sched.latency);
+    let printed = print::print(&dp, &sched, &unread, &top, header);
+    let mut tera = tera::Tera::default();
+    tera.autoescape_on(vec![]);
+    tera.add_raw_template("module", MODULE_TEMPLATE)
+        .expect("template parses");
+    let ctx = tera::Context::from_serialize(&printed.view).expect("views serialize");
+    let text = tera
+        .render("module", &ctx)
+        .map_err(|source| VerilogError::Template {
+            module: top.clone(),
+            source,
+        })?;
+    let mut files = primitive_files(&printed.primitives);
+    files.push((format!("rtl/{top}.v"), text));
+    let list: String = files.iter().map(|f| format!("{}\n", f.0)).collect();
+    files.push(("rtl/files.f".into(), list));
+    if !printed.gates.is_empty() {
+        files.push((
+            "tl_netlist.txt".into(),
+            gate_list(&top, &printed.gates, &opts),
+        ));
+    }
+    let (inputs, outputs) = (fields(g, &g.inputs), fields(g, &g.outputs));
+    let bits = |f: &[BusField]| f.iter().map(|f| f.elements as u64 * f.width as u64).sum();
+    Ok(Design {
+        files,
+        info: DesignInfo {
+            top: top.clone(),
+            latency: sched.latency,
+            ii: 1,
+            folded: None,
+            in_bits: bits(&inputs),
+            out_bits: bits(&outputs),
+            inputs,
+            outputs,
+            modules: vec![top],
+            counts: count::count(&dp, &sched, &unread),
+            timing: layer_timing(&dp, &sched),
+        },
+    })
+}
+
+/// The slowest path into each layer's registers (a value read in a later
+/// cycle, or an output, which a flip-flop captures inside or outside).
+fn layer_timing(dp: &crate::datapath::Datapath, s: &crate::datapath::schedule::Schedule) -> Timing {
+    use crate::backend::timing::Arrival;
+    use crate::datapath::Kind;
+    let delays = s.delays(dp);
+    let mut out = vec![false; dp.nodes.len()];
+    for o in &dp.outputs {
+        out[o.node.index()] = true;
+    }
+    let mut layers: Vec<LayerTiming> = dp
+        .layers
+        .iter()
+        .map(|l| LayerTiming {
+            name: l.name.clone(),
+            start: u32::MAX,
+            ready: 0,
+            path: Arrival::ZERO,
+        })
+        .collect();
+    for i in 0..dp.nodes.len() {
+        let l = &mut layers[dp.layer_of[i] as usize];
+        // a layer of logic starts with its first computed node
+        let logic = !matches!(dp.nodes[i].kind, Kind::Input { .. } | Kind::Const(_));
+        if logic {
+            l.start = l.start.min(s.cycle[i]);
+        }
+        l.ready = l.ready.max(s.cycle[i] + (delays[i] > 0) as u32);
+        if delays[i] > 0 || out[i] {
+            l.path = l.path.max(s.arrival[i].captured());
+        }
+    }
+    // inputs are ports, and wiring layers have no logic of their own
+    let layers: Vec<LayerTiming> = layers.into_iter().filter(|t| t.start != u32::MAX).collect();
+    let critical = layers.iter().fold(Arrival::ZERO, |c, l| c.max(l.path));
+    Timing { layers, critical }
+}
+
+/// `tl_netlist.txt`: the threshold gates, one per line.
+fn gate_list(top: &str, gates: &[String], opts: &crate::ir::CompileOptions) -> String {
+    let mut text = format!(
+        "# neurtl {} threshold-gate netlist of `{top}`: {} cells, fan-in <= {}, |weight| <= {}\n\
+         # Each line: <output wire> inputs=[...] weights=[...] threshold=T,\n\
+         # meaning output = [sum(weights[i] * inputs[i]) >= T]. Inputs are wires of\n\
+         # rtl/{top}.v: bits of layer values or other cells' outputs.\n",
+        env!("CARGO_PKG_VERSION"),
+        gates.len(),
+        opts.tl_max_fanin,
+        opts.tl_max_weight
+    );
+    for l in gates {
+        text.push_str(l);
+        text.push('\n');
+    }
+    text
+}
+
 /// The delay registers of the top module: each node's output delayed by
 /// every number of cycles some consumer (or the output port) needs, built
 /// as one chain per node, so a value read 1 and 2 cycles late costs two
@@ -498,7 +664,7 @@ fn unkept_node_bits(n: &crate::ir::Node, low: &[u32], unread: &[u32]) -> u64 {
         (Some(f), Some(r)) => r
             .iter()
             .enumerate()
-            .map(|(i, &iv)| netlist::unkept_bits(f, iv, known(i)) as u64)
+            .map(|(i, &iv)| crate::datapath::count::unkept_bits(f, iv, known(i)) as u64)
             .sum(),
         _ => 0,
     }

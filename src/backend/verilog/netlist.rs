@@ -2,12 +2,13 @@
 //! generated module, plus the typed values that flow between them. All
 //! sizing decisions are made here, in Rust; the template only prints.
 
+use super::view::{InstView, ModuleView, PortView, WireView, b, lit, range_str};
 use crate::backend::timing::{self, Arrival};
 use crate::backend::tl_cells;
+use crate::datapath::count::{Counts, unkept_bits};
 use crate::datapath::csd_digits;
 use crate::fixed::{FixedType, Format, OverflowMode, QuantMode, cast_interval};
 use crate::ir::Interval;
-use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 
 /// A value on a wire: its Verilog expression and what it holds.
@@ -72,145 +73,6 @@ impl Val {
         };
         Val::new(expr, Format::new(false, 1, 0), range)
     }
-}
-
-#[derive(Serialize)]
-pub struct PortView {
-    pub dir: &'static str,
-    pub range: String,
-    pub name: String,
-}
-
-#[derive(Serialize)]
-pub struct WireView {
-    pub range: String,
-    pub name: String,
-}
-
-#[derive(Serialize)]
-pub struct InstView {
-    pub module: String,
-    pub name: String,
-    /// `#(.P(v), ...) ` or empty: an empty `#()` is not Verilog-2005.
-    pub params: String,
-    /// `.port(expr), ...`
-    pub conns: String,
-}
-
-impl InstView {
-    pub fn new<P: AsRef<str>, C: AsRef<str>>(
-        module: String,
-        name: String,
-        params: &[(P, String)],
-        conns: &[(C, String)],
-    ) -> Self {
-        let join = |v: Vec<String>| v.join(", ");
-        let params = if params.is_empty() {
-            String::new()
-        } else {
-            let p = params.iter().map(|(k, v)| format!(".{}({v})", k.as_ref()));
-            format!("#({}) ", join(p.collect()))
-        };
-        let c = conns.iter().map(|(k, v)| format!(".{}({v})", k.as_ref()));
-        InstView {
-            module,
-            name,
-            params,
-            conns: join(c.collect()),
-        }
-    }
-}
-
-/// One generated module, flat and ready for the template.
-#[derive(Serialize)]
-pub struct ModuleView {
-    pub header: String,
-    pub version: &'static str,
-    pub comments: Vec<String>,
-    pub name: String,
-    pub ports: Vec<PortView>,
-    pub wires: Vec<WireView>,
-    pub insts: Vec<InstView>,
-    pub assigns: Vec<(String, String)>,
-}
-
-/// Hardware counted while building, for the report.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
-pub struct Counts {
-    pub adders: u64,
-    pub adder_bits: u64,
-    pub const_multipliers: u64,
-    pub quantizers: u64,
-    pub comparators: u64,
-    pub register_bits: u64,
-    /// Register bits synthesis merges or removes: copies of a sign bit or
-    /// constants by the values' exact intervals, constant low bits
-    /// (`Val::low`) and low bits no consumer reads (`unread.rs`).
-    pub redundant_register_bits: u64,
-    /// Adder bits that need logic: bits below the lowest set bit of a
-    /// shifted operand pass through (the resource estimate's main term).
-    pub adder_logic_bits: u64,
-    /// The part of `adder_logic_bits` in adders of operands at most 4
-    /// bits wide (popcount trees), which synthesis packs into LUT6s.
-    pub small_adder_logic_bits: u64,
-    /// Carry-chain cells of 4 bits (Xilinx CARRY4) the adders need.
-    pub carry4: u64,
-    /// Bits of comparisons and selections outside adders (rounding
-    /// increments, saturation, clamps, max, thresholds).
-    pub logic_bits: u64,
-    /// Threshold-logic cells (`tl-cells` target) and the deepest chain of
-    /// them in one layer.
-    pub tl_cells: u64,
-    pub tl_depth: u64,
-    pub tl: crate::backend::tl_cells::Stats,
-}
-
-impl Counts {
-    pub fn add(&mut self, o: &Counts) {
-        self.adders += o.adders;
-        self.adder_bits += o.adder_bits;
-        self.const_multipliers += o.const_multipliers;
-        self.quantizers += o.quantizers;
-        self.comparators += o.comparators;
-        self.register_bits += o.register_bits;
-        self.redundant_register_bits += o.redundant_register_bits;
-        self.adder_logic_bits += o.adder_logic_bits;
-        self.small_adder_logic_bits += o.small_adder_logic_bits;
-        self.carry4 += o.carry4;
-        self.logic_bits += o.logic_bits;
-        self.tl_cells += o.tl_cells;
-        self.tl_depth = self.tl_depth.max(o.tl_depth);
-        self.tl.add(&o.tl);
-    }
-}
-
-pub fn range_str(width: u32) -> String {
-    format!("[{}:0] ", width - 1)
-}
-
-/// A sized hex literal of a bit vector, bit 0 least significant.
-pub fn bits_lit(bits: &[bool]) -> String {
-    let w = bits.len().max(1);
-    let digits: String = (0..w.div_ceil(4))
-        .rev()
-        .map(|d| {
-            let v = (0..4).fold(0u32, |acc, b| {
-                acc | (bits.get(d * 4 + b).copied().unwrap_or(false) as u32) << b
-            });
-            char::from_digit(v, 16).unwrap()
-        })
-        .collect();
-    format!("{w}'h{digits}")
-}
-
-/// A sized hex literal of `v` in `width` bits, two's complement.
-pub fn lit(v: i128, width: u32) -> String {
-    let bits = Format::new(true, width, 0).to_bits(v);
-    format!("{width}'h{bits:x}")
-}
-
-fn b(x: bool) -> String {
-    (x as u8).to_string()
 }
 
 pub struct Builder {
@@ -887,26 +749,5 @@ pub fn slice(bus: &str, i: usize, width: u32) -> String {
         format!("{bus}[{lo}]")
     } else {
         format!("{bus}[{}:{lo}]", lo + width as u64 - 1)
-    }
-}
-
-/// Bits of a register of `fmt` holding a value in `range` that synthesis
-/// removes: `redundant_bits` at the top, and `low` bits at the bottom that
-/// are constant or that nothing reads.
-pub fn unkept_bits(fmt: Format, range: Interval, low: u32) -> u32 {
-    (redundant_bits(fmt, range) + low).min(fmt.width)
-}
-
-/// Bits of `fmt` that a value in `range` never changes: copies of the sign
-/// bit, or a constant zero sign of a non-negative signed value.
-pub fn redundant_bits(fmt: Format, range: Interval) -> u32 {
-    let lo = range.0.min(range.1);
-    let hi = range.0.max(range.1);
-    if lo == hi {
-        return fmt.width; // a constant: the register is removed
-    }
-    match Format::for_interval(lo, hi, fmt.frac) {
-        Some(f) => fmt.width.saturating_sub(f.width),
-        None => 0,
     }
 }

@@ -1,0 +1,196 @@
+//! Where the registers go: a cycle for every datapath node.
+//!
+//! A node computed in cycle `c` is read by a node of cycle `c' > c`
+//! through `c' − c` registers, one chain per value whatever the number of
+//! readers, and every output is read at the latency. So a schedule is only
+//! the cycle of each node, plus the latency; the printer builds the chains
+//! and the counts price them.
+//!
+//! Two ways to decide the cycles:
+//! - [`by_clock`]: each node goes in the cycle of its latest operand unless
+//!   the delay model says it would then settle after the clock period, in
+//!   which case it starts the next cycle from registers;
+//! - [`by_levels`]: the explicit overrides, `--pipeline layer` (a register
+//!   after each layer that `schedule_pipeline` marked) and
+//!   `--max-adder-depth N` (a register after every N adders within a
+//!   layer).
+
+use super::{Datapath, Kind, NodeId, timing};
+use crate::backend::timing::{Arrival, DEVICES};
+
+/// A cycle for every node, and the latency at which outputs are read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Schedule {
+    pub cycle: Vec<u32>,
+    pub latency: u32,
+    /// When each node settles in its cycle, on every device.
+    pub arrival: Vec<Arrival>,
+}
+
+impl Schedule {
+    pub fn of(&self, id: NodeId) -> u32 {
+        self.cycle[id.index()]
+    }
+
+    /// Per node, the most cycles any reader (or the output port) reads it
+    /// late: the length of its register chain.
+    pub fn delays(&self, dp: &Datapath) -> Vec<u32> {
+        let mut d = vec![0u32; dp.nodes.len()];
+        for (i, node) in dp.nodes.iter().enumerate() {
+            for o in node
+                .kind
+                .operands()
+                .into_iter()
+                .filter(|&o| !is_const(dp, o))
+            {
+                let late = self.cycle[i] - self.of(o);
+                d[o.index()] = d[o.index()].max(late);
+            }
+        }
+        for o in dp.outputs.iter().filter(|o| !is_const(dp, o.node)) {
+            let late = self.latency - self.of(o.node);
+            d[o.node.index()] = d[o.node.index()].max(late);
+        }
+        d
+    }
+
+    /// Arrival times of `dp` under these cycles: an operand from an
+    /// earlier cycle comes out of a register.
+    fn time(&mut self, dp: &Datapath) {
+        self.arrival = (0..dp.nodes.len()).map(|_| Arrival::ZERO).collect();
+        for i in 0..dp.nodes.len() {
+            let t = self.operand_arrival(dp, NodeId(i as u32), self.cycle[i]);
+            self.arrival[i] = timing::settle(dp, NodeId(i as u32), t);
+        }
+    }
+
+    /// The latest operand of `id` if `id` were computed in cycle `c`.
+    fn operand_arrival(&self, dp: &Datapath, id: NodeId, c: u32) -> Arrival {
+        dp.node_ref(id)
+            .kind
+            .operands()
+            .iter()
+            .map(|&o| {
+                if self.of(o) < c && !is_const(dp, o) {
+                    Arrival::register()
+                } else {
+                    self.arrival[o.index()]
+                }
+            })
+            .fold(Arrival::ZERO, Arrival::max)
+    }
+}
+
+/// Constants are wires to every cycle: no register ever holds one.
+pub fn is_const(dp: &Datapath, id: NodeId) -> bool {
+    matches!(dp.node_ref(id).kind, Kind::Const(_))
+}
+
+/// As early as the clock allows on device `dev` (an index into
+/// `DEVICES`): a node joins its latest operand's cycle when it settles
+/// within `period_ns` (setup included), otherwise it starts the next
+/// cycle. Outputs are registered, so the latency is one more than the
+/// last cycle.
+pub fn by_clock(dp: &Datapath, period_ns: f64, dev: usize) -> Schedule {
+    let mut s = Schedule {
+        cycle: vec![0; dp.nodes.len()],
+        latency: 0,
+        arrival: vec![Arrival::ZERO; dp.nodes.len()],
+    };
+    for i in 0..dp.nodes.len() {
+        let id = NodeId(i as u32);
+        let ops = dp.node_ref(id).kind.operands();
+        let c = ops.iter().map(|&o| s.of(o)).max().unwrap_or(0);
+        let a = timing::settle(dp, id, s.operand_arrival(dp, id, c));
+        let (c, a) = if a.captured().path(dev) > period_ns {
+            (
+                c + 1,
+                timing::settle(dp, id, s.operand_arrival(dp, id, c + 1)),
+            )
+        } else {
+            (c, a)
+        };
+        s.cycle[i] = c;
+        s.arrival[i] = a;
+    }
+    s.latency = dp
+        .outputs
+        .iter()
+        .map(|o| s.of(o.node) + 1)
+        .max()
+        .unwrap_or(0);
+    debug_assert!(dev < DEVICES.len());
+    s
+}
+
+/// The explicit overrides: a register after each layer marked `out_reg`
+/// (none with `--pipeline none`) and, when `per > 0`, after every `per`
+/// adders of a layer's longest chain. A layer starts when its last
+/// operand from another layer is ready, so all its neurons start together.
+pub fn by_levels(dp: &Datapath, per: u32) -> Schedule {
+    let n = dp.nodes.len();
+    let mut cycle = vec![0u32; n];
+    // Cycle at which a node's value can be read by another layer.
+    let mut ready = vec![0u32; n];
+    // Adders since the layer's start, on the longest chain into the node.
+    let mut level = vec![0u32; n];
+    let mut registered = vec![false; n];
+    for l in dp.layers.iter().filter(|l| l.out_reg) {
+        for id in l.elements.iter().flatten() {
+            registered[id.index()] = true;
+        }
+    }
+    // Each layer's nodes are one run of the arena (the lowering makes them
+    // while it lowers that layer).
+    let mut first = 0;
+    while first < n {
+        let layer = dp.layer_of[first];
+        let end = (first..n).find(|&i| dp.layer_of[i] != layer).unwrap_or(n);
+        let own = |o: &NodeId| dp.layer_of[o.index()] == layer;
+        let start = (first..end)
+            .flat_map(|i| dp.nodes[i].kind.operands())
+            .filter(|o| !own(o))
+            .map(|o| ready[o.index()])
+            .max()
+            .unwrap_or(0);
+        for i in first..end {
+            let ops = dp.nodes[i].kind.operands();
+            let lv = ops
+                .iter()
+                .filter(|o| own(o))
+                .map(|o| level[o.index()])
+                .max();
+            let is_add = matches!(dp.nodes[i].kind, Kind::Add { .. });
+            level[i] = lv.unwrap_or(0) + is_add as u32;
+            let cut = if per > 0 && level[i] > 0 {
+                (level[i] - 1) / per
+            } else {
+                0
+            };
+            let inner = ops
+                .iter()
+                .filter(|o| own(o))
+                .map(|o| cycle[o.index()])
+                .max();
+            cycle[i] = (start + cut).max(inner.unwrap_or(0));
+            if matches!(dp.nodes[i].kind, Kind::Const(_) | Kind::Input { .. }) {
+                cycle[i] = 0;
+            }
+            ready[i] = cycle[i] + registered[i] as u32;
+        }
+        first = end;
+    }
+    let latency = dp
+        .outputs
+        .iter()
+        .map(|o| ready[o.node.index()])
+        .max()
+        .unwrap_or(0);
+    let mut s = Schedule {
+        cycle,
+        latency,
+        arrival: vec![],
+    };
+    s.time(dp);
+    s
+}

@@ -1,0 +1,72 @@
+//! How long each datapath node takes, by the delay model of
+//! `backend::timing`: an adder is a carry chain over the bits that need
+//! logic, a comparison a carry chain, selections and threshold cells a
+//! LUT level, wiring nothing. The scheduler asks this file where a node's
+//! result settles; nothing here knows about registers.
+
+use super::{Datapath, Kind, NodeId};
+use crate::backend::timing::{self, Arrival};
+use crate::fixed::{OverflowMode, QuantMode};
+
+/// Bits of adder `id` that need logic: below the operands' second-lowest
+/// shift only one term is non-zero and its bits pass through as wires
+/// (unless that term is subtracted, which needs the carry from its lowest
+/// bit); above every operand's top sits at most the carry out.
+pub fn adder_logic_bits(dp: &Datapath, id: NodeId) -> u32 {
+    let Kind::Add { terms, .. } = &dp.node_ref(id).kind else {
+        return 0;
+    };
+    let width = dp.fmt(id).width;
+    let lowest = terms
+        .iter()
+        .min_by_key(|t| t.shift)
+        .expect("an adder has terms");
+    let free = if lowest.neg || terms.len() == 1 {
+        lowest.shift
+    } else {
+        terms
+            .iter()
+            .filter(|t| !std::ptr::eq(*t, lowest))
+            .map(|t| t.shift)
+            .min()
+            .unwrap_or(0)
+    };
+    let top = terms
+        .iter()
+        .map(|t| dp.fmt(t.node).width + t.shift)
+        .max()
+        .unwrap_or(0)
+        .min(width);
+    top.saturating_sub(free.min(width))
+}
+
+/// Where node `id`'s result settles when its operands settle at `t`.
+pub fn settle(dp: &Datapath, id: NodeId, t: Arrival) -> Arrival {
+    let node = dp.node_ref(id);
+    let in_w = |x: NodeId| dp.fmt(x).width;
+    match &node.kind {
+        Kind::Input { .. } => Arrival::register(),
+        Kind::Const(_) => Arrival::ZERO,
+        Kind::Add { .. } => timing::adder(t, adder_logic_bits(dp, id)),
+        Kind::Cast { x, from_frac, ty } => {
+            let shift = from_frac - ty.format.frac;
+            let t = if shift > 0 && ty.quant != QuantMode::Trn {
+                timing::adder(t, ty.format.width)
+            } else {
+                t
+            };
+            if ty.overflow == OverflowMode::Wrap {
+                t
+            } else {
+                timing::lut(timing::compare(t, in_w(*x)))
+            }
+        }
+        Kind::Clamp { x, .. } => timing::lut(timing::compare(t, in_w(*x))),
+        Kind::Leaky { alpha, .. } if alpha.count_ones() == 1 => timing::lut(t),
+        Kind::Leaky { .. } => timing::lut(timing::adder(t, node.fmt.width)),
+        Kind::Ge { x, .. } => timing::compare(t, in_w(*x)),
+        Kind::Less { a, .. } => timing::compare(t, in_w(*a)),
+        Kind::Mux { .. } | Kind::TlCell { .. } => timing::lut(t),
+        Kind::Bit { .. } | Kind::Not(_) | Kind::Bipolar(_) => t,
+    }
+}
