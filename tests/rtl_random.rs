@@ -13,13 +13,6 @@ use neurtl::ir::{CompileOptions, PipelineMode, Target};
 use neurtl::sim::{Simulator, lint, simulate};
 use std::path::Path;
 
-fn env_u64(k: &str, d: u64) -> u64 {
-    std::env::var(k)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(d)
-}
-
 /// Compile one random network into `dir`; returns (top, vectors, the
 /// latency `neurtl estimate` gives).
 fn build(
@@ -134,41 +127,19 @@ fn check(model: &serde_json::Value, seed: u64, target: Target, root: &Path) -> R
     Ok(())
 }
 
-/// Run `check` over `nets` seeds from `first` on two threads; report every
-/// failing seed.
+/// Run `check` over `nets` seeds from `first`; report every failing seed.
 fn run_seeds(nets: u64, first: u64, make: fn(u64) -> (serde_json::Value, Target)) {
     let root = tempfile::tempdir().unwrap();
-    let threads = 2;
-    let failures = std::sync::Mutex::new(vec![]);
-    let next = std::sync::atomic::AtomicU64::new(first);
-    std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| {
-                loop {
-                    let seed = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    if seed >= first + nets {
-                        break;
-                    }
-                    let (model, target) = make(seed);
-                    if let Err(e) = check(&model, seed, target, root.path()) {
-                        eprintln!("seed {seed} FAILED: {e}");
-                        failures.lock().unwrap().push(seed);
-                    }
-                }
-            });
-        }
+    common::for_seeds(nets, first, |seed| {
+        let (model, target) = make(seed);
+        check(&model, seed, target, root.path())
     });
-    let f = failures.into_inner().unwrap();
-    assert!(
-        f.is_empty(),
-        "random networks failed, replay with NEURTL_FUZZ_SEED=<seed> NEURTL_FUZZ_NETS=1: seeds {f:?}"
-    );
 }
 
 #[test]
 fn random_networks_match_golden_model_in_rtl() {
-    let nets = env_u64("NEURTL_FUZZ_NETS", 50);
-    let first = env_u64("NEURTL_FUZZ_SEED", 1);
+    let nets = common::env_u64("NEURTL_FUZZ_NETS", 50);
+    let first = common::env_u64("NEURTL_FUZZ_SEED", 1);
     run_seeds(nets, first, |s| (common::random_mlp(s), Target::Fpga));
 }
 
@@ -176,8 +147,8 @@ fn random_networks_match_golden_model_in_rtl() {
 /// multi-thresholds, bipolar ports). NEURTL_FUZZ_BNNS sets how many.
 #[test]
 fn random_bnns_match_golden_model_in_rtl() {
-    let nets = env_u64("NEURTL_FUZZ_BNNS", 24);
-    let first = env_u64("NEURTL_FUZZ_SEED", 1);
+    let nets = common::env_u64("NEURTL_FUZZ_BNNS", 24);
+    let first = common::env_u64("NEURTL_FUZZ_SEED", 1);
     // Every target in turn, so each sees every kind of network.
     run_seeds(nets, first, |s| {
         let targets = [Target::Fpga, Target::TlCells, Target::TlPe, Target::Mac];
