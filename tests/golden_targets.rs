@@ -19,9 +19,9 @@
 mod common;
 
 use neurtl::compile::{Compiled, compile_file, compile_text};
-use neurtl::golden::{Golden, wire_to_real};
+use neurtl::golden::Golden;
 use neurtl::ir::{CompileOptions, Target};
-use neurtl::metrics::{float_outputs, golden_outputs};
+use neurtl::metrics::{float_outputs, golden_outputs, real_values};
 use serde_json::Value;
 use std::path::Path;
 
@@ -104,25 +104,13 @@ fn raw_for(c: &Compiled, real: &[f64]) -> Result<Vec<i128>, String> {
         .collect())
 }
 
-/// The real values of raw samples, as the float reference reads them.
-fn real_inputs(g: &Golden, raw: &[i128]) -> Vec<f64> {
-    let el = g.input_elements();
-    raw.iter()
-        .enumerate()
-        .map(|(k, &v)| {
-            let (f, b) = el[k % el.len()];
-            wire_to_real(v, f, b)
-        })
-        .collect()
-}
-
 /// Every target's golden model gives the `fpga` target's outputs.
 fn targets_agree(model: &Value, seed: u64) -> Result<(), String> {
     let reference = compiled(model, Target::Fpga)?;
     let raw = samples(&reference, seed)?;
     let (g, want) = golden_real(&reference, &raw)?;
     // Real inputs: what every target must take the same way.
-    let real = real_inputs(&g, &raw);
+    let real = real_values(&raw, &g.input_elements());
     for &t in &TARGETS[1..] {
         let c = compiled(model, t)?;
         let (_, got) = golden_real(&c, &raw_for(&c, &real)?)?;
