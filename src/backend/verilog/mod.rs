@@ -358,8 +358,10 @@ pub fn generate(l: Lowered<'_>) -> Result<Design, VerilogError> {
     counts.add(&t.counts);
     files.push((format!("rtl/{top}.v"), render(&tera, &t)?));
     modules.push(top.clone());
-    if !gates.is_empty() {
-        let opts = g.meta.pipeline.unwrap_or_default();
+    let opts = g.meta.pipeline.unwrap_or_default();
+    // Every tl-cells design has a gate list, even an empty one (all
+    // neurons constant), so a missing file means something went wrong.
+    if opts.target == crate::ir::Target::TlCells {
         let mut text = format!(
             "# neurtl {} threshold-gate netlist of `{top}`: {} cells, fan-in <= {}, |weight| <= {}\n\
              # Each line: <module>.<output wire> inputs=[...] weights=[...] threshold=T,\n\
