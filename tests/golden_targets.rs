@@ -156,7 +156,7 @@ fn check_f64_exact(c: &Compiled) -> Result<(), String> {
 #[test]
 fn every_target_matches_fpga_on_random_bnns() {
     let (n, first) = nets();
-    common::for_seeds(n, first, |seed| {
+    common::for_seeds(n, first, "NEURTL_GOLDEN_NETS", |seed| {
         targets_agree(&common::random_bnn(seed), seed)
     });
 }
@@ -193,7 +193,7 @@ fn every_target_matches_fpga_on_bnn_digits() {
 #[test]
 fn golden_equals_float_on_integer_bnns() {
     let (n, first) = nets();
-    common::for_seeds(n, first, |seed| {
+    common::for_seeds(n, first, "NEURTL_GOLDEN_NETS", |seed| {
         let model = common::random_exact_bnn(seed);
         TARGETS
             .iter()
@@ -204,7 +204,7 @@ fn golden_equals_float_on_integer_bnns() {
 #[test]
 fn golden_equals_float_on_exact_grid_mlps() {
     let (n, first) = nets();
-    common::for_seeds(n, first, |seed| {
+    common::for_seeds(n, first, "NEURTL_GOLDEN_NETS", |seed| {
         let model = common::random_exact_mlp(seed);
         [Target::Fpga, Target::Mac]
             .iter()

@@ -167,10 +167,13 @@ fn check(model: &serde_json::Value, seed: u64, target: Target, root: &Path) -> R
     Ok(())
 }
 
-/// Run `check` over `nets` seeds from `first`; report every failing seed.
-fn run_seeds(nets: u64, first: u64, make: fn(u64) -> (serde_json::Value, Target)) {
+/// Run `check` over as many seeds as `var` says (or `default`), from
+/// NEURTL_FUZZ_SEED; report every failing seed.
+fn run_seeds(var: &str, default: u64, make: fn(u64) -> (serde_json::Value, Target)) {
+    let nets = common::env_u64(var, default);
+    let first = common::env_u64("NEURTL_FUZZ_SEED", 1);
     let root = tempfile::tempdir().unwrap();
-    common::for_seeds(nets, first, |seed| {
+    common::for_seeds(nets, first, var, |seed| {
         let (model, target) = make(seed);
         check(&model, seed, target, root.path())
     });
@@ -178,19 +181,17 @@ fn run_seeds(nets: u64, first: u64, make: fn(u64) -> (serde_json::Value, Target)
 
 #[test]
 fn random_networks_match_golden_model_in_rtl() {
-    let nets = common::env_u64("NEURTL_FUZZ_NETS", 50);
-    let first = common::env_u64("NEURTL_FUZZ_SEED", 1);
-    run_seeds(nets, first, |s| (common::random_mlp(s), Target::Fpga));
+    run_seeds("NEURTL_FUZZ_NETS", 50, |s| {
+        (common::random_mlp(s), Target::Fpga)
+    });
 }
 
 /// Random binarized networks (streamlined thresholds, XNOR-popcount,
 /// multi-thresholds, bipolar ports). NEURTL_FUZZ_BNNS sets how many.
 #[test]
 fn random_bnns_match_golden_model_in_rtl() {
-    let nets = common::env_u64("NEURTL_FUZZ_BNNS", 24);
-    let first = common::env_u64("NEURTL_FUZZ_SEED", 1);
     // Every target in turn, so each sees every kind of network.
-    run_seeds(nets, first, |s| {
+    run_seeds("NEURTL_FUZZ_BNNS", 24, |s| {
         let targets = [Target::Fpga, Target::TlCells, Target::TlPe, Target::Mac];
         (common::random_bnn(s), targets[(s % 4) as usize])
     });

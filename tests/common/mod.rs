@@ -557,8 +557,14 @@ pub fn env_u64(key: &str, default: u64) -> u64 {
 }
 
 /// Run `check` on seeds `first..first + nets` on two threads and fail the
-/// test naming every failing seed (each failure is printed as it happens).
-pub fn for_seeds(nets: u64, first: u64, check: impl Fn(u64) -> Result<(), String> + Sync) {
+/// test naming every failing seed (each failure is printed as it happens);
+/// `count_var` is the variable that sets `nets`, for the replay hint.
+pub fn for_seeds(
+    nets: u64,
+    first: u64,
+    count_var: &str,
+    check: impl Fn(u64) -> Result<(), String> + Sync,
+) {
     let failures = std::sync::Mutex::new(vec![]);
     let next = std::sync::atomic::AtomicU64::new(first);
     std::thread::scope(|s| {
@@ -581,7 +587,7 @@ pub fn for_seeds(nets: u64, first: u64, check: impl Fn(u64) -> Result<(), String
     f.sort();
     assert!(
         f.is_empty(),
-        "{} of {nets} random networks failed, replay with NEURTL_FUZZ_SEED=<seed> NEURTL_FUZZ_NETS=1: seeds {f:?}",
+        "{} of {nets} random networks failed, replay with NEURTL_FUZZ_SEED=<seed> {count_var}=1: seeds {f:?}",
         f.len()
     );
 }
