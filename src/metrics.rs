@@ -7,23 +7,29 @@
 //! the float reference is fed the real values of those same codes, so the
 //! error measured is that of the design alone, not of input quantization.
 
+use crate::fixed::Format;
 use crate::golden::{FloatModel, Golden, wire_to_real};
 use crate::ir::{Graph, Op};
 use crate::vectors::{VectorError, read_table};
 use std::path::Path;
 
-/// The golden model's outputs on `raw` samples, as real values.
-pub fn golden_outputs(golden: &Golden, raw: &[i128]) -> Vec<f64> {
-    let out_el = golden.output_elements();
-    let mut out = vec![];
-    golden.run_batch(raw, &mut out);
-    out.iter()
+/// Raw wire values as real values; `elements` gives each element's format
+/// and whether it is bipolar, repeating for each sample.
+pub fn real_values(raw: &[i128], elements: &[(Format, bool)]) -> Vec<f64> {
+    raw.iter()
         .enumerate()
         .map(|(k, &v)| {
-            let (f, b) = out_el[k % out_el.len()];
+            let (f, b) = elements[k % elements.len()];
             wire_to_real(v, f, b)
         })
         .collect()
+}
+
+/// The golden model's outputs on `raw` samples, as real values.
+pub fn golden_outputs(golden: &Golden, raw: &[i128]) -> Vec<f64> {
+    let mut out = vec![];
+    golden.run_batch(raw, &mut out);
+    real_values(&out, &golden.output_elements())
 }
 
 /// The float reference's outputs on the real values of `raw` samples; the
@@ -32,12 +38,7 @@ pub fn float_outputs(float: &FloatModel, golden: &Golden, raw: &[i128]) -> Vec<f
     let in_el = golden.input_elements();
     let mut out = vec![];
     for sample in raw.chunks(golden.input_len().max(1)) {
-        let real: Vec<f64> = sample
-            .iter()
-            .zip(&in_el)
-            .map(|(&r, &(f, b))| wire_to_real(r, f, b))
-            .collect();
-        out.extend(float.run(&real));
+        out.extend(float.run(&real_values(sample, &in_el)));
     }
     out
 }

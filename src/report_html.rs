@@ -37,8 +37,9 @@ pub struct Simulation {
     pub vectors: u64,
     pub mismatches: u64,
     pub measured_latency: i64,
-    /// The caller's verdict (every vector out, none wrong, latency as
-    /// scheduled), so the page and the exit code cannot disagree.
+    pub measured_ii: i64,
+    /// The caller's verdict (every vector out, none wrong, latency and II
+    /// as scheduled), so the page and the exit code cannot disagree.
     pub passed: bool,
 }
 
@@ -337,7 +338,10 @@ fn view(p: &Page<'_>) -> View {
         design,
         headline,
         totals,
-        simulation: p.simulation.as_ref().map(|s| sim_view(s, info.latency)),
+        simulation: p
+            .simulation
+            .as_ref()
+            .map(|s| sim_view(s, info.latency, info.ii)),
         quality: p.quality.as_ref().map(quality_view),
         diagram: diagram(g, info),
         layers: g
@@ -389,7 +393,7 @@ fn fmt_err(v: f64) -> String {
     }
 }
 
-fn sim_view(s: &Simulation, latency: u32) -> SimView {
+fn sim_view(s: &Simulation, latency: u32, ii: u32) -> SimView {
     SimView {
         class: if s.passed { "pass" } else { "fail" },
         verdict: if s.passed {
@@ -410,6 +414,10 @@ fn sim_view(s: &Simulation, latency: u32) -> SimView {
             fact(
                 "measured latency",
                 format!("{} cycles (scheduled: {latency})", s.measured_latency),
+            ),
+            fact(
+                "measured II",
+                format!("{} cycles (scheduled: {ii})", s.measured_ii),
             ),
         ],
     }

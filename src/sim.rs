@@ -24,6 +24,8 @@ pub enum SimError {
     },
     #[error("the simulation printed no RESULT line:\n{0}")]
     NoResult(String),
+    #[error("the simulation's RESULT line has no number `{field}=`: {line}")]
+    BadResult { field: &'static str, line: String },
 }
 
 /// What a simulation run reported.
@@ -31,7 +33,14 @@ pub enum SimError {
 pub struct SimResult {
     pub vectors: u64,
     pub mismatches: u64,
+    /// Cycles from a sample being taken to its correct result at the
+    /// output, the same for every sample; −1 if not measured or not one
+    /// number (the details say which).
     pub latency: i64,
+    /// Cycles between samples taken while the testbench offered one every
+    /// cycle, the same for every pair; −1 as for `latency` (always with
+    /// a single vector).
+    pub ii: i64,
     /// The harness's mismatch lines, if any.
     pub details: Vec<String>,
 }
@@ -72,16 +81,28 @@ fn parse(log: &str) -> Result<SimResult, SimError> {
         .lines()
         .find(|l| l.starts_with("RESULT "))
         .ok_or_else(|| SimError::NoResult(log.to_string()))?;
-    let field = |k: &str| -> i64 {
+    // A missing or garbled field is an error, never a default: a run whose
+    // mismatch count cannot be read has not shown that the design works.
+    let field = |k: &'static str| -> Result<i64, SimError> {
         line.split_whitespace()
-            .find_map(|t| t.strip_prefix(&format!("{k}=")))
+            .find_map(|t| t.strip_prefix(k)?.strip_prefix('='))
             .and_then(|v| v.parse().ok())
-            .unwrap_or(-1)
+            .ok_or_else(|| SimError::BadResult {
+                field: k,
+                line: line.to_string(),
+            })
+    };
+    let count = |k: &'static str| -> Result<u64, SimError> {
+        u64::try_from(field(k)?).map_err(|_| SimError::BadResult {
+            field: k,
+            line: line.to_string(),
+        })
     };
     Ok(SimResult {
-        vectors: field("vectors").max(0) as u64,
-        mismatches: field("mismatches").max(0) as u64,
-        latency: field("latency"),
+        vectors: count("vectors")?,
+        mismatches: count("mismatches")?,
+        latency: field("latency")?,
+        ii: field("ii")?,
         details: log
             .lines()
             .filter(|l| l.starts_with("MISMATCH") || l.starts_with("ERROR"))
@@ -209,4 +230,46 @@ pub fn lint(dir: &Path, top: &str) -> Result<(), SimError> {
         "verilator lint",
     )
     .map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_reads_every_field() {
+        let log = "MISMATCH sample 3 output y[0]: expected 1, got 2 (raw, frac 0)\n\
+                   RESULT vectors=20 mismatches=1 latency=4 ii=1\n";
+        let r = parse(log).unwrap();
+        assert_eq!((r.vectors, r.mismatches, r.latency, r.ii), (20, 1, 4, 1));
+        assert_eq!(r.details.len(), 1);
+        // not measured
+        let r = parse("RESULT vectors=1 mismatches=0 latency=0 ii=-1").unwrap();
+        assert_eq!((r.latency, r.ii), (0, -1));
+    }
+
+    #[test]
+    fn parse_rejects_missing_or_bad_fields() {
+        for (line, field) in [
+            ("RESULT vectors=20 latency=4 ii=1", "mismatches"),
+            ("RESULT vectors=20 mismatches=0 ii=1", "latency"),
+            ("RESULT vectors=20 mismatches=0 latency=4", "ii"),
+            (
+                "RESULT vectors=20 mismatches=x latency=4 ii=1",
+                "mismatches",
+            ),
+            ("RESULT vectors=-1 mismatches=0 latency=4 ii=1", "vectors"),
+            // a longer key is not the field
+            (
+                "RESULT vectors=20 mismatchesx=0 latency=4 ii=1",
+                "mismatches",
+            ),
+        ] {
+            match parse(line) {
+                Err(SimError::BadResult { field: f, .. }) => assert_eq!(f, field, "{line}"),
+                other => panic!("{line}: {other:?}"),
+            }
+        }
+        assert!(matches!(parse("no result"), Err(SimError::NoResult(_))));
+    }
 }

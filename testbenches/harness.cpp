@@ -1,11 +1,19 @@
-// Verilator harness for a neurtl design. Offers one vector per clock (with
-// a fixed pattern of idle cycles, to exercise the valid pipeline), moves on
-// when the design takes it (in_valid and in_ready), checks
-// every output against the golden model's expected values, measures the
-// latency, and prints the first mismatches per element.
+// Verilator harness for a neurtl design. Offers one vector per clock and
+// moves on when the design takes it (in_valid and in_ready): the first
+// BURST samples back to back, so the initiation interval can be measured,
+// then with a fixed pattern of idle cycles, to exercise the valid pipeline.
+// It checks every output against the golden model's expected values, in
+// order, and prints the first mismatches per element.
+//
+// Latency and II are measured from the data, not taken from the compiler:
+// the cycle each sample is taken and the cycle its correct result appears
+// (out_valid high and out_data equal to the expected value) give each
+// sample's latency, which must be one number; the cycles between samples
+// taken while the harness offered in every cycle give the II.
 //
 // Usage: sim <in.hex> <expected.hex>
-// Prints one line "RESULT vectors=N mismatches=M latency=L" at the end.
+// Prints one line "RESULT vectors=N mismatches=M latency=L ii=I" at the end
+// (L or I is -1 when it was not measured or not one number).
 #include "tb_config.h"
 #include TB_HEADER
 #include "verilated.h"
@@ -88,7 +96,26 @@ static bool same_bits(const Words& a, const Words& b, long bits) {
     return true;
 }
 
-static bool bubble(long cycle) { return (cycle * 7 + 3) % 11 == 0; }
+static const long BURST = 32;
+
+// Idle cycles, one in eleven, once the back-to-back burst has been taken.
+static bool idle(long cycle, long sent) { return sent >= BURST && (cycle * 7 + 3) % 11 == 0; }
+
+// A quantity that must come out the same for every sample: the first
+// measurement sets it, a different one is reported and makes it -1.
+struct Measure {
+    const char* what;
+    long value = -2;  // -2: not measured yet
+    void note(long v, long sample) {
+        if (value == -2) {
+            value = v;
+        } else if (value >= 0 && v != value) {
+            std::printf("ERROR sample %ld: %s %ld cycles, earlier samples %ld\n", sample, what, v, value);
+            value = -1;
+        }
+    }
+    long result() const { return value == -2 ? -1 : value; }
+};
 
 int main(int argc, char** argv) {
     if (argc < 3) {
@@ -112,22 +139,36 @@ int main(int argc, char** argv) {
     }
     top->rst = 0;
     const long n = (long)vin.size();
-    long sent = 0, got = 0, errors = 0, first_in = -1, first_out = -1, cycle = 0;
+    std::vector<long> taken(n, -1);  // the cycle each sample was taken
+    Measure latency{"latency"}, ii{"II"};
+    long sent = 0, got = 0, errors = 0, cycle = 0;
+    // Whether the harness offered a sample in every cycle since the last
+    // one was taken: only then is the gap between two samples the II.
+    bool steady = false;
     const long limit = 2 * n * TB_II + TB_LATENCY + 100;
     while (got < n && cycle < limit) {
         top->clk = 0;
-        const bool offer = sent < n && !bubble(cycle);
+        const bool offer = sent < n && !idle(cycle, sent);
         top->in_valid = offer;
         if (offer) put(top->in_data, vin[sent]);
         top->eval();
+        // Taken before the output is read: with latency 0 the result is in
+        // this same cycle.
         if (offer && top->in_ready) {
-            if (first_in < 0) first_in = cycle;
-            ++sent;
+            if (steady) ii.note(cycle - taken[sent - 1], sent);
+            taken[sent++] = cycle;
+            steady = true;
+        } else if (!offer) {
+            steady = false;
         }
-        if (top->out_valid) {
-            if (first_out < 0) first_out = cycle;
+        if (top->out_valid && got >= sent) {
+            if (errors < 10) std::printf("ERROR out_valid in cycle %ld with no sample in flight\n", cycle);
+            ++errors;
+        } else if (top->out_valid) {
             Words out = get(top->out_data, TB_OUT_BITS);
-            if (!same_bits(out, vexp[got], TB_OUT_BITS)) {
+            if (same_bits(out, vexp[got], TB_OUT_BITS)) {
+                latency.note(cycle - taken[got], got);
+            } else {
                 for (int k = 0; k < TB_N_OUT_FIELDS; ++k) {
                     const TbField& f = TB_OUT_FIELDS[k];
                     __int128 e = element(vexp[got], f), a = element(out, f);
@@ -144,13 +185,15 @@ int main(int argc, char** argv) {
         top->eval();
         ++cycle;
     }
-    long latency = (first_out >= 0 && first_in >= 0) ? first_out - first_in : -1;
     if (got < n) {
         std::printf("ERROR only %ld of %ld outputs appeared\n", got, n);
         errors += n - got;
     }
-    std::printf("RESULT vectors=%ld mismatches=%ld latency=%ld\n", got, errors, latency);
+    const long lat = latency.result(), gap = ii.result();
+    std::printf("RESULT vectors=%ld mismatches=%ld latency=%ld ii=%ld\n", got, errors, lat, gap);
     top->final();
     delete top;
-    return errors == 0 && latency == TB_LATENCY ? 0 : 1;
+    // One sample has no interval to measure.
+    const bool ii_ok = gap == TB_II || (n < 2 && gap == -1);
+    return errors == 0 && lat == TB_LATENCY && ii_ok ? 0 : 1;
 }

@@ -1,6 +1,6 @@
-//! `neurtl estimate` gives the latency in cycles that the Verilator
-//! testbench measures, for the examples on every target that builds in
-//! reasonable time (random networks: `tests/rtl_random.rs`).
+//! `neurtl estimate` and `report.json` give the latency and II in cycles
+//! that the Verilator testbench measures, for the examples on every target
+//! that builds in reasonable time (random networks: `tests/rtl_random.rs`).
 
 mod common;
 
@@ -8,7 +8,7 @@ use common::neurtl_ok as neurtl;
 use std::path::Path;
 
 #[test]
-fn estimated_latency_is_the_measured_latency() {
+fn estimated_latency_and_ii_are_measured() {
     let tmp = tempfile::tempdir().unwrap();
     let cases = [
         ("examples/jet_tagger/model.json", "fpga"),
@@ -35,19 +35,26 @@ fn estimated_latency_is_the_measured_latency() {
             "-o",
             dir.to_str().unwrap(),
         ]);
-        // "latency ... testbench measured N cycles"
-        let measured: u64 = run
-            .lines()
-            .find(|l| l.starts_with("latency"))
-            .and_then(|l| l.split("measured ").nth(1))
-            .and_then(|s| s.split_whitespace().next())
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("no measured latency in\n{run}"));
-        assert_eq!(cycles, measured, "{model} --target {target}");
-        assert_eq!(
-            e["initiation_interval"].as_u64().unwrap(),
-            if *target == "tl-pe" { cycles } else { 1 }
-        );
+        // "latency ... testbench measured N cycles", "II ... measured N cycles"
+        let measured = |key: &str| -> u64 {
+            run.lines()
+                .find(|l| l.starts_with(key))
+                .and_then(|l| l.split("measured ").nth(1))
+                .and_then(|s| s.split_whitespace().next())
+                .and_then(|s| s.parse().ok())
+                .unwrap_or_else(|| panic!("no measured {key} in\n{run}"))
+        };
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap())
+                .unwrap();
+        let ii = e["initiation_interval"].as_u64().unwrap();
+        let what = format!("{model} --target {target}");
+        assert_eq!(cycles, measured("latency"), "{what}");
+        assert_eq!(ii, measured("II"), "{what}");
+        assert_eq!(report["latency_cycles"].as_u64(), Some(cycles), "{what}");
+        assert_eq!(report["initiation_interval"].as_u64(), Some(ii), "{what}");
+        // The folded array takes a sample once the last one is done.
+        assert_eq!(ii, if *target == "tl-pe" { cycles } else { 1 }, "{what}");
     }
 }
 

@@ -253,7 +253,14 @@ fn run_adds_simulation_and_float_comparison() {
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
     let latency = report["latency_cycles"].as_u64().unwrap();
-    assert!(text.contains(&format!("{latency} cycles (scheduled: {latency})")));
+    assert!(text.contains(&format!(
+        "measured latency\n{latency} cycles (scheduled: {latency})"
+    )));
+    let ii = report["initiation_interval"].as_u64().unwrap();
+    assert!(
+        text.contains(&format!("measured II\n{ii} cycles (scheduled: {ii})")),
+        "{text}"
+    );
     assert!(text.contains(&format!("= {} ns at 250 MHz", latency * 4)));
 
     // "accuracy     golden model 52.50% (21/40), float reference 55.00%"

@@ -13,22 +13,26 @@ use neurtl::ir::{CompileOptions, PipelineMode, Target};
 use neurtl::sim::{Simulator, lint, simulate};
 use std::path::Path;
 
-fn env_u64(k: &str, d: u64) -> u64 {
-    std::env::var(k)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(d)
+/// What the compiler promises about a design's timing, to compare with
+/// what the testbenches measure.
+struct Promise {
+    top: String,
+    vectors: usize,
+    /// `DesignInfo` (what `report.json` says) and the estimate.
+    latency: u32,
+    ii: u32,
+    /// The estimate's latency and II.
+    estimated: (u32, u32),
 }
 
-/// Compile one random network into `dir`; returns (top, vectors, the
-/// latency `neurtl estimate` gives).
+/// Compile one random network into `dir`.
 fn build(
     model: &serde_json::Value,
     seed: u64,
     target: Target,
     dir: &Path,
     n_vec: usize,
-) -> Result<(String, usize, u32), String> {
+) -> Result<Promise, String> {
     let text = serde_json::to_string(model).unwrap();
     std::fs::write(dir.join("model.json"), &text).unwrap();
     // Vary the pipeline with the seed: layer registers, none, adder cuts.
@@ -67,14 +71,32 @@ fn build(
     files.extend(vector_files(&golden, &out.design.info, &inputs));
     write_files(dir, &files).map_err(|e| e.to_string())?;
     check_cell_limits(dir, &opts)?;
-    let est = neurtl::estimate::Estimate::of_design(&out.design.info, 200.0);
-    Ok((out.design.info.top, n_vec, est.latency_cycles))
+    let info = &out.design.info;
+    let est = neurtl::estimate::Estimate::of_design(info, 200.0);
+    Ok(Promise {
+        top: info.top.clone(),
+        vectors: n_vec,
+        latency: info.latency,
+        ii: info.ii,
+        estimated: (est.latency_cycles, est.initiation_interval),
+    })
 }
 
-/// Every gate in an exported threshold-gate netlist respects the limits.
+/// The compiler writes a gate list for `--target tl-cells` only, and
+/// every gate in it respects the limits.
 fn check_cell_limits(dir: &Path, opts: &CompileOptions) -> Result<(), String> {
-    let Ok(text) = std::fs::read_to_string(dir.join("tl_netlist.txt")) else {
-        return Ok(());
+    let text = match std::fs::read_to_string(dir.join("tl_netlist.txt")) {
+        Ok(t) if opts.target == Target::TlCells => t,
+        Err(e) if opts.target == Target::TlCells => {
+            return Err(format!("tl-cells design without tl_netlist.txt: {e}"));
+        }
+        Ok(_) => {
+            return Err(format!(
+                "tl_netlist.txt written for --target {}",
+                opts.target.name()
+            ));
+        }
+        Err(_) => return Ok(()),
     };
     // `key=[a, b, c] next=`: the list runs to the `]` before the next key.
     let list = |line: &str, key: &str, next: &str| -> Vec<String> {
@@ -103,83 +125,73 @@ fn check_cell_limits(dir: &Path, opts: &CompileOptions) -> Result<(), String> {
     Ok(())
 }
 
-fn check(model: &serde_json::Value, seed: u64, target: Target, root: &Path) -> Result<(), String> {
-    let dir = root.join(format!("net_{seed}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (top, n, latency) = build(model, seed, target, &dir, 1000)?;
-    lint(&dir, &top).map_err(|e| format!("lint: {e}"))?;
-    let r = simulate(&dir, &top, Simulator::Verilator).map_err(|e| e.to_string())?;
-    if r.mismatches != 0 || r.vectors as usize != n || r.latency != latency as i64 {
+/// `Err` unless simulator `sim` reproduced every vector with the promised
+/// latency and II.
+fn simulated(dir: &Path, p: &Promise, sim: Simulator) -> Result<(), String> {
+    let r = simulate(dir, &p.top, sim).map_err(|e| format!("{sim:?}: {e}"))?;
+    let timing = (r.latency, r.ii);
+    // A single vector has no interval to measure.
+    let want_ii = if p.vectors < 2 { -1 } else { p.ii as i64 };
+    if r.mismatches != 0
+        || r.vectors as usize != p.vectors
+        || timing != (p.latency as i64, want_ii)
+        || p.estimated != (p.latency, p.ii)
+    {
         return Err(format!(
-            "verilator: {} mismatches over {} vectors, latency {} (estimate {latency})\n{}",
+            "{sim:?}: {} mismatches over {} vectors, measured latency {} and II {} (report {} and {}, estimate {:?})\n{}",
             r.mismatches,
             r.vectors,
             r.latency,
+            r.ii,
+            p.latency,
+            p.ii,
+            p.estimated,
             r.details.join("\n")
         ));
     }
+    Ok(())
+}
+
+fn check(model: &serde_json::Value, seed: u64, target: Target, root: &Path) -> Result<(), String> {
+    let dir = root.join(format!("net_{seed}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = build(model, seed, target, &dir, 1000)?;
+    lint(&dir, &p.top).map_err(|e| format!("lint: {e}"))?;
+    simulated(&dir, &p, Simulator::Verilator)?;
     // Icarus is slow on big designs: a short run proves it accepts the RTL
-    // and agrees too.
-    let (top, n, _) = build(model, seed, target, &dir, 50)?;
-    let r = simulate(&dir, &top, Simulator::Iverilog).map_err(|e| e.to_string())?;
-    if r.mismatches != 0 || r.vectors as usize != n {
-        return Err(format!(
-            "icarus: {} mismatches over {} vectors\n{}",
-            r.mismatches,
-            r.vectors,
-            r.details.join("\n")
-        ));
-    }
+    // and agrees too (50 vectors: past the back-to-back burst, into the
+    // idle cycles).
+    let p = build(model, seed, target, &dir, 50)?;
+    simulated(&dir, &p, Simulator::Iverilog)?;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
 
-/// Run `check` over `nets` seeds from `first` on two threads; report every
-/// failing seed.
-fn run_seeds(nets: u64, first: u64, make: fn(u64) -> (serde_json::Value, Target)) {
+/// Run `check` over as many seeds as `var` says (or `default`), from
+/// NEURTL_FUZZ_SEED; report every failing seed.
+fn run_seeds(var: &str, default: u64, make: fn(u64) -> (serde_json::Value, Target)) {
+    let nets = common::env_u64(var, default);
+    let first = common::env_u64("NEURTL_FUZZ_SEED", 1);
     let root = tempfile::tempdir().unwrap();
-    let threads = 2;
-    let failures = std::sync::Mutex::new(vec![]);
-    let next = std::sync::atomic::AtomicU64::new(first);
-    std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| {
-                loop {
-                    let seed = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    if seed >= first + nets {
-                        break;
-                    }
-                    let (model, target) = make(seed);
-                    if let Err(e) = check(&model, seed, target, root.path()) {
-                        eprintln!("seed {seed} FAILED: {e}");
-                        failures.lock().unwrap().push(seed);
-                    }
-                }
-            });
-        }
+    common::for_seeds(nets, first, var, |seed| {
+        let (model, target) = make(seed);
+        check(&model, seed, target, root.path())
     });
-    let f = failures.into_inner().unwrap();
-    assert!(
-        f.is_empty(),
-        "random networks failed, replay with NEURTL_FUZZ_SEED=<seed> NEURTL_FUZZ_NETS=1: seeds {f:?}"
-    );
 }
 
 #[test]
 fn random_networks_match_golden_model_in_rtl() {
-    let nets = env_u64("NEURTL_FUZZ_NETS", 50);
-    let first = env_u64("NEURTL_FUZZ_SEED", 1);
-    run_seeds(nets, first, |s| (common::random_mlp(s), Target::Fpga));
+    run_seeds("NEURTL_FUZZ_NETS", 50, |s| {
+        (common::random_mlp(s), Target::Fpga)
+    });
 }
 
 /// Random binarized networks (streamlined thresholds, XNOR-popcount,
 /// multi-thresholds, bipolar ports). NEURTL_FUZZ_BNNS sets how many.
 #[test]
 fn random_bnns_match_golden_model_in_rtl() {
-    let nets = env_u64("NEURTL_FUZZ_BNNS", 24);
-    let first = env_u64("NEURTL_FUZZ_SEED", 1);
     // Every target in turn, so each sees every kind of network.
-    run_seeds(nets, first, |s| {
+    run_seeds("NEURTL_FUZZ_BNNS", 24, |s| {
         let targets = [Target::Fpga, Target::TlCells, Target::TlPe, Target::Mac];
         (common::random_bnn(s), targets[(s % 4) as usize])
     });

@@ -1,5 +1,6 @@
 //! Golden files reviewed in diffs: the IR after every pass and the
-//! generated Verilog of a tiny model. UPDATE_SNAPSHOTS=1 rewrites them.
+//! generated Verilog of a tiny model. UPDATE_SNAPSHOTS=1 rewrites them (and
+//! creates missing ones); without it a missing snapshot is a failure.
 
 use neurtl::compile::{compile_file, generate};
 use neurtl::ir::CompileOptions;
@@ -9,11 +10,17 @@ fn snapshot(name: &str, got: &str) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/snapshots")
         .join(name);
-    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() || !path.exists() {
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
         std::fs::write(&path, got).unwrap();
         return;
     }
-    let want = std::fs::read_to_string(&path).unwrap();
+    // A missing file fails too: writing it here would pass a test that
+    // compared nothing (a renamed snapshot, a checkout without the files).
+    let want = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "snapshot {name} is missing ({e}); review the output and create it with UPDATE_SNAPSHOTS=1"
+        )
+    });
     assert_eq!(
         got, want,
         "snapshot {name} changed; review and rerun with UPDATE_SNAPSHOTS=1"

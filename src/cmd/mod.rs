@@ -111,33 +111,48 @@ pub struct BuildInfo {
     pub options: PipeArgs,
     /// What the simulation must reproduce.
     pub latency: u32,
+    pub ii: u32,
     pub vectors: usize,
 }
 
 /// Whether a simulation proves the design: every vector came out, none
-/// differed from the golden model, and the latency is the scheduled one.
-/// Prints why not, when not.
-pub fn sim_ok(r: &neurtl::sim::SimResult, vectors: usize, latency: u32) -> bool {
+/// differed from the golden model, and the latency and II the testbench
+/// measured are the scheduled ones. Prints why not, when not.
+pub fn sim_ok(r: &neurtl::sim::SimResult, vectors: usize, latency: u32, ii: u32) -> bool {
     let mut ok = true;
-    if r.mismatches != 0 {
-        println!(
-            "FAILED: {} outputs differ from the golden model",
-            r.mismatches
-        );
+    let mut fail = |why: String| {
+        println!("FAILED: {why}");
         ok = false;
+    };
+    if r.mismatches != 0 {
+        fail(format!(
+            "{} outputs differ from the golden model",
+            r.mismatches
+        ));
     }
     if r.vectors as usize != vectors {
-        println!("FAILED: {} of {vectors} vectors came out", r.vectors);
-        ok = false;
+        fail(format!("{} of {vectors} vectors came out", r.vectors));
     }
-    if r.latency != latency as i64 {
-        println!(
-            "FAILED: measured latency {} cycles, the schedule says {latency}",
-            r.latency
-        );
-        ok = false;
+    for (what, got, want) in [("latency", r.latency, latency), ("II", r.ii, ii)] {
+        // One vector has no interval to measure.
+        let unmeasurable = what == "II" && vectors < 2 && got == -1;
+        if got != want as i64 && !unmeasurable {
+            fail(format!(
+                "measured {what} {}, the schedule says {want} cycles",
+                measured(got)
+            ));
+        }
     }
     ok
+}
+
+/// A latency or II the testbench measured, for printing: −1 means it
+/// measured none (one vector) or not one number (its ERROR lines say).
+pub fn measured(cycles: i64) -> String {
+    match cycles {
+        -1 => "none".to_string(),
+        c => format!("{c} cycles"),
+    }
 }
 
 /// Raw input samples for a compiled model.
@@ -211,6 +226,7 @@ pub fn build_dir(
         top: o.design.info.top.clone(),
         options: p.clone(),
         latency: o.design.info.latency,
+        ii: o.design.info.ii,
         vectors: n,
     };
     files.push((

@@ -75,22 +75,17 @@ pub fn main(a: Args) -> Result<ExitCode> {
     println!("model        {} ({})", c.graph.name, a.model.display());
     println!("build        {} (top `{top}`)", out.display());
     println!(
-        "latency      {latency} cycles = {:.1} ns at {} MHz (report); testbench measured {} cycles",
+        "latency      {latency} cycles = {:.1} ns at {} MHz (report); testbench measured {}",
         latency as f64 * 1000.0 / a.pipe.clock_mhz()?,
         a.pipe.clock_mhz()?,
-        r.latency
+        super::measured(r.latency)
     );
-    if info.ii == 1 {
-        println!(
-            "vectors      {} through {:?}, one per clock",
-            r.vectors, a.simulator
-        );
-    } else {
-        println!(
-            "vectors      {} through {:?}, one every {} cycles (II)",
-            r.vectors, a.simulator, info.ii
-        );
-    }
+    println!(
+        "II           {} cycles (report); testbench measured {}",
+        info.ii,
+        super::measured(r.ii)
+    );
+    println!("vectors      {} through {:?}", r.vectors, a.simulator);
     if let Some(f) = &info.folded {
         println!(
             "folded       {} PEs x {} inputs/cycle, {} cells per PE; schedule {} cycles, PE utilization {:.1}%, memory {} weight + {} start-value bits",
@@ -141,7 +136,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
             );
         }
     }
-    let ok = super::sim_ok(&r, n, latency);
+    let ok = super::sim_ok(&r, n, latency, info.ii);
     let page = Page {
         graph: &c.graph,
         info: &info,
@@ -153,6 +148,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
             vectors: r.vectors,
             mismatches: r.mismatches,
             measured_latency: r.latency,
+            measured_ii: r.ii,
             passed: ok,
         }),
         quality: Some(Quality {

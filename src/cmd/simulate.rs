@@ -1,6 +1,6 @@
 //! `neurtl simulate DIR`
 
-use super::{BuildInfo, VectorArgs, build_dir, sim_ok, spinner};
+use super::{BuildInfo, VectorArgs, build_dir, measured, sim_ok, spinner};
 use anyhow::{Context, Result};
 use neurtl::sim::{Simulator, simulate};
 use std::path::PathBuf;
@@ -34,6 +34,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
         let b = build_dir(&a.dir.join("model.json"), &a.dir, &pipe, &a.vec, 1000)?;
         info.vectors = b.n;
         info.latency = b.info.latency;
+        info.ii = b.info.ii;
     }
     let pb = spinner("simulating");
     let r = simulate(&a.dir, &info.top, a.simulator)?;
@@ -42,10 +43,13 @@ pub fn main(a: Args) -> Result<ExitCode> {
         println!("{d}");
     }
     println!(
-        "{} vectors, {} mismatches, measured latency {} cycles",
-        r.vectors, r.mismatches, r.latency
+        "{} vectors, {} mismatches, measured latency {}, II {}",
+        r.vectors,
+        r.mismatches,
+        measured(r.latency),
+        measured(r.ii)
     );
-    Ok(if sim_ok(&r, info.vectors, info.latency) {
+    Ok(if sim_ok(&r, info.vectors, info.latency, info.ii) {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

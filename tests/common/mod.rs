@@ -242,10 +242,12 @@ fn pm1(r: &mut Rng, n: usize) -> Vec<f64> {
 
 /// A batchnorm whose parameters often put the sign's threshold exactly on
 /// a reachable sum (perfect-square variances, dyadic γ, β, μ), with every
-/// sign of γ, zero included; sometimes arbitrary reals instead.
-fn random_bn(r: &mut Rng, name: &str, input: &str, n: usize) -> Value {
+/// sign of γ, zero included; sometimes arbitrary reals instead, unless
+/// `exact_only`. The random stream is the same either way, so a seed names
+/// the same network shape in both.
+fn random_bn(r: &mut Rng, name: &str, input: &str, n: usize, exact_only: bool) -> Value {
     let pick = |r: &mut Rng, v: &[f64]| v[r.below(v.len() as u64) as usize];
-    let exact = r.below(4) != 0;
+    let exact = r.below(4) != 0 || exact_only;
     let mut g = vec![];
     let (mut b, mut m, mut v) = (vec![], vec![], vec![]);
     for _ in 0..n {
@@ -272,6 +274,17 @@ fn random_bn(r: &mut Rng, name: &str, input: &str, n: usize) -> Value {
 /// sign (or sign alone), then an output dense layer with an argmax, a
 /// multi-threshold, or a given-threshold sign.
 pub fn random_bnn(seed: u64) -> Value {
+    bnn(seed, false)
+}
+
+/// A random BNN whose float reference is exact in f64: like `random_bnn`,
+/// but every batchnorm has dyadic γ, β, μ, perfect-square variances and no
+/// ε, so `γ(x − μ)/√σ² + β` has the sign of the exact real value.
+pub fn random_exact_bnn(seed: u64) -> Value {
+    bnn(seed, true)
+}
+
+fn bnn(seed: u64, exact_bn: bool) -> Value {
     let mut r = Rng::new(seed.wrapping_mul(0x9E3779B97F4A7C15) ^ 0xb11);
     // Sizes stay moderate: a threshold-cell netlist has a few cells per
     // input bit per neuron, and Verilator's build time grows with them.
@@ -303,7 +316,7 @@ pub fn random_bnn(seed: u64) -> Value {
         layers.push(d);
         prev = format!("fc{l}");
         if r.below(5) != 0 {
-            layers.push(random_bn(&mut r, &format!("bn{l}"), &prev, units));
+            layers.push(random_bn(&mut r, &format!("bn{l}"), &prev, units, exact_bn));
             prev = format!("bn{l}");
         }
         layers.push(json!({"name": format!("s{l}"), "op": "sign", "input": prev}));
@@ -356,4 +369,225 @@ pub fn random_bnn(seed: u64) -> Value {
         "inputs": [{"name": "x", "shape": [n_in], "type": in_ty}],
         "layers": layers, "outputs": outputs,
     })
+}
+
+/// What the exact-grid generator knows about a value: a bound on its
+/// magnitude and a grid (every value is a multiple of 2^-frac).
+#[derive(Clone)]
+struct Exact {
+    name: String,
+    width: usize,
+    max_abs: f64,
+    frac: i64,
+}
+
+/// The (signed, w, i, sym) of a type string from `rand_type`, and its grid
+/// and magnitude bound as `Exact` sees them.
+fn grid_of(w: i64, i: i64, s: bool) -> (f64, i64) {
+    let max_abs = 2f64.powi((if s { i - 1 } else { i }) as i32);
+    (max_abs, (w - i).max(0))
+}
+
+/// A type string that holds every multiple of 2^-frac up to `max_abs` in
+/// magnitude, with random slack and modes: a cast to it can neither round
+/// nor overflow, whatever its modes say. None when it would not be small.
+fn wide_type(r: &mut Rng, max_abs: f64, frac: i64, signed: bool) -> Option<String> {
+    // 2^(int) > max_abs + 1 leaves room for sat_sym's missing code.
+    let int = (max_abs + 1.0).log2().ceil() as i64 + r.below(2) as i64 + signed as i64;
+    let frac = frac + r.below(3) as i64;
+    let w = int + frac;
+    let kind = if signed { "fixed" } else { "ufixed" };
+    let (q, o) = (QUANT[r.below(7) as usize], OVER[r.below(4) as usize]);
+    (w <= 40).then(|| format!("{kind}<{w},{int},{q},{o}>"))
+}
+
+/// A random dense layer reading `src` on small grids; returns the layer and
+/// what its exact output is.
+fn exact_dense(r: &mut Rng, name: &str, src: &Exact, units: usize) -> (Value, Exact) {
+    let (wt, ws, ww, wi, wsym) = rand_type(r, 5, None);
+    let (bt, bs, bw, bi, bsym) = rand_type(r, 6, None);
+    let zero_rate = r.below(5);
+    let weights: Vec<Vec<f64>> = (0..units)
+        .map(|_| {
+            (0..src.width)
+                .map(|_| on_grid(r, (ws, ww, wi, wsym), zero_rate))
+                .collect()
+        })
+        .collect();
+    let bias: Vec<f64> = (0..units)
+        .map(|_| on_grid(r, (bs, bw, bi, bsym), 2))
+        .collect();
+    let max_abs = weights
+        .iter()
+        .zip(&bias)
+        .map(|(row, b)| b.abs() + row.iter().map(|w| w.abs() * src.max_abs).sum::<f64>())
+        .fold(0.0, f64::max);
+    let frac = (src.frac + grid_of(ww, wi, ws).1).max(grid_of(bw, bi, bs).1);
+    let mut d = json!({
+        "name": name, "op": "dense", "input": src.name, "units": units,
+        "weights": weights, "bias": bias, "weight_type": wt, "bias_type": bt,
+    });
+    if r.below(3) == 0
+        && let Some(t) = wide_type(r, max_abs, frac, true)
+    {
+        d["output_type"] = json!(t);
+    }
+    let out = Exact {
+        name: name.to_string(),
+        width: units,
+        max_abs,
+        frac,
+    };
+    (d, out)
+}
+
+/// A random activation (or cast) of `x` that keeps values exact; None
+/// for no activation.
+fn exact_activation(r: &mut Rng, name: &str, x: &Exact) -> Option<(Value, Exact)> {
+    let mut y = Exact {
+        name: name.to_string(),
+        ..x.clone()
+    };
+    let layer = match r.below(6) {
+        0 => json!({"name": name, "op": "relu", "input": x.name}),
+        1 => {
+            let mut l = json!({"name": name, "op": "relu", "input": x.name});
+            if let Some(t) = wide_type(r, x.max_abs, x.frac, false) {
+                l["output_type"] = json!(t);
+            }
+            l
+        }
+        2 => {
+            // A slope on the alpha_type grid: alpha_q = alpha, so the
+            // float reference's unquantized slope is the same number.
+            let alpha = [0.5, 0.25, 0.125, 0.375][r.below(4) as usize];
+            y.frac += 4;
+            json!({"name": name, "op": "leaky_relu", "input": x.name,
+                   "alpha": alpha, "alpha_type": "ufixed<4,0>"})
+        }
+        3 => {
+            y.max_abs = x.max_abs.min(1.0);
+            json!({"name": name, "op": "hard_tanh", "input": x.name})
+        }
+        4 => {
+            let t = wide_type(r, x.max_abs, x.frac, true)?;
+            json!({"name": name, "op": "quantize", "input": x.name, "output_type": t})
+        }
+        _ => return None,
+    };
+    Some((layer, y))
+}
+
+/// A random MLP on which no type can round or overflow: small input and
+/// weight grids, `auto` accumulators, activations without a rounding type
+/// and casts to types wide enough for the exact value (random modes that
+/// never trigger), plus residual sums, concatenations and an argmax. Every
+/// value stays well within f64's 53 bits, so the float reference computes
+/// exactly what the hardware must.
+pub fn random_exact_mlp(seed: u64) -> Value {
+    let mut r = Rng::new(seed.wrapping_mul(0xD1B54A32D192ED03) ^ 0xe7ac7);
+    let n_in = 1 + r.below(12) as usize;
+    let (in_ty, s, w, i, _) = rand_type(&mut r, 6, None);
+    let (max_abs, frac) = grid_of(w, i, s);
+    let mut prev = Exact {
+        name: "x".into(),
+        width: n_in,
+        max_abs,
+        frac,
+    };
+    let mut seen = vec![prev.clone()];
+    let mut layers = vec![];
+    let depth = 1 + r.below(3);
+    for l in 0..depth {
+        let units = 1 + r.below(16) as usize;
+        let (d, out) = exact_dense(&mut r, &format!("fc{l}"), &prev, units);
+        layers.push(d);
+        prev = out;
+        if let Some((a, out)) = exact_activation(&mut r, &format!("act{l}"), &prev) {
+            layers.push(a);
+            prev = out;
+        }
+        match r.below(6) {
+            0 => {
+                let src = seen[r.below(seen.len() as u64) as usize].clone();
+                let (d, res) = exact_dense(&mut r, &format!("res{l}"), &src, prev.width);
+                layers.push(d);
+                let sum = format!("sum{l}");
+                layers.push(json!({"name": sum, "op": "add", "inputs": [prev.name, res.name]}));
+                prev = Exact {
+                    name: sum,
+                    width: prev.width,
+                    max_abs: prev.max_abs + res.max_abs,
+                    frac: prev.frac.max(res.frac),
+                };
+            }
+            1 => {
+                let src = seen[r.below(seen.len() as u64) as usize].clone();
+                let cat = format!("cat{l}");
+                layers.push(json!({"name": cat, "op": "concat", "inputs": [src.name, prev.name]}));
+                prev = Exact {
+                    name: cat,
+                    width: prev.width + src.width,
+                    max_abs: prev.max_abs.max(src.max_abs),
+                    frac: prev.frac.max(src.frac),
+                };
+            }
+            _ => {}
+        }
+        seen.push(prev.clone());
+    }
+    let mut outputs = vec![json!(prev.name)];
+    if r.below(3) == 0 {
+        layers.push(json!({"name": "decision", "op": "argmax", "input": prev.name}));
+        outputs.push(json!("decision"));
+    }
+    json!({
+        "format": "neurtl-model", "version": 1, "name": format!("exact_{seed}"),
+        "inputs": [{"name": "x", "shape": [n_in], "type": in_ty}],
+        "layers": layers, "outputs": outputs,
+    })
+}
+
+/// An environment variable as a number, or `default`.
+pub fn env_u64(key: &str, default: u64) -> u64 {
+    std::env::var(key)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Run `check` on seeds `first..first + nets` on two threads and fail the
+/// test naming every failing seed (each failure is printed as it happens);
+/// `count_var` is the variable that sets `nets`, for the replay hint.
+pub fn for_seeds(
+    nets: u64,
+    first: u64,
+    count_var: &str,
+    check: impl Fn(u64) -> Result<(), String> + Sync,
+) {
+    let failures = std::sync::Mutex::new(vec![]);
+    let next = std::sync::atomic::AtomicU64::new(first);
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| {
+                loop {
+                    let seed = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    if seed >= first + nets {
+                        break;
+                    }
+                    if let Err(e) = check(seed) {
+                        eprintln!("seed {seed} FAILED: {e}");
+                        failures.lock().unwrap().push(seed);
+                    }
+                }
+            });
+        }
+    });
+    let mut f = failures.into_inner().unwrap();
+    f.sort();
+    assert!(
+        f.is_empty(),
+        "{} of {nets} random networks failed, replay with NEURTL_FUZZ_SEED=<seed> {count_var}=1: seeds {f:?}",
+        f.len()
+    );
 }

@@ -222,7 +222,6 @@ pub fn generate(l: Lowered<'_>) -> Result<Design, VerilogError> {
     let mut files = vec![];
     let mut counts = Counts::default();
     let mut modules = vec![];
-    let mut gates: Vec<String> = vec![];
     let inputs = fields(g, &g.inputs);
     let outputs = fields(g, &g.outputs);
     let in_bits: u64 = inputs
@@ -374,7 +373,6 @@ pub fn generate(l: Lowered<'_>) -> Result<Design, VerilogError> {
         );
         bus.insert(n, out);
         counts.add(&b.counts);
-        gates.extend(b.gates.iter().cloned());
         files.push((format!("rtl/{mname}.v"), render(&tera, &b)?));
         modules.push(mname);
     }
@@ -408,24 +406,6 @@ pub fn generate(l: Lowered<'_>) -> Result<Design, VerilogError> {
     counts.add(&t.counts);
     files.push((format!("rtl/{top}.v"), render(&tera, &t)?));
     modules.push(top.clone());
-    if !gates.is_empty() {
-        let opts = g.meta.pipeline.unwrap_or_default();
-        let mut text = format!(
-            "# neurtl {} threshold-gate netlist of `{top}`: {} cells, fan-in <= {}, |weight| <= {}\n\
-             # Each line: <module>.<output wire> inputs=[...] weights=[...] threshold=T,\n\
-             # meaning output = [sum(weights[i] * inputs[i]) >= T]. Inputs are layer\n\
-             # input bits (in0[k]) or other cells' outputs in the same module.\n",
-            env!("CARGO_PKG_VERSION"),
-            gates.len(),
-            opts.tl_max_fanin,
-            opts.tl_max_weight
-        );
-        for l in &gates {
-            text.push_str(l);
-            text.push('\n');
-        }
-        files.push(("tl_netlist.txt".into(), text));
-    }
     for (name, text) in PRIMITIVES {
         files.push((format!("rtl/{name}"), text.to_string()));
     }
@@ -483,7 +463,9 @@ fn generate_datapath(l: Lowered<'_>) -> Result<Design, VerilogError> {
     files.push((format!("rtl/{top}.v"), text));
     let list: String = files.iter().map(|f| format!("{}\n", f.0)).collect();
     files.push(("rtl/files.f".into(), list));
-    if !printed.gates.is_empty() {
+    // Every tl-cells design has a gate list, even an empty one (all
+    // neurons constant), so a missing file means something went wrong.
+    if opts.target == crate::ir::Target::TlCells {
         files.push((
             "tl_netlist.txt".into(),
             gate_list(&top, &printed.gates, &opts),
