@@ -11,12 +11,13 @@ pub fn build(g: &Graph, info: &DesignInfo) -> Value {
         .into_iter()
         .map(|n| {
             let node = g.node(n);
-            let st = node.stage.unwrap_or_default();
+            let st = info.stage(&node.name);
             let mut v = json!({
                 "name": node.name,
                 "op": node.op.name(),
                 "shape": node.shape,
                 "format": node.format.map(|f| f.to_string()),
+                "start_cycle": st.start,
                 "ready_cycle": st.ready(),
                 "inner_registers": st.inner_regs,
                 "output_register": st.out_reg,

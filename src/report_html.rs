@@ -348,7 +348,7 @@ fn view(p: &Page<'_>) -> View {
             .topo()
             .into_iter()
             .map(|n| {
-                let mut row = layer_row(g, n, info.folded.is_some());
+                let mut row = layer_row(g, info, n, info.folded.is_some());
                 let path = e.timing.as_ref().and_then(|t| {
                     t.layers
                         .iter()
@@ -448,9 +448,9 @@ fn quality_view(q: &Quality) -> QualityView {
 
 /// `folded`: the design runs on a folded schedule, so the pipeline
 /// columns do not apply.
-fn layer_row(g: &Graph, n: NodeIndex, folded: bool) -> LayerRow {
+fn layer_row(g: &Graph, info: &DesignInfo, n: NodeIndex, folded: bool) -> LayerRow {
     let node = g.node(n);
-    let st = node.stage.unwrap_or_default();
+    let st = info.stage(&node.name);
     let dash = || "–".to_string();
     let mut row = LayerRow {
         name: node.name.clone(),
@@ -559,11 +559,11 @@ const LINE_H: f64 = 16.0;
 const BOX_CHARS: usize = 27;
 
 /// The stage a node computes in: the one its output (register) closes.
-fn stage_of(g: &Graph, n: NodeIndex, folded: bool) -> usize {
+fn stage_of(g: &Graph, info: &DesignInfo, n: NodeIndex, folded: bool) -> usize {
     if folded {
         return 0;
     }
-    let st = g.node(n).stage.unwrap_or_default();
+    let st = info.stage(&g.node(n).name);
     (st.start + st.inner_regs) as usize
 }
 
@@ -587,8 +587,10 @@ struct Item {
 fn diagram(g: &Graph, info: &DesignInfo) -> Diagram {
     let folded = info.folded.is_some();
     let order = g.topo();
-    let stage: HashMap<NodeIndex, usize> =
-        order.iter().map(|&n| (n, stage_of(g, n, folded))).collect();
+    let stage: HashMap<NodeIndex, usize> = order
+        .iter()
+        .map(|&n| (n, stage_of(g, info, n, folded)))
+        .collect();
     let n_bands = order.iter().map(|n| stage[n] + 1).max().unwrap_or(1);
     let mut rank: HashMap<NodeIndex, usize> = HashMap::new();
     for &n in &order {
@@ -746,7 +748,13 @@ fn diagram(g: &Graph, info: &DesignInfo) -> Diagram {
         .iter()
         .map(|&n| {
             let it = &items[item_of[&n]];
-            node_box(g, n, it.x - BOX_W / 2.0, row_y[it.row], folded_layers)
+            node_box(
+                g,
+                info,
+                n,
+                (it.x - BOX_W / 2.0, row_y[it.row]),
+                folded_layers,
+            )
         })
         .collect();
 
@@ -782,8 +790,8 @@ fn diagram(g: &Graph, info: &DesignInfo) -> Diagram {
             let delay = if folded {
                 0
             } else {
-                let start = g.node(*n).stage.unwrap_or_default().start;
-                start.saturating_sub(g.node(*o).stage.unwrap_or_default().ready())
+                let start = info.stage(&g.node(*n).name).start;
+                start.saturating_sub(info.stage(&g.node(*o).name).ready())
             };
             EdgeView {
                 path,
@@ -823,7 +831,7 @@ fn diagram(g: &Graph, info: &DesignInfo) -> Diagram {
                 let inside: Vec<&str> = order
                     .iter()
                     .filter(|&&n| {
-                        let st = g.node(n).stage.unwrap_or_default();
+                        let st = info.stage(&g.node(n).name);
                         rows_in_band[k] == 0
                             && (st.start as usize) <= k
                             && k < (st.start + st.inner_regs) as usize
@@ -867,7 +875,7 @@ fn diagram(g: &Graph, info: &DesignInfo) -> Diagram {
         };
         if order
             .iter()
-            .any(|&n| g.node(n).stage.unwrap_or_default().inner_regs > 0)
+            .any(|&n| info.stage(&g.node(n).name).inner_regs > 0)
         {
             note.push_str(
                 " A layer with inner registers (its adder tree cut into stages) is drawn in \
@@ -896,9 +904,15 @@ fn truncate(s: &str, max: usize) -> String {
 }
 
 /// `folded`: the folded array's layers, when the design has one.
-fn node_box(g: &Graph, n: NodeIndex, x: f64, y: f64, folded: Option<&[String]>) -> BoxView {
+fn node_box(
+    g: &Graph,
+    info: &DesignInfo,
+    n: NodeIndex,
+    (x, y): (f64, f64),
+    folded: Option<&[String]>,
+) -> BoxView {
     let node = g.node(n);
-    let st = node.stage.unwrap_or_default();
+    let st = info.stage(&node.name);
     let ops = g.operands(n);
     let op = match &node.op {
         Op::Dense(d) => {

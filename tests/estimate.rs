@@ -32,6 +32,8 @@ fn estimated_latency_and_ii_are_measured() {
             target,
             "--vectors",
             "20",
+            "--clock",
+            "250MHz",
             "-o",
             dir.to_str().unwrap(),
         ]);
@@ -85,16 +87,28 @@ fn critical_paths(model: &str, args: &[&str]) -> Vec<f64> {
 }
 
 /// Registers only ever cut paths: more of them never make the critical
-/// path longer, and the jet tagger's long adder trees get shorter.
+/// path longer, and the jet tagger's long adder trees get shorter. The
+/// default schedule, by the clock, meets the clock by the delay model it
+/// scheduled with.
 #[test]
 fn registers_shorten_the_critical_path() {
     let m = "examples/jet_tagger/model.json";
     let none = critical_paths(m, &["--pipeline", "none"]);
-    let layer = critical_paths(m, &[]);
+    let layer = critical_paths(m, &["--pipeline", "layer"]);
     let deep = critical_paths(m, &["--max-adder-depth", "2"]);
     for d in 0..none.len() {
         assert!(layer[d] < none[d], "{layer:?} vs {none:?}");
         assert!(deep[d] < layer[d], "{deep:?} vs {layer:?}");
+    }
+    for (mhz, device) in [(200.0, "xilinx"), (250.0, "xilinx"), (60.0, "ice40")] {
+        let clock = format!("{mhz}MHz");
+        let args = [
+            "estimate", m, "--json", "--clock", &clock, "--device", device,
+        ];
+        let e: serde_json::Value = serde_json::from_str(&neurtl(&args)).unwrap();
+        let path = e["timing"]["critical_path_ns"].as_f64().unwrap();
+        assert!(path <= 1e3 / mhz, "{clock} on {device}: {path} ns");
+        assert_eq!(e["timing"]["meets_clock"], true, "{clock} on {device}");
     }
     // the estimate says no device has a delay model for ASICs
     let e: serde_json::Value =

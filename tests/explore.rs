@@ -359,7 +359,7 @@ fn points_agree_with_the_golden_model_and_the_estimator() {
     assert!(p0.baseline && p0.settings == Settings::default());
     assert_eq!(
         (p0.max_adder_depth, p0.pipeline.mode()),
-        (0, PipelineMode::Layer)
+        (0, PipelineMode::Clock)
     );
     // Equal accuracy and LUTs: the front is the lowest latency.
     let best = r

@@ -86,32 +86,43 @@ pub fn is_const(dp: &Datapath, id: NodeId) -> bool {
     matches!(dp.node_ref(id).kind, Kind::Const(_))
 }
 
-/// As early as the clock allows on device `dev` (an index into
-/// `DEVICES`): a node joins its latest operand's cycle when it settles
-/// within `period_ns` (setup included), otherwise it starts the next
-/// cycle. Outputs are registered, so the latency is one more than the
-/// last cycle.
+/// By the clock on device `dev` (an index into `DEVICES`): a node joins
+/// its latest operand's cycle when it settles within `period_ns` (setup
+/// included), otherwise it starts the next cycle. Outputs are registered,
+/// so the latency is one more than the last cycle.
+///
+/// Joining as early as possible cuts a layer wherever its time runs out,
+/// often inside the wide bottom of its adder trees. So each layer is also
+/// tried from a fresh cycle, its operands registered (a layer's inputs
+/// are few bits next to its partial sums), and the schedule keeps
+/// whichever of the two registers fewer bits.
 pub fn by_clock(dp: &Datapath, period_ns: f64, dev: usize) -> Schedule {
+    debug_assert!(dev < DEVICES.len());
+    let n = dp.nodes.len();
     let mut s = Schedule {
-        cycle: vec![0; dp.nodes.len()],
+        cycle: vec![0; n],
         latency: 0,
-        arrival: vec![Arrival::ZERO; dp.nodes.len()],
+        arrival: vec![Arrival::ZERO; n],
     };
-    for i in 0..dp.nodes.len() {
-        let id = NodeId(i as u32);
-        let ops = dp.node_ref(id).kind.operands();
-        let c = ops.iter().map(|&o| s.of(o)).max().unwrap_or(0);
-        let a = timing::settle(dp, id, s.operand_arrival(dp, id, c));
-        let (c, a) = if a.captured().path(dev) > period_ns {
-            (
-                c + 1,
-                timing::settle(dp, id, s.operand_arrival(dp, id, c + 1)),
-            )
-        } else {
-            (c, a)
-        };
-        s.cycle[i] = c;
-        s.arrival[i] = a;
+    // The latest cycle any node placed so far reads each node in.
+    let mut read = vec![0u32; n];
+    for (first, end) in layer_runs(dp) {
+        let fresh = fresh_start(dp, &s, first, end, dev);
+        let early = s.place(dp, first, end, 0, period_ns, dev);
+        let cost_early = register_bits(dp, &s, &read, first, end);
+        let late = s.place(dp, first, end, fresh, period_ns, dev);
+        let cost_late = register_bits(dp, &s, &read, first, end);
+        if cost_early <= cost_late {
+            s.cycle[first..end].copy_from_slice(&early.0);
+            s.arrival[first..end].copy_from_slice(&early.1);
+        }
+        let _ = late;
+        for i in first..end {
+            read[i] = read[i].max(s.cycle[i]);
+            for o in dp.nodes[i].kind.operands() {
+                read[o.index()] = read[o.index()].max(s.cycle[i]);
+            }
+        }
     }
     s.latency = dp
         .outputs
@@ -119,8 +130,97 @@ pub fn by_clock(dp: &Datapath, period_ns: f64, dev: usize) -> Schedule {
         .map(|o| s.of(o.node) + 1)
         .max()
         .unwrap_or(0);
-    debug_assert!(dev < DEVICES.len());
     s
+}
+
+/// Each layer's nodes: one run of the arena, `(first, end)`, in order
+/// (the lowering makes a layer's nodes while it lowers that layer).
+fn layer_runs(dp: &Datapath) -> Vec<(usize, usize)> {
+    let mut runs = vec![];
+    let mut first = 0;
+    for i in 1..=dp.nodes.len() {
+        if i == dp.nodes.len() || dp.layer_of[i] != dp.layer_of[first] {
+            runs.push((first, i));
+            first = i;
+        }
+    }
+    runs
+}
+
+/// The first cycle in which every operand of the run `first..end` from
+/// an earlier layer can come out of a register.
+fn fresh_start(dp: &Datapath, s: &Schedule, first: usize, end: usize, dev: usize) -> u32 {
+    let q = Arrival::register().path(dev);
+    (first..end)
+        .flat_map(|i| dp.nodes[i].kind.operands())
+        .filter(|o| o.index() < first && !is_const(dp, *o))
+        .map(|o| s.of(o) + (s.arrival[o.index()].path(dev) > q) as u32)
+        .max()
+        .unwrap_or(0)
+}
+
+/// The register bits the run `first..end`, as placed in `s`, adds: its
+/// operands held beyond what earlier readers already hold them for, and
+/// its own values held for its own later nodes.
+fn register_bits(dp: &Datapath, s: &Schedule, read: &[u32], first: usize, end: usize) -> u64 {
+    let mut held: std::collections::HashMap<usize, u32> = Default::default();
+    for i in first..end {
+        for o in dp.nodes[i].kind.operands() {
+            if !is_const(dp, o) {
+                let h = held.entry(o.index()).or_insert(0);
+                *h = (*h).max(s.cycle[i]);
+            }
+        }
+    }
+    held.into_iter()
+        .map(|(o, until)| {
+            let from = if o < first {
+                read[o].max(s.cycle[o])
+            } else {
+                s.cycle[o]
+            };
+            dp.nodes[o].fmt.width as u64 * until.saturating_sub(from) as u64
+        })
+        .sum()
+}
+
+impl Schedule {
+    /// Place the run `first..end` as early as its operands and `min_cycle`
+    /// allow; returns its cycles and arrivals (also left in `self`).
+    fn place(
+        &mut self,
+        dp: &Datapath,
+        first: usize,
+        end: usize,
+        min_cycle: u32,
+        period_ns: f64,
+        dev: usize,
+    ) -> (Vec<u32>, Vec<Arrival>) {
+        for i in first..end {
+            let id = NodeId(i as u32);
+            let ops = dp.node_ref(id).kind.operands();
+            let floor = if is_const(dp, id) { 0 } else { min_cycle };
+            let c = ops
+                .iter()
+                .map(|&o| self.of(o))
+                .max()
+                .unwrap_or(0)
+                .max(floor);
+            let a = timing::settle(dp, id, self.operand_arrival(dp, id, c));
+            let (c, a) = if a.captured().path(dev) > period_ns {
+                let later = self.operand_arrival(dp, id, c + 1);
+                (c + 1, timing::settle(dp, id, later))
+            } else {
+                (c, a)
+            };
+            self.cycle[i] = c;
+            self.arrival[i] = a;
+        }
+        (
+            self.cycle[first..end].to_vec(),
+            self.arrival[first..end].to_vec(),
+        )
+    }
 }
 
 /// The explicit overrides: a register after each layer marked `out_reg`

@@ -263,8 +263,9 @@ impl Op {
     }
 }
 
-/// Pipeline placement of one node, filled by `schedule_pipeline`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Pipeline placement of one node, filled by `schedule_pipeline` (the
+/// override modes; the back end reports what its schedule made of it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 pub struct Stage {
     /// Cycle (after the input sample) at which the node's operands are all
     /// available, after balancing delays.

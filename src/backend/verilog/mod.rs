@@ -100,6 +100,16 @@ pub struct DesignInfo {
     pub modules: Vec<String>,
     pub counts: Counts,
     pub timing: Timing,
+    /// Each graph-IR node's place in the schedule, by name, as the
+    /// hardware has it (the report draws from this).
+    pub stages: std::collections::BTreeMap<String, crate::ir::Stage>,
+}
+
+impl DesignInfo {
+    /// The stage of the graph node `name` (default: cycle 0, no registers).
+    pub fn stage(&self, name: &str) -> crate::ir::Stage {
+        self.stages.get(name).copied().unwrap_or_default()
+    }
 }
 
 /// The delay model's view of the design (`backend::timing`).
@@ -426,6 +436,11 @@ pub fn generate(l: Lowered<'_>) -> Result<Design, VerilogError> {
                 layers: paths,
                 critical,
             },
+            stages: g
+                .topo()
+                .into_iter()
+                .map(|n| (g.node(n).name.clone(), g.node(n).stage.unwrap_or_default()))
+                .collect(),
         },
     })
 }
@@ -487,6 +502,7 @@ fn generate_datapath(l: Lowered<'_>) -> Result<Design, VerilogError> {
             modules: vec![top],
             counts: count::count(&dp, &sched, &unread),
             timing: layer_timing(&dp, &sched),
+            stages: layer_stages(g, &dp, &sched),
         },
     })
 }
@@ -527,6 +543,51 @@ fn layer_timing(dp: &crate::datapath::Datapath, s: &crate::datapath::schedule::S
     let layers: Vec<LayerTiming> = layers.into_iter().filter(|t| t.start != u32::MAX).collect();
     let critical = layers.iter().fold(Arrival::ZERO, |c, l| c.max(l.path));
     Timing { layers, critical }
+}
+
+/// Each layer as a pipeline stage: it starts with its first node of logic
+/// (a layer of wiring only, when its last operand is ready), its result
+/// is complete in its last element's cycle, and it is registered when a
+/// later cycle reads it.
+fn layer_stages(
+    g: &Graph,
+    dp: &crate::datapath::Datapath,
+    s: &crate::datapath::schedule::Schedule,
+) -> std::collections::BTreeMap<String, crate::ir::Stage> {
+    use crate::datapath::Kind;
+    let delays = s.delays(dp);
+    let mut first = vec![u32::MAX; dp.layers.len()];
+    for i in 0..dp.nodes.len() {
+        if !matches!(dp.nodes[i].kind, Kind::Input { .. } | Kind::Const(_)) {
+            let l = &mut first[dp.layer_of[i] as usize];
+            *l = (*l).min(s.cycle[i]);
+        }
+    }
+    let mut stages = std::collections::BTreeMap::new();
+    // the datapath's layers are the graph's nodes in topological order
+    for ((l, first), n) in dp.layers.iter().zip(first).zip(g.topo()) {
+        let els: Vec<usize> = l.elements.iter().flatten().map(|e| e.index()).collect();
+        let last = els.iter().map(|&e| s.cycle[e]).max().unwrap_or(0);
+        let start = if first == u32::MAX {
+            let ready = |o| {
+                stages
+                    .get(&g.node(o).name)
+                    .map_or(0, crate::ir::Stage::ready)
+            };
+            g.operands(n).into_iter().map(ready).max().unwrap_or(0)
+        } else {
+            first
+        };
+        let out_reg = els.iter().any(|&e| delays[e] > 0);
+        let stage = crate::ir::Stage {
+            start,
+            inner_regs: last.saturating_sub(start),
+            adder_levels_per_stage: 0,
+            out_reg: out_reg && last >= start,
+        };
+        stages.insert(l.name.clone(), stage);
+    }
+    stages
 }
 
 /// `tl_netlist.txt`: the threshold gates, one per line.
