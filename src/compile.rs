@@ -85,21 +85,22 @@ impl Compiled {
     pub fn file(&self) -> String {
         self.source.display().to_string()
     }
-    pub fn golden(&self) -> Result<Golden, CompileError> {
-        let l = verify::lower_check(&self.graph).map_err(|source| CompileError::Verify {
+    /// The graph, checked to be fully lowered.
+    pub fn lowered(&self) -> Result<verify::Lowered<'_>, CompileError> {
+        verify::lower_check(&self.graph).map_err(|source| CompileError::Verify {
             file: self.file(),
             source,
-        })?;
-        Ok(Golden::new(l))
+        })
+    }
+    pub fn golden(&self) -> Result<Golden, CompileError> {
+        Ok(Golden::new(self.lowered()?))
     }
     /// The whole design as a datapath IR.
     pub fn datapath(&self) -> Result<crate::datapath::Datapath, CompileError> {
-        let file = self.file();
-        let l = verify::lower_check(&self.graph).map_err(|source| CompileError::Verify {
-            file: file.clone(),
+        crate::datapath::lower(self.lowered()?).map_err(|source| CompileError::Datapath {
+            file: self.file(),
             source,
-        })?;
-        crate::datapath::lower(l).map_err(|source| CompileError::Datapath { file, source })
+        })
     }
 }
 
@@ -190,11 +191,15 @@ pub struct Output {
 
 /// The Verilog design of a compiled model (no testbench or report).
 pub fn design(c: &Compiled) -> Result<verilog::Design, CompileError> {
-    let l = verify::lower_check(&c.graph).map_err(|source| CompileError::Verify {
+    verilog::generate(c.lowered()?).map_err(|source| CompileError::Verilog {
         file: c.file(),
         source,
-    })?;
-    verilog::generate(l).map_err(|source| CompileError::Verilog {
+    })
+}
+
+/// What the design of a compiled model is, without printing its Verilog.
+pub fn describe(c: &Compiled) -> Result<verilog::DesignInfo, CompileError> {
+    verilog::describe(c.lowered()?).map_err(|source| CompileError::Verilog {
         file: c.file(),
         source,
     })

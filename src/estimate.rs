@@ -118,7 +118,7 @@ pub fn estimate(c: &Compiled, clock_mhz: f64) -> Result<Estimate, CompileError> 
 /// Estimate a compiled model at `clock_mhz` on `device`.
 pub fn estimate_on(c: &Compiled, clock_mhz: f64, device: Device) -> Result<Estimate, CompileError> {
     Ok(Estimate::of_design_on(
-        &crate::compile::design(c)?.info,
+        &crate::compile::describe(c)?,
         clock_mhz,
         device,
     ))

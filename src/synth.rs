@@ -244,6 +244,9 @@ pub struct XilinxFigures {
     pub bram: u64,
     /// MUXF7, MUXF8.
     pub muxf: u64,
+    /// Yosys `sta` over the cells' own specify delays (no routing): the
+    /// slowest path into a flip-flop or an output, in ns.
+    pub sta_path_ns: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -347,6 +350,10 @@ pub fn run(d: &Design, o: &Options) -> Result<Synthesis, SynthError> {
         ),
     };
     let mut ys = format!("{read}\n{body}tee -q -o {stat} stat -json\nstat\n");
+    let sta = f("sta.txt");
+    if o.flow == Flow::YosysXilinx {
+        ys += &format!("read_verilog -lib -specify +/xilinx/cells_sim.v\ntee -q -o {sta} sta\n");
+    }
     if o.flow == Flow::YosysGeneric {
         ys += &format!("tee -q -o {ltp} ltp -noff\n");
     }
@@ -386,6 +393,9 @@ pub fn run(d: &Design, o: &Options) -> Result<Synthesis, SynthError> {
                 srl: count(&|k| k.starts_with("SRL")),
                 bram: count(&|k| k.starts_with("RAMB")),
                 muxf: count(&|k| k.starts_with("MUXF")),
+                sta_path_ns: parse_sta(
+                    &std::fs::read_to_string(d.dir.join(&sta)).unwrap_or_default(),
+                ),
             }),
         ),
         Flow::YosysIce40 => {
@@ -429,7 +439,7 @@ pub fn run(d: &Design, o: &Options) -> Result<Synthesis, SynthError> {
         }
     };
     if !o.keep {
-        for name in [&script, &stat, &ltp, &netlist, &wrapper_file] {
+        for name in [&script, &stat, &ltp, &netlist, &wrapper_file, &sta] {
             // Not every flow writes every one.
             let _ = std::fs::remove_file(d.dir.join(name));
         }
@@ -807,6 +817,22 @@ impl Comparison {
     }
 }
 
+/// The slowest arrival Yosys `sta` reports (`Latest arrival time in 'top'
+/// is 5656:`, in ps), in ns.
+fn parse_sta(text: &str) -> Option<f64> {
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("Latest arrival time in"))?;
+    let ps: f64 = line
+        .rsplit(" is ")
+        .next()?
+        .trim_end_matches(':')
+        .trim()
+        .parse()
+        .ok()?;
+    Some(ps / 1000.0)
+}
+
 /// The estimate against the synthesis, for every quantity both have:
 /// flip-flops on every flow, the 7-series cells the estimate models on
 /// the Xilinx flow, and the achievable clock against nextpnr's routed Fmax
@@ -831,6 +857,14 @@ pub fn compare(s: &Synthesis, e: &Estimate) -> Vec<Comparison> {
             e.carry4 as f64,
             x.carry4 as f64,
         ));
+        if let (Some(sta), Some(t)) = (x.sta_path_ns, &e.timing) {
+            rows.push(Comparison::new(
+                "critical_path_ns",
+                "critical path (ns, Yosys sta)",
+                (t.critical_path_ns * 1000.0).round() / 1000.0,
+                sta,
+            ));
+        }
     }
     if let (Figures::Ice40(i), Some(t)) = (&s.figures, &e.timing) {
         rows.push(Comparison::new(
@@ -911,6 +945,12 @@ impl Synthesis {
                 rows.push(("SRL".into(), x.srl.to_string()));
                 rows.push(("block RAM".into(), x.bram.to_string()));
                 rows.push(("MUXF7/8".into(), x.muxf.to_string()));
+                if let Some(p) = x.sta_path_ns {
+                    rows.push((
+                        "slowest path (sta)".into(),
+                        format!("{p:.3} ns, cells only"),
+                    ));
+                }
             }
             Figures::Ice40(c) => {
                 let r = &c.routed;

@@ -141,7 +141,7 @@ pub fn count(dp: &super::Datapath, s: &super::schedule::Schedule, unread: &[u32]
             | Kind::Bipolar(_) => {}
         }
     }
-    for (i, &d) in s.delays(dp).iter().enumerate() {
+    for (i, &d) in s.delay.iter().enumerate() {
         let node = &dp.nodes[i];
         c.register_bits += node.fmt.width as u64 * d as u64;
         let unkept = unkept_bits(node.fmt, node.range, node.low.max(unread[i]));

@@ -10,7 +10,7 @@
 //! This file decides *what* is computed; registers, timing and counting
 //! are later stages over the datapath.
 
-use super::{Datapath, Kind, NodeId, Output, Term, csd_digits};
+use super::{Datapath, Kind, NodeId, Output, Term, Terms, csd_digits};
 use crate::backend::tl_cells;
 use crate::fixed::{FixedType, OverflowMode, QuantMode, quantize};
 use crate::golden::BIPOLAR_WIRE;
@@ -368,7 +368,7 @@ impl Lower<'_> {
             for pair in level.chunks(2) {
                 next.push(match pair {
                     [p, q] => {
-                        let terms = vec![term(*p, 0, false), term(*q, 0, false)];
+                        let terms = Terms::of(&[term(*p, 0, false), term(*q, 0, false)]);
                         let kind = Kind::Add {
                             terms,
                             wrap: Some(a.format),
@@ -580,10 +580,10 @@ impl Lower<'_> {
     /// `x ± y`, exact, on the finer of the two grids.
     fn add(&mut self, x: V, y: V, sub: bool) -> V {
         let frac = x.frac.max(y.frac);
-        let terms = vec![
+        let terms = Terms::of(&[
             term(x, (frac - x.frac) as u32, false),
             term(y, (frac - y.frac) as u32, sub),
-        ];
+        ]);
         V {
             id: self.dp.node(Kind::Add { terms, wrap: None }, frac),
             frac,
@@ -591,7 +591,7 @@ impl Lower<'_> {
     }
 
     fn negate(&mut self, v: V) -> V {
-        let terms = vec![term(v, 0, true)];
+        let terms = Terms::of(&[term(v, 0, true)]);
         V {
             id: self.dp.node(Kind::Add { terms, wrap: None }, v.frac),
             frac: v.frac,

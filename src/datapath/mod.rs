@@ -37,7 +37,6 @@ pub use lower::{LowerError, lower};
 
 use crate::fixed::{FixedType, Format, OverflowMode, QuantMode, cast_interval};
 use crate::ir::Interval;
-use std::collections::HashMap;
 
 /// Index of a node in its [`Datapath`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -72,7 +71,7 @@ pub enum Kind {
     /// (the hls4ml semantics of an explicit accumulator; reducing once at
     /// the end equals reducing after every addition).
     Add {
-        terms: Vec<Term>,
+        terms: Terms,
         wrap: Option<Format>,
     },
     /// `cast(x · 2^-from_frac, ty)`: the one cast of `crate::fixed`, with
@@ -133,20 +132,92 @@ pub enum Kind {
 
 impl Kind {
     /// The nodes this one reads, in operand order.
-    pub fn operands(&self) -> Vec<NodeId> {
+    pub fn operands(&self) -> Operands<'_> {
+        let fixed = |v: &[NodeId]| {
+            let mut a = [NodeId(0); 3];
+            a[..v.len()].copy_from_slice(v);
+            Operands::Fixed(a, 0, v.len() as u8)
+        };
         match self {
-            Kind::Input { .. } | Kind::Const(_) => vec![],
-            Kind::Add { terms, .. } => terms.iter().map(|t| t.node).collect(),
+            Kind::Input { .. } | Kind::Const(_) => fixed(&[]),
+            Kind::Add { terms, .. } => Operands::Terms(terms.iter()),
             Kind::Cast { x, .. }
             | Kind::Clamp { x, .. }
             | Kind::Leaky { x, .. }
             | Kind::Ge { x, .. }
-            | Kind::Bit { x, .. } => vec![*x],
-            Kind::Not(x) | Kind::Bipolar(x) => vec![*x],
-            Kind::Less { a, b } => vec![*a, *b],
-            Kind::Mux { sel, a, b } => vec![*sel, *a, *b],
-            Kind::TlCell { inputs, .. } => inputs.clone(),
+            | Kind::Bit { x, .. } => fixed(&[*x]),
+            Kind::Not(x) | Kind::Bipolar(x) => fixed(&[*x]),
+            Kind::Less { a, b } => fixed(&[*a, *b]),
+            Kind::Mux { sel, a, b } => fixed(&[*sel, *a, *b]),
+            Kind::TlCell { inputs, .. } => Operands::Cells(inputs.iter()),
         }
+    }
+}
+
+/// The operands of a node, without allocating (they are walked millions
+/// of times on a big design).
+pub enum Operands<'a> {
+    Fixed([NodeId; 3], u8, u8),
+    Terms(std::slice::Iter<'a, Term>),
+    Cells(std::slice::Iter<'a, NodeId>),
+}
+
+impl Iterator for Operands<'_> {
+    type Item = NodeId;
+    fn next(&mut self) -> Option<NodeId> {
+        match self {
+            Operands::Fixed(a, i, n) => (*i < *n).then(|| {
+                *i += 1;
+                a[*i as usize - 1]
+            }),
+            Operands::Terms(t) => t.next().map(|t| t.node),
+            Operands::Cells(c) => c.next().copied(),
+        }
+    }
+}
+
+/// The two or three operands of an adder, stored inline: a design has
+/// millions of adders, and a heap block each would dominate its memory.
+#[derive(Debug, Clone, Copy)]
+pub struct Terms {
+    items: [Term; 3],
+    len: u8,
+}
+
+impl Terms {
+    pub fn of(terms: &[Term]) -> Terms {
+        assert!((1..=3).contains(&terms.len()), "an adder has 1 to 3 terms");
+        let mut items = [terms[0]; 3];
+        items[..terms.len()].copy_from_slice(terms);
+        Terms {
+            items,
+            len: terms.len() as u8,
+        }
+    }
+}
+
+impl std::ops::Deref for Terms {
+    type Target = [Term];
+    fn deref(&self) -> &[Term] {
+        &self.items[..self.len as usize]
+    }
+}
+
+impl std::ops::DerefMut for Terms {
+    fn deref_mut(&mut self) -> &mut [Term] {
+        &mut self.items[..self.len as usize]
+    }
+}
+
+impl PartialEq for Terms {
+    fn eq(&self, o: &Terms) -> bool {
+        **self == **o
+    }
+}
+impl Eq for Terms {}
+impl std::hash::Hash for Terms {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        (**self).hash(h)
     }
 }
 
@@ -190,7 +261,8 @@ pub struct Datapath {
     pub tl: crate::backend::tl_cells::Stats,
     /// The layer new nodes are attributed to.
     current: u32,
-    seen: HashMap<Kind, NodeId>,
+    /// Every node by the hash of its kind, for structural hashing.
+    seen: hashbrown::HashTable<NodeId>,
 }
 
 /// One graph-IR node as the datapath sees it.
@@ -235,17 +307,32 @@ impl Datapath {
     /// one point is that constant.
     pub fn node(&mut self, kind: Kind, frac: i32) -> NodeId {
         let kind = canonical(kind);
-        if let Some(&id) = self.seen.get(&kind) {
+        if let Some(id) = self.find(&kind) {
             return id;
         }
         let node = self.facts(kind.clone(), frac);
         if node.range.0 == node.range.1 && !matches!(kind, Kind::Const(_)) {
             return self.node(Kind::Const(node.range.0), node.fmt.frac);
         }
+        self.push(node)
+    }
+
+    fn find(&self, kind: &Kind) -> Option<NodeId> {
+        let nodes = &self.nodes;
+        self.seen
+            .find(hash(kind), |id| nodes[id.index()].kind == *kind)
+            .copied()
+    }
+
+    /// Append `node`, attributed to the current layer, and remember it.
+    fn push(&mut self, node: Node) -> NodeId {
         let id = NodeId(self.nodes.len() as u32);
+        let h = hash(&node.kind);
         self.nodes.push(node);
         self.layer_of.push(self.current);
-        self.seen.insert(kind, id);
+        let nodes = &self.nodes;
+        self.seen
+            .insert_unique(h, id, |id| hash(&nodes[id.index()].kind));
         id
     }
 
@@ -368,20 +455,16 @@ impl Datapath {
     /// the exact interval `range`.
     pub fn input(&mut self, port: u32, index: u32, fmt: Format, range: Interval) -> NodeId {
         let kind = Kind::Input { port, index };
-        if let Some(&id) = self.seen.get(&kind) {
+        if let Some(id) = self.find(&kind) {
             return id;
         }
-        let id = NodeId(self.nodes.len() as u32);
         let low = if range.0 == range.1 { fmt.width } else { 0 };
-        self.nodes.push(Node {
-            kind: kind.clone(),
+        self.push(Node {
+            kind,
             fmt,
             range,
             low,
-        });
-        self.layer_of.push(self.current);
-        self.seen.insert(kind, id);
-        id
+        })
     }
 
     /// Drop every node no output depends on (inputs stay: they are ports),
@@ -405,10 +488,8 @@ impl Datapath {
         self.seen.clear();
         for (i, mut node) in old.into_iter().enumerate().filter(|(i, _)| live[*i]) {
             node.kind = remap(node.kind, &map);
-            map[i] = NodeId(self.nodes.len() as u32);
-            self.seen.insert(node.kind.clone(), map[i]);
-            self.nodes.push(node);
-            self.layer_of.push(old_layer[i]);
+            self.current = old_layer[i];
+            map[i] = self.push(node);
         }
         for o in &mut self.outputs {
             o.node = map[o.node.index()];
@@ -417,6 +498,12 @@ impl Datapath {
             *e = e.map(|id| map[id.index()]).filter(|id| id.0 != u32::MAX);
         }
     }
+}
+
+/// The structural-hashing key of a kind.
+fn hash(kind: &Kind) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(kind)
 }
 
 /// Commutative operands in one order, so equal computations hash equal.
@@ -435,16 +522,12 @@ fn remap(kind: Kind, map: &[NodeId]) -> Kind {
     let m = |id: NodeId| map[id.index()];
     match kind {
         Kind::Input { .. } | Kind::Const(_) => kind,
-        Kind::Add { terms, wrap } => Kind::Add {
-            terms: terms
-                .into_iter()
-                .map(|t| Term {
-                    node: m(t.node),
-                    ..t
-                })
-                .collect(),
-            wrap,
-        },
+        Kind::Add { mut terms, wrap } => {
+            for t in terms.iter_mut() {
+                t.node = m(t.node);
+            }
+            Kind::Add { terms, wrap }
+        }
         Kind::Cast { x, from_frac, ty } => Kind::Cast {
             x: m(x),
             from_frac,

@@ -25,6 +25,8 @@ pub struct Schedule {
     pub latency: u32,
     /// When each node settles in its cycle, on every device.
     pub arrival: Vec<Arrival>,
+    /// Per node, the length of its register chain ([`Schedule::delays`]).
+    pub delay: Vec<u32>,
 }
 
 impl Schedule {
@@ -34,15 +36,10 @@ impl Schedule {
 
     /// Per node, the most cycles any reader (or the output port) reads it
     /// late: the length of its register chain.
-    pub fn delays(&self, dp: &Datapath) -> Vec<u32> {
+    fn chains(&self, dp: &Datapath) -> Vec<u32> {
         let mut d = vec![0u32; dp.nodes.len()];
         for (i, node) in dp.nodes.iter().enumerate() {
-            for o in node
-                .kind
-                .operands()
-                .into_iter()
-                .filter(|&o| !is_const(dp, o))
-            {
+            for o in node.kind.operands().filter(|&o| !is_const(dp, o)) {
                 let late = self.cycle[i] - self.of(o);
                 d[o.index()] = d[o.index()].max(late);
             }
@@ -69,8 +66,7 @@ impl Schedule {
         dp.node_ref(id)
             .kind
             .operands()
-            .iter()
-            .map(|&o| {
+            .map(|o| {
                 if self.of(o) < c && !is_const(dp, o) {
                     Arrival::register()
                 } else {
@@ -103,6 +99,7 @@ pub fn by_clock(dp: &Datapath, period_ns: f64, dev: usize) -> Schedule {
         cycle: vec![0; n],
         latency: 0,
         arrival: vec![Arrival::ZERO; n],
+        delay: vec![],
     };
     // The latest cycle any node placed so far reads each node in.
     let mut read = vec![0u32; n];
@@ -130,6 +127,7 @@ pub fn by_clock(dp: &Datapath, period_ns: f64, dev: usize) -> Schedule {
         .map(|o| s.of(o.node) + 1)
         .max()
         .unwrap_or(0);
+    s.delay = s.chains(dp);
     s
 }
 
@@ -200,12 +198,7 @@ impl Schedule {
             let id = NodeId(i as u32);
             let ops = dp.node_ref(id).kind.operands();
             let floor = if is_const(dp, id) { 0 } else { min_cycle };
-            let c = ops
-                .iter()
-                .map(|&o| self.of(o))
-                .max()
-                .unwrap_or(0)
-                .max(floor);
+            let c = ops.map(|o| self.of(o)).max().unwrap_or(0).max(floor);
             let a = timing::settle(dp, id, self.operand_arrival(dp, id, c));
             let (c, a) = if a.captured().path(dev) > period_ns {
                 let later = self.operand_arrival(dp, id, c + 1);
@@ -254,9 +247,9 @@ pub fn by_levels(dp: &Datapath, per: u32) -> Schedule {
             .max()
             .unwrap_or(0);
         for i in first..end {
-            let ops = dp.nodes[i].kind.operands();
-            let lv = ops
-                .iter()
+            let lv = dp.nodes[i]
+                .kind
+                .operands()
                 .filter(|o| own(o))
                 .map(|o| level[o.index()])
                 .max();
@@ -267,8 +260,9 @@ pub fn by_levels(dp: &Datapath, per: u32) -> Schedule {
             } else {
                 0
             };
-            let inner = ops
-                .iter()
+            let inner = dp.nodes[i]
+                .kind
+                .operands()
                 .filter(|o| own(o))
                 .map(|o| cycle[o.index()])
                 .max();
@@ -290,7 +284,9 @@ pub fn by_levels(dp: &Datapath, per: u32) -> Schedule {
         cycle,
         latency,
         arrival: vec![],
+        delay: vec![],
     };
     s.time(dp);
+    s.delay = s.chains(dp);
     s
 }

@@ -193,6 +193,32 @@ fn primitive(name: &str) -> &'static str {
         .expect("every instantiated primitive is embedded")
 }
 
+/// The integer parameters of primitive `name` and their default values,
+/// read from its source (`parameter integer AW = 1,`), once.
+pub(crate) fn primitive_defaults(name: &str) -> &'static [(String, String)] {
+    use std::collections::HashMap;
+    use std::sync::OnceLock;
+    static ALL: OnceLock<HashMap<String, Vec<(String, String)>>> = OnceLock::new();
+    let all = ALL.get_or_init(|| {
+        PRIMITIVES
+            .iter()
+            .map(|(file, text)| {
+                let params = text
+                    .lines()
+                    .filter_map(|l| l.trim().strip_prefix("parameter integer "))
+                    .filter_map(|l| {
+                        let (k, v) = l.split_once('=')?;
+                        let v = v.trim().trim_end_matches(',').trim();
+                        Some((k.trim().to_string(), v.to_string()))
+                    })
+                    .collect();
+                (file.trim_end_matches(".v").to_string(), params)
+            })
+            .collect()
+    });
+    all.get(name).map_or(&[], Vec::as_slice)
+}
+
 /// The primitives `used` needs, dependencies first, as (file, text).
 fn primitive_files(used: &std::collections::BTreeSet<&'static str>) -> Vec<(String, String)> {
     let mut order: Vec<&str> = vec![];
@@ -448,7 +474,38 @@ pub fn generate(l: Lowered<'_>) -> Result<Design, VerilogError> {
 /// A fully parallel design through the datapath IR: lower, schedule,
 /// analyse, print one flat module.
 fn generate_datapath(l: Lowered<'_>) -> Result<Design, VerilogError> {
-    use crate::datapath::{count, demand, schedule};
+    let g = l.graph();
+    let opts = g.meta.pipeline.unwrap_or_default();
+    let b = build_datapath(l)?;
+    let header = format!("{}: latency {} cycles, II = 1", b.top, b.sched.latency);
+    let printed = print::print(&b.dp, &b.sched, &b.unread, &b.top, header);
+    let text = printed.text;
+    let mut files = primitive_files(&printed.primitives);
+    files.push((format!("rtl/{}.v", b.top), text));
+    let list: String = files.iter().map(|f| format!("{}\n", f.0)).collect();
+    files.push(("rtl/files.f".into(), list));
+    // Every tl-cells design has a gate list, even an empty one (all
+    // neurons constant), so a missing file means something went wrong.
+    if opts.target == crate::ir::Target::TlCells {
+        files.push((
+            "tl_netlist.txt".into(),
+            gate_list(&b.top, &printed.gates, &opts),
+        ));
+    }
+    let info = datapath_info(g, &b);
+    Ok(Design { files, info })
+}
+
+/// The scheduled, analysed datapath of a parallel design.
+struct Built {
+    top: String,
+    dp: crate::datapath::Datapath,
+    sched: crate::datapath::schedule::Schedule,
+    unread: Vec<u32>,
+}
+
+fn build_datapath(l: Lowered<'_>) -> Result<Built, VerilogError> {
+    use crate::datapath::{demand, schedule};
     let g = l.graph();
     let dp = crate::datapath::lower(l).map_err(|e| VerilogError::Folding(e.to_string()))?;
     let opts = g.meta.pipeline.unwrap_or_default();
@@ -459,52 +516,43 @@ fn generate_datapath(l: Lowered<'_>) -> Result<Design, VerilogError> {
         _ => schedule::by_levels(&dp, opts.max_adder_depth),
     };
     let unread = demand::unread_low(&dp);
-    let mut namer = names::Namer::default();
-    let top = namer.unique(&g.name);
-    let header = format!("{top}: latency {} cycles, II = 1", sched.latency);
-    let printed = print::print(&dp, &sched, &unread, &top, header);
-    let mut tera = tera::Tera::default();
-    tera.autoescape_on(vec![]);
-    tera.add_raw_template("module", MODULE_TEMPLATE)
-        .expect("template parses");
-    let ctx = tera::Context::from_serialize(&printed.view).expect("views serialize");
-    let text = tera
-        .render("module", &ctx)
-        .map_err(|source| VerilogError::Template {
-            module: top.clone(),
-            source,
-        })?;
-    let mut files = primitive_files(&printed.primitives);
-    files.push((format!("rtl/{top}.v"), text));
-    let list: String = files.iter().map(|f| format!("{}\n", f.0)).collect();
-    files.push(("rtl/files.f".into(), list));
-    // Every tl-cells design has a gate list, even an empty one (all
-    // neurons constant), so a missing file means something went wrong.
-    if opts.target == crate::ir::Target::TlCells {
-        files.push((
-            "tl_netlist.txt".into(),
-            gate_list(&top, &printed.gates, &opts),
-        ));
-    }
+    let top = names::Namer::default().unique(&g.name);
+    Ok(Built {
+        top,
+        dp,
+        sched,
+        unread,
+    })
+}
+
+/// What a parallel design is, from its datapath alone.
+fn datapath_info(g: &Graph, b: &Built) -> DesignInfo {
     let (inputs, outputs) = (fields(g, &g.inputs), fields(g, &g.outputs));
     let bits = |f: &[BusField]| f.iter().map(|f| f.elements as u64 * f.width as u64).sum();
-    Ok(Design {
-        files,
-        info: DesignInfo {
-            top: top.clone(),
-            latency: sched.latency,
-            ii: 1,
-            folded: None,
-            in_bits: bits(&inputs),
-            out_bits: bits(&outputs),
-            inputs,
-            outputs,
-            modules: vec![top],
-            counts: count::count(&dp, &sched, &unread),
-            timing: layer_timing(&dp, &sched),
-            stages: layer_stages(g, &dp, &sched),
-        },
-    })
+    DesignInfo {
+        top: b.top.clone(),
+        latency: b.sched.latency,
+        ii: 1,
+        folded: None,
+        in_bits: bits(&inputs),
+        out_bits: bits(&outputs),
+        inputs,
+        outputs,
+        modules: vec![b.top.clone()],
+        counts: crate::datapath::count::count(&b.dp, &b.sched, &b.unread),
+        timing: layer_timing(&b.dp, &b.sched),
+        stages: layer_stages(g, &b.dp, &b.sched),
+    }
+}
+
+/// What the design for a lowered graph is, without printing it: the
+/// estimate and the explorer need only this.
+pub fn describe(l: Lowered<'_>) -> Result<DesignInfo, VerilogError> {
+    if l.graph().meta.pipeline.unwrap_or_default().target == crate::ir::Target::TlPe {
+        return Ok(generate(l)?.info);
+    }
+    let g = l.graph();
+    Ok(datapath_info(g, &build_datapath(l)?))
 }
 
 /// The slowest path into each layer's registers (a value read in a later
@@ -512,7 +560,7 @@ fn generate_datapath(l: Lowered<'_>) -> Result<Design, VerilogError> {
 fn layer_timing(dp: &crate::datapath::Datapath, s: &crate::datapath::schedule::Schedule) -> Timing {
     use crate::backend::timing::Arrival;
     use crate::datapath::Kind;
-    let delays = s.delays(dp);
+    let delays = &s.delay;
     let mut out = vec![false; dp.nodes.len()];
     for o in &dp.outputs {
         out[o.node.index()] = true;
@@ -555,7 +603,7 @@ fn layer_stages(
     s: &crate::datapath::schedule::Schedule,
 ) -> std::collections::BTreeMap<String, crate::ir::Stage> {
     use crate::datapath::Kind;
-    let delays = s.delays(dp);
+    let delays = &s.delay;
     let mut first = vec![u32::MAX; dp.layers.len()];
     for i in 0..dp.nodes.len() {
         if !matches!(dp.nodes[i].kind, Kind::Input { .. } | Kind::Const(_)) {
