@@ -74,10 +74,33 @@ pub fn main(a: Args) -> Result<ExitCode> {
     let err = float_error(&c, &inputs[..compared * golden.input_len()])?;
     println!("model        {} ({})", c.graph.name, a.model.display());
     println!("build        {} (top `{top}`)", out.display());
+    let mhz = a.pipe.clock_mhz()?;
+    let est = neurtl::estimate::Estimate::of_design_on(&info, mhz, a.pipe.device);
+    // ns only at a clock the design meets by the delay model
+    let (clock, at) = match &est.timing {
+        Some(t) if t.meets_clock => (
+            format!(
+                "{mhz} MHz: met by the delay model ({:.2} ns critical path, {:.0} MHz achievable)",
+                t.critical_path_ns, t.achievable_mhz
+            ),
+            mhz,
+        ),
+        Some(t) => (
+            format!(
+                "{mhz} MHz: NOT met by the delay model ({:.2} ns critical path); {:.0} MHz achievable",
+                t.critical_path_ns, t.achievable_mhz
+            ),
+            t.achievable_mhz,
+        ),
+        None => (
+            format!("{mhz} MHz (no delay model for {:?})", a.pipe.device),
+            mhz,
+        ),
+    };
+    println!("clock        {clock}");
     println!(
-        "latency      {latency} cycles = {:.1} ns at {} MHz (report); testbench measured {}",
-        latency as f64 * 1000.0 / a.pipe.clock_mhz()?,
-        a.pipe.clock_mhz()?,
+        "latency      {latency} cycles = {:.1} ns at {at:.0} MHz (report); testbench measured {}",
+        latency as f64 * 1000.0 / at,
         super::measured(r.latency)
     );
     println!(
