@@ -25,6 +25,10 @@ pub struct Printed {
     pub gates: Vec<String>,
 }
 
+/// Threshold cells with at most this many inputs are printed as truth
+/// tables (64 entries).
+const TABLE_INPUTS: usize = 6;
+
 /// Bits of a wire that some reader takes.
 #[derive(Default)]
 enum Read {
@@ -396,8 +400,36 @@ impl Printer<'_> {
         }
     }
 
+    /// A threshold cell. Up to `TABLE_INPUTS` inputs it is printed as its
+    /// truth table, so a simulator compiles one lookup per cell instead of
+    /// one module per distinct cell (the named-cell netlist for an ASIC
+    /// flow is `tl_netlist.txt`); wider cells instantiate `tl_cell`.
     fn tl_cell(&mut self, id: NodeId, inputs: &[NodeId], weights: &[i64], threshold: i64) {
         let at = self.s.of(id);
+        if inputs.len() <= TABLE_INPUTS {
+            let ins: Vec<String> = inputs.iter().map(|&x| self.read(x, at, None)).collect();
+            let y = name(id, 0);
+            let bits: Vec<bool> = (0..1usize << inputs.len())
+                .map(|k| {
+                    let sum: i64 = (0..inputs.len())
+                        .filter(|i| k >> i & 1 == 1)
+                        .map(|i| weights[i])
+                        .sum();
+                    sum >= threshold
+                })
+                .collect();
+            let table = format!("{y}_tt");
+            let _ = writeln!(
+                self.decls,
+                "  wire {}{table} = {};",
+                range_str(bits.len() as u32),
+                super::view::bits_lit(&bits)
+            );
+            let idx: Vec<&str> = ins.iter().rev().map(String::as_str).collect();
+            self.assign(y.clone(), format!("{table}[{{{}}}]", idx.join(", ")));
+            self.gate_line(&y, &ins, weights, threshold);
+            return;
+        }
         let ww = weights
             .iter()
             .map(|&w| Format::for_interval(w as i128, w as i128, 0).unwrap().width)
@@ -417,6 +449,11 @@ impl Printer<'_> {
         ];
         let x = format!("{{{}}}", rev.join(", "));
         self.inst("tl_cell", &params, &[("x", x), ("y", y.clone())]);
+        self.gate_line(&y, &ins, weights, threshold);
+    }
+
+    /// One line of `tl_netlist.txt`.
+    fn gate_line(&mut self, y: &str, ins: &[String], weights: &[i64], threshold: i64) {
         let ws: Vec<String> = weights.iter().map(|w| w.to_string()).collect();
         self.out.gates.push(format!(
             "{y} inputs=[{}] weights=[{}] threshold={threshold}",
