@@ -110,6 +110,15 @@ pub struct Estimate {
     pub folded: Option<verilog::FoldStats>,
 }
 
+/// Carry cells of device `d` the adders' chains take: each chain of `b`
+/// bits needs `ceil(b / carry_bits)` (a chain of no bits is wiring).
+pub fn carry_cells(k: &verilog::Counts, d: &crate::backend::timing::DelayModel) -> u64 {
+    k.carry_chains
+        .iter()
+        .map(|(&bits, &n)| n * bits.div_ceil(d.carry_bits) as u64)
+        .sum()
+}
+
 /// Estimate a compiled model at `clock_mhz` on a Xilinx 7-series device.
 pub fn estimate(c: &Compiled, clock_mhz: f64) -> Result<Estimate, CompileError> {
     estimate_on(c, clock_mhz, Device::Xilinx)
@@ -171,7 +180,7 @@ impl Estimate {
                 + LUTS_PER_SMALL_ADDER_BIT * k.small_adder_logic_bits as f64
                 + LUTS_PER_LOGIC_BIT * k.logic_bits as f64)
                 .round() as u64,
-            carry4: k.carry4,
+            carry4: carry_cells(k, &crate::backend::timing::XILINX7),
             adders: k.adders,
             adder_bits: k.adder_bits,
             const_multipliers: k.const_multipliers,

@@ -26,8 +26,10 @@ pub struct Counts {
     /// The part of `adder_logic_bits` in adders of operands at most 4
     /// bits wide (popcount trees), which synthesis packs into LUT6s.
     pub small_adder_logic_bits: u64,
-    /// Carry-chain cells of 4 bits (Xilinx CARRY4) the adders need.
-    pub carry4: u64,
+    /// Adders by the number of bits that need logic, one carry chain
+    /// each; how many carry cells that is depends on the device
+    /// (`src/estimate.rs`).
+    pub carry_chains: std::collections::BTreeMap<u32, u64>,
     /// Bits of comparisons and selections outside adders (rounding
     /// increments, saturation, clamps, max, thresholds).
     pub logic_bits: u64,
@@ -49,7 +51,9 @@ impl Counts {
         self.redundant_register_bits += o.redundant_register_bits;
         self.adder_logic_bits += o.adder_logic_bits;
         self.small_adder_logic_bits += o.small_adder_logic_bits;
-        self.carry4 += o.carry4;
+        for (&bits, &n) in &o.carry_chains {
+            *self.carry_chains.entry(bits).or_default() += n;
+        }
         self.logic_bits += o.logic_bits;
         self.tl_cells += o.tl_cells;
         self.tl_depth = self.tl_depth.max(o.tl_depth);
@@ -98,7 +102,7 @@ pub fn count(dp: &super::Datapath, s: &super::schedule::Schedule, unread: &[u32]
                 if terms.iter().all(|t| dp.fmt(t.node).width <= 4) {
                     c.small_adder_logic_bits += live;
                 }
-                c.carry4 += live.div_ceil(4);
+                *c.carry_chains.entry(live as u32).or_default() += 1;
             }
             Kind::Cast { x, from_frac, ty } => {
                 let rounds =

@@ -11,6 +11,7 @@
 //! are later stages over the datapath.
 
 use super::{Datapath, Kind, NodeId, Output, Term, Terms, csd_digits};
+use crate::backend::timing::Arrival;
 use crate::backend::tl_cells;
 use crate::fixed::{FixedType, OverflowMode, QuantMode, quantize};
 use crate::golden::BIPOLAR_WIRE;
@@ -27,7 +28,7 @@ pub enum LowerError {
 /// A value during lowering: node `id`'s raw integer read at `frac`
 /// fractional bits. Reading a node at a coarser `frac` than its own is
 /// how a product by `2^k` costs nothing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct V {
     id: NodeId,
     frac: i32,
@@ -43,6 +44,8 @@ struct Lower<'g> {
     /// Per graph node, its elements at the node's format: bipolar
     /// elements as their bit.
     vals: HashMap<NodeIndex, Vec<V>>,
+    /// When each node made so far settles (`settles`).
+    settle: Vec<Arrival>,
 }
 
 /// Build the datapath of a lowered graph.
@@ -55,6 +58,7 @@ pub fn lower(l: Lowered<'_>) -> Result<Datapath, LowerError> {
         g,
         dp: Datapath::default(),
         vals: HashMap::new(),
+        settle: vec![],
     };
     for n in g.topo() {
         let node = g.node(n);
@@ -553,23 +557,52 @@ impl Lower<'_> {
         self.signed_tree(leaves).expect("c ≠ 0 has a digit")
     }
 
-    /// A balanced tree over signed leaves; the root's sign is resolved last.
-    fn signed_tree(&mut self, mut level: Vec<Signed>) -> Option<V> {
-        while level.len() > 1 {
-            let mut next = Vec::with_capacity(level.len().div_ceil(2));
-            for pair in level.chunks(2) {
-                next.push(match pair {
-                    [(x, false), (y, false)] => (self.add(*x, *y, false), false),
-                    [(x, false), (y, true)] => (self.add(*x, *y, true), false),
-                    [(x, true), (y, false)] => (self.add(*y, *x, true), false),
-                    [(x, true), (y, true)] => (self.add(*x, *y, false), true),
-                    _ => pair[0],
-                });
-            }
-            level = next;
+    /// A tree over signed leaves that always adds the two that settle
+    /// first (by the 7-series delay model, from the design's inputs, no
+    /// registers): leaves ready early are summed while later ones are
+    /// still being made, so the tree settles sooner and, where the clock
+    /// cuts it, fewer partial sums are live. Leaves ready together pair up
+    /// in order, as a balanced tree. The root's sign is resolved last.
+    fn signed_tree(&mut self, leaves: Vec<Signed>) -> Option<V> {
+        use std::cmp::Reverse;
+        let mut heap = std::collections::BinaryHeap::new();
+        let mut seq = 0u64;
+        let key = |lw: &mut Self, v: V| (lw.settles(v.id) * 1e6) as i64;
+        for leaf in leaves {
+            heap.push(Reverse((key(self, leaf.0), seq, leaf)));
+            seq += 1;
         }
-        let (v, neg) = level.pop()?;
+        while heap.len() > 1 {
+            let Reverse((_, _, x)) = heap.pop().expect("two left");
+            let Reverse((_, _, y)) = heap.pop().expect("two left");
+            let sum = match (x, y) {
+                ((x, false), (y, false)) => (self.add(x, y, false), false),
+                ((x, false), (y, true)) => (self.add(x, y, true), false),
+                ((x, true), (y, false)) => (self.add(y, x, true), false),
+                ((x, true), (y, true)) => (self.add(x, y, false), true),
+            };
+            heap.push(Reverse((key(self, sum.0), seq, sum)));
+            seq += 1;
+        }
+        let Reverse((_, _, (v, neg))) = heap.pop()?;
         Some(if neg { self.negate(v) } else { v })
+    }
+
+    /// When node `id` settles on the 7-series model, from the inputs with
+    /// no registers (only the order of these times matters).
+    fn settles(&mut self, id: NodeId) -> f64 {
+        while self.settle.len() <= id.index() {
+            let n = NodeId(self.settle.len() as u32);
+            let ins = self
+                .dp
+                .node_ref(n)
+                .kind
+                .operands()
+                .fold(Arrival::ZERO, |a, o| a.max(self.settle[o.index()]));
+            let t = crate::datapath::timing::settle(&self.dp, n, ins);
+            self.settle.push(t);
+        }
+        self.settle[id.index()].path(0)
     }
 
     /// A balanced tree of plain sums.

@@ -381,7 +381,7 @@ impl Builder {
         if x.fmt.width.max(y.fmt.width) <= 4 {
             self.counts.small_adder_logic_bits += live;
         }
-        self.counts.carry4 += live.div_ceil(4);
+        *self.counts.carry_chains.entry(live as u32).or_default() += 1;
         self.settle_after(&w, &[&x.expr, &y.expr], |t| timing::adder(t, live as u32));
         let v = Val::new(w, fmt, range).with_low(low);
         self.built.insert(key, v.clone());
