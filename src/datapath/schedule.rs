@@ -103,12 +103,13 @@ pub fn by_clock(dp: &Datapath, period_ns: f64, dev: usize) -> Schedule {
     };
     // The latest cycle any node placed so far reads each node in.
     let mut read = vec![0u32; n];
+    let mut held = vec![u32::MAX; n];
     for (first, end) in layer_runs(dp) {
         let fresh = fresh_start(dp, &s, first, end, dev);
         let early = s.place(dp, first, end, 0, period_ns, dev);
-        let cost_early = register_bits(dp, &s, &read, first, end);
+        let cost_early = register_bits(dp, &s, &read, (first, end), &mut held);
         let late = s.place(dp, first, end, fresh, period_ns, dev);
-        let cost_late = register_bits(dp, &s, &read, first, end);
+        let cost_late = register_bits(dp, &s, &read, (first, end), &mut held);
         if cost_early <= cost_late {
             s.cycle[first..end].copy_from_slice(&early.0);
             s.arrival[first..end].copy_from_slice(&early.1);
@@ -159,27 +160,38 @@ fn fresh_start(dp: &Datapath, s: &Schedule, first: usize, end: usize, dev: usize
 
 /// The register bits the run `first..end`, as placed in `s`, adds: its
 /// operands held beyond what earlier readers already hold them for, and
-/// its own values held for its own later nodes.
-fn register_bits(dp: &Datapath, s: &Schedule, read: &[u32], first: usize, end: usize) -> u64 {
-    let mut held: std::collections::HashMap<usize, u32> = Default::default();
+/// its own values held for its own later nodes. `held` is scratch space
+/// of one entry per node, `u32::MAX` when unused, and is left so.
+fn register_bits(
+    dp: &Datapath,
+    s: &Schedule,
+    read: &[u32],
+    (first, end): (usize, usize),
+    held: &mut [u32],
+) -> u64 {
+    let mut touched = vec![];
     for i in first..end {
-        for o in dp.nodes[i].kind.operands() {
-            if !is_const(dp, o) {
-                let h = held.entry(o.index()).or_insert(0);
+        for o in dp.nodes[i].kind.operands().filter(|&o| !is_const(dp, o)) {
+            let h = &mut held[o.index()];
+            if *h == u32::MAX {
+                touched.push(o.index());
+                *h = s.cycle[i];
+            } else {
                 *h = (*h).max(s.cycle[i]);
             }
         }
     }
-    held.into_iter()
-        .map(|(o, until)| {
-            let from = if o < first {
-                read[o].max(s.cycle[o])
-            } else {
-                s.cycle[o]
-            };
-            dp.nodes[o].fmt.width as u64 * until.saturating_sub(from) as u64
-        })
-        .sum()
+    let mut bits = 0;
+    for o in touched {
+        let until = std::mem::replace(&mut held[o], u32::MAX);
+        let from = if o < first {
+            read[o].max(s.cycle[o])
+        } else {
+            s.cycle[o]
+        };
+        bits += dp.nodes[o].fmt.width as u64 * until.saturating_sub(from) as u64;
+    }
+    bits
 }
 
 impl Schedule {

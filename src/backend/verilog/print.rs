@@ -66,9 +66,8 @@ struct Printer<'a> {
     dp: &'a Datapath,
     s: &'a Schedule,
     out: Printed,
-    /// Wire declarations and the module body, written as the nodes are
-    /// walked (a declaration must come before its first use).
-    decls: String,
+    /// The module text, written as the nodes are walked: each wire is
+    /// declared beside what drives it, and drivers come before readers.
     body: String,
     /// Per (node, delay), which of its bits are read.
     reads: Reads,
@@ -88,7 +87,6 @@ pub fn print(dp: &Datapath, s: &Schedule, unread: &[u32], name: &str, header: St
             primitives: BTreeSet::new(),
             gates: vec![],
         },
-        decls: String::new(),
         body: String::new(),
         reads: Reads::new(&s.delay),
         sunk: vec![],
@@ -96,19 +94,15 @@ pub fn print(dp: &Datapath, s: &Schedule, unread: &[u32], name: &str, header: St
     };
     p.ports(name, &header);
     for i in 0..dp.nodes.len() {
-        p.node(NodeId(i as u32));
-    }
-    let delays = &s.delay;
-    for (i, &d) in delays.iter().enumerate() {
-        p.chain(NodeId(i as u32), d, unread[i]);
+        let id = NodeId(i as u32);
+        p.node(id);
+        p.chain(id, s.delay[i], unread[i]);
     }
     p.outputs();
     p.sink();
+    p.body.push_str("endmodule\n");
     let mut out = p.out;
-    out.text.push_str(&p.decls);
-    out.text.push('\n');
-    out.text.push_str(&p.body);
-    out.text.push_str("endmodule\n");
+    out.text = p.body;
     out
 }
 
@@ -137,7 +131,7 @@ impl Printer<'_> {
             ("output", "out_valid", 0),
             ("output", "out_data", out_bits.max(1)),
         ];
-        let t = &mut self.out.text;
+        let t = &mut self.body;
         let version = env!("CARGO_PKG_VERSION");
         let _ = write!(
             t,
@@ -170,7 +164,7 @@ impl Printer<'_> {
     }
 
     fn wire(&mut self, name: String, width: u32) {
-        let _ = writeln!(self.decls, "  wire {}{name};", range_str(width));
+        let _ = writeln!(self.body, "  wire {}{name};", range_str(width));
     }
 
     fn assign(&mut self, lhs: String, rhs: String) {
@@ -420,7 +414,7 @@ impl Printer<'_> {
                 .collect();
             let table = format!("{y}_tt");
             let _ = writeln!(
-                self.decls,
+                self.body,
                 "  wire {}{table} = {};",
                 range_str(bits.len() as u32),
                 super::view::bits_lit(&bits)
