@@ -93,10 +93,10 @@ pub fn print(dp: &Datapath, s: &Schedule, unread: &[u32], name: &str, header: St
         next: 0,
     };
     p.ports(name, &header);
-    for i in 0..dp.nodes.len() {
+    for (i, &u) in unread.iter().enumerate() {
         let id = NodeId(i as u32);
         p.node(id);
-        p.chain(id, s.delay[i], unread[i]);
+        p.chain(id, s.delay[i], u);
     }
     p.outputs();
     p.sink();
