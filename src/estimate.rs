@@ -194,6 +194,27 @@ impl Estimate {
         }
     }
 
+    /// The clock to state times at: the one asked for when the delay model
+    /// says it is met (or there is no delay model), else the achievable
+    /// one, so no figure is quoted at a clock the design does not meet.
+    pub fn quoted_clock_mhz(&self) -> f64 {
+        match &self.timing {
+            Some(t) if !t.meets_clock => t.achievable_mhz,
+            _ => self.clock_mhz,
+        }
+    }
+
+    /// `n` cycles in ns at the quoted clock, with that clock named.
+    pub fn cycles_text(&self, n: u32) -> String {
+        let mhz = self.quoted_clock_mhz();
+        let note = if mhz == self.clock_mhz {
+            ""
+        } else {
+            ", the achievable clock"
+        };
+        format!("{:.2} ns at {mhz:.0} MHz{note}", n as f64 * 1e3 / mhz)
+    }
+
     /// The terminal table.
     pub fn table(&self) -> String {
         let mut rows: Vec<(String, String)> = vec![
@@ -204,20 +225,24 @@ impl Estimate {
             ),
             (
                 "latency".into(),
-                format!("{} cycles = {:.2} ns", self.latency_cycles, self.latency_ns),
+                format!(
+                    "{} cycles = {}",
+                    self.latency_cycles,
+                    self.cycles_text(self.latency_cycles)
+                ),
             ),
             (
                 "interval".into(),
                 format!(
-                    "{} cycle{} = {:.2} ns ({:.1} M samples/s)",
+                    "{} cycle{} = {} ({:.1} M samples/s)",
                     self.initiation_interval,
                     if self.initiation_interval == 1 {
                         ""
                     } else {
                         "s"
                     },
-                    self.interval_ns,
-                    1e3 / self.interval_ns
+                    self.cycles_text(self.initiation_interval),
+                    self.quoted_clock_mhz() / self.initiation_interval as f64
                 ),
             ),
         ];

@@ -261,21 +261,20 @@ fn view(p: &Page<'_>) -> View {
         fact(
             "latency",
             format!(
-                "{} cycle{} = {} ns at {} MHz",
+                "{} cycle{} = {}",
                 info.latency,
                 plural(info.latency as u64),
-                fmt_num(e.latency_ns),
-                fmt_num(p.clock_mhz)
+                e.cycles_text(info.latency)
             ),
         ),
         fact(
             "initiation interval",
             format!(
-                "{} cycle{} = {} ns ({} M samples/s)",
+                "{} cycle{} = {} ({} M samples/s)",
                 info.ii,
                 plural(info.ii as u64),
-                fmt_num(e.interval_ns),
-                fmt_num(1e3 / e.interval_ns)
+                e.cycles_text(info.ii),
+                fmt_num(e.quoted_clock_mhz() / info.ii as f64)
             ),
         ),
         fact(

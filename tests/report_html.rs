@@ -272,7 +272,10 @@ fn run_adds_simulation_and_float_comparison() {
         text.contains(&format!("measured II\n{ii} cycles (scheduled: {ii})")),
         "{text}"
     );
-    assert!(text.contains(&format!("= {} ns at 250 MHz", latency * 4)));
+    assert!(
+        text.contains(&format!("= {:.2} ns at 250 MHz", latency as f64 * 4.0)),
+        "{text}"
+    );
 
     // "accuracy     golden model 52.50% (21/40), float reference 55.00%"
     let acc = out.lines().find(|l| l.starts_with("accuracy")).unwrap();
