@@ -171,7 +171,9 @@ impl Golden {
                 .map(|&o| g.node(o).format.unwrap())
                 .collect();
             let fx = in_fmt.first().map(|f| f.frac).unwrap_or(0);
-            let mut frac = node.format.unwrap().frac;
+            // The op's exact result's binary point, as precision inference
+            // found it: the cast below starts from it.
+            let frac = node.exact_frac.expect("infer_precision runs first");
             let kernel = match &node.op {
                 Op::Input { ty } => {
                     let wire = if node.bipolar {
@@ -190,7 +192,6 @@ impl Golden {
                 Op::Dense(d) => {
                     let q = d.quant.as_ref().unwrap();
                     let acc = d.acc.as_ref().unwrap();
-                    frac = acc.frac;
                     if acc.format.width > 62 {
                         narrow = false;
                     }
@@ -229,67 +230,39 @@ impl Golden {
                     }
                 }
                 Op::BatchNorm(_) => unreachable!("lowered IR has no batchnorm"),
-                Op::Relu => {
-                    frac = fx;
-                    Kernel::Relu
-                }
+                Op::Relu => Kernel::Relu,
                 Op::LeakyRelu {
                     alpha_type,
                     alpha_raw,
                     ..
-                } => {
-                    frac = fx + alpha_type.format.frac;
-                    Kernel::Leaky {
-                        alpha: alpha_raw.unwrap(),
-                        shift: alpha_type.format.frac as u32,
-                    }
-                }
-                Op::HardTanh => {
-                    frac = fx.max(0);
-                    Kernel::Clamp {
-                        shift: (frac - fx) as u32,
-                        one: 1 << frac,
-                    }
-                }
-                Op::Quantize | Op::Flatten => {
-                    frac = fx;
-                    Kernel::Copy
-                }
-                Op::Add => {
-                    frac = fx.max(in_fmt[1].frac);
-                    Kernel::Add {
-                        sa: (frac - fx) as u32,
-                        sb: (frac - in_fmt[1].frac) as u32,
-                    }
-                }
-                Op::Concat => {
-                    frac = in_fmt.iter().map(|f| f.frac).max().unwrap();
-                    Kernel::Concat {
-                        shifts: in_fmt.iter().map(|f| (frac - f.frac) as u32).collect(),
-                    }
-                }
-                Op::Argmax => {
-                    frac = 0;
-                    Kernel::Argmax
-                }
-                Op::Sign => {
-                    frac = 0;
-                    Kernel::Sign
-                }
-                Op::Neurons(nr) => {
-                    frac = 0;
-                    Kernel::Neurons {
-                        rows: nr
-                            .rows
-                            .iter()
-                            .map(|r| r.iter().map(|t| (t.input, t.weight)).collect())
-                            .collect(),
-                        thresholds: nr.thresholds.clone(),
-                    }
-                }
+                } => Kernel::Leaky {
+                    alpha: alpha_raw.unwrap(),
+                    shift: alpha_type.format.frac as u32,
+                },
+                Op::HardTanh => Kernel::Clamp {
+                    shift: (frac - fx) as u32,
+                    one: 1 << frac,
+                },
+                Op::Quantize | Op::Flatten => Kernel::Copy,
+                Op::Add => Kernel::Add {
+                    sa: (frac - fx) as u32,
+                    sb: (frac - in_fmt[1].frac) as u32,
+                },
+                Op::Concat => Kernel::Concat {
+                    shifts: in_fmt.iter().map(|f| (frac - f.frac) as u32).collect(),
+                },
+                Op::Argmax => Kernel::Argmax,
+                Op::Sign => Kernel::Sign,
+                Op::Neurons(nr) => Kernel::Neurons {
+                    rows: nr
+                        .rows
+                        .iter()
+                        .map(|r| r.iter().map(|t| (t.input, t.weight)).collect())
+                        .collect(),
+                    thresholds: nr.thresholds.clone(),
+                },
                 Op::Threshold(t) => {
-                    let (scale, bias, f) = t.out_raw.unwrap();
-                    frac = f;
+                    let (scale, bias, _) = t.out_raw.unwrap();
                     Kernel::Threshold {
                         thresholds: t.raw.clone().unwrap(),
                         scale,

@@ -302,6 +302,9 @@ pub struct Node {
     /// at the top-level ports and in test vectors. Set by the front end for
     /// inputs and by `infer_precision` for everything else.
     pub bipolar: bool,
+    /// Filled by `infer_precision`: the fractional bits of the op's exact
+    /// result, before the node's cast (the cast starts from them).
+    pub exact_frac: Option<i32>,
     pub stage: Option<Stage>,
 }
 
@@ -315,6 +318,7 @@ impl Node {
             format: None,
             range: None,
             bipolar: false,
+            exact_frac: None,
             stage: None,
         }
     }

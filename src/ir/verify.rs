@@ -114,9 +114,13 @@ pub fn lower_check(g: &Graph) -> Result<Lowered<'_>, VerifyError> {
         if node.shape.is_none()
             || node.format.is_none()
             || node.range.is_none()
+            || node.exact_frac.is_none()
             || node.stage.is_none()
         {
-            return Err(fail(&node.name, "shape, format, range or stage missing"));
+            return Err(fail(
+                &node.name,
+                "shape, format, range, exact frac or stage missing",
+            ));
         }
         match &node.op {
             Op::BatchNorm(_) => return Err(fail(&node.name, "batchnorm left unfolded")),

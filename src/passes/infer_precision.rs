@@ -296,6 +296,7 @@ impl Pass for InferPrecision {
             }
             node.format = Some(format);
             node.range = Some(ranges);
+            node.exact_frac = Some(frac);
         }
         Ok(())
     }
