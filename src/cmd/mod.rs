@@ -31,11 +31,13 @@ pub struct PipeArgs {
     pub max_adder_depth: u32,
     /// Clock frequency: `250MHz`, `250` (MHz) or `4ns`.
     #[arg(long, default_value = "200MHz")]
+    #[serde(default = "default_clock")]
     pub clock: String,
     /// Device family: the delay model the schedule and the estimate time
     /// with (asic schedules with the 7-series model), and on xilinx the
     /// LUT and CARRY4 estimates.
     #[arg(long, value_enum, default_value = "xilinx")]
+    #[serde(default = "default_device")]
     pub device: neurtl::estimate::Device,
     /// How binary neurons become hardware: `fpga` (XNOR-popcount), `mac`
     /// (multiply-accumulate, the baseline), `tl-cells` (threshold-gate
@@ -56,6 +58,15 @@ pub struct PipeArgs {
     /// inputs a PE takes per cycle.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=100000))]
     pub cells_per_pe: u32,
+}
+
+// Build directories written before `--clock` and `--device` were
+// compile options still load, with the defaults they were built with.
+fn default_clock() -> String {
+    "200MHz".into()
+}
+fn default_device() -> neurtl::estimate::Device {
+    neurtl::estimate::Device::Xilinx
 }
 
 impl PipeArgs {
