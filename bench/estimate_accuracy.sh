@@ -4,7 +4,7 @@
 # (7-series cells: LUT1-6, CARRY4, flip-flops, DSP48E1). Prints a Markdown
 # table with the relative error of each estimate.
 #
-#   bench/estimate_accuracy.sh [OUT_DIR] [MODEL...]
+#   bench/estimate_accuracy.sh [OUT_DIR] [MODEL[:compile options]...]
 #
 # Default models: the ONNX fixtures, tests/models/tiny.json and the shared
 # jet-tagger-shaped benchmarks when present. Yosys logs stay in
@@ -13,15 +13,14 @@ set -euo pipefail
 out=${1:-/tmp/neurtl-estimate-accuracy}
 shift || true
 neurtl=${NEURTL:-./target/release/neurtl}
+# shellcheck source=bench/cases.sh
+. "$(dirname "$0")/cases.sh"
 models=("$@")
 if [ ${#models[@]} -eq 0 ]; then
     models=(tests/models/tiny.json tests/fixtures/onnx/*.onnx)
     for m in ../shared/bench/jsc_rand4.json; do [ -f "$m" ] && models+=("$m"); done
 fi
 mkdir -p "$out"
-num() { # num FILE KEY: the integer value of "KEY": in a JSON file
-    grep -o "\"$2\": [0-9]*" "$1" | head -1 | grep -o '[0-9]*$'
-}
 cells() { # cells LOG PATTERN: sum of the counts of cell types matching PATTERN
     awk -v p="$2" '/Printing statistics/ {s = 0} $1 ~ p && $2 ~ /^[0-9]+$/ {s += $2} END {print s + 0}' "$1"
 }
@@ -31,12 +30,12 @@ err() { # err EST REAL: signed relative error in percent
 echo "| model | LUT est. | LUT Yosys | error | FF est. | FF Yosys | error | CARRY4 est. | CARRY4 Yosys | DSP | Yosys time |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|"
 for m in "${models[@]}"; do
-    name=$(basename "$m"); name=${name%.*}
-    # examples are all called model.json: name them by their folder
-    [ "$name" = model ] && name=$(basename "$(dirname "$m")")
-    d="$out/$name"
-    "$neurtl" compile "$m" -o "$d" --vectors 10 > /dev/null
-    "$neurtl" estimate "$m" --json > "$d/estimate.json"
+    case_split "$m" "$out"
+    d=$dir
+    # shellcheck disable=SC2086
+    "$neurtl" compile "$model" -o "$d" --vectors 10 $opts > /dev/null
+    # shellcheck disable=SC2086
+    "$neurtl" estimate "$model" --json $opts > "$d/estimate.json"
     top=$(grep -o '"top": "[^"]*"' "$d/report.json" | head -1 | cut -d'"' -f4)
     # REUSE_SYNTH=1 keeps an earlier synthesis of the same RTL (to refit
     # the model's constants without waiting for Yosys again).

@@ -15,6 +15,8 @@ set -euo pipefail
 out=${1:-/tmp/neurtl-timing-accuracy}
 shift || true
 neurtl=${NEURTL:-./target/release/neurtl}
+# shellcheck source=bench/cases.sh
+. "$(dirname "$0")/cases.sh"
 cases=("$@")
 if [ ${#cases[@]} -eq 0 ]; then
     python3 bench/random_layers.py "$out/models" > /dev/null
@@ -24,17 +26,11 @@ if [ ${#cases[@]} -eq 0 ]; then
     cases+=("$out/models/rand_8x8_w8_x8.json")
 fi
 mkdir -p "$out"
-num() { # num FILE KEY: the first number after "KEY": in a JSON file
-    grep -o "\"$2\": [0-9.]*" "$1" | head -1 | grep -o '[0-9.]*$'
-}
 echo "| model | options | Fmax est. (MHz) | Fmax nextpnr (MHz) | error | critical path est. (ns) |"
 echo "|---|---|---|---|---|---|"
 for c in "${cases[@]}"; do
-    m=${c%%:*}
-    opts=""
-    [ "$m" != "$c" ] && opts=${c#*:}
-    name=$(basename "$m"); name=${name%.*}
-    d="$out/$name$(echo "$opts" | tr -d ' -')"
+    case_split "$c" "$out"
+    m=$model d=$dir
     # shellcheck disable=SC2086
     "$neurtl" compile "$m" -o "$d" --vectors 10 $opts > /dev/null
     # shellcheck disable=SC2086

@@ -50,7 +50,8 @@ pub fn settle(dp: &Datapath, id: NodeId, t: Arrival) -> Arrival {
         Kind::Add { .. } => timing::adder(t, adder_logic_bits(dp, id)),
         Kind::Cast { x, from_frac, ty } => {
             let shift = from_frac - ty.format.frac;
-            let t = if shift > 0 && ty.quant != QuantMode::Trn {
+            let rounds = shift > 0 && ty.quant != QuantMode::Trn;
+            let t = if rounds {
                 timing::adder(t, ty.format.width)
             } else {
                 t
@@ -58,7 +59,10 @@ pub fn settle(dp: &Datapath, id: NodeId, t: Arrival) -> Arrival {
             if ty.overflow == OverflowMode::Wrap {
                 t
             } else {
-                timing::lut(timing::compare(t, in_w(*x)))
+                // saturation compares the value the shift leaves (and
+                // the rounding's carry out), not the dropped low bits
+                let kept = in_w(*x).saturating_sub(shift.max(0) as u32) + rounds as u32;
+                timing::lut(timing::compare(t, kept.max(1)))
             }
         }
         Kind::Clamp { x, .. } => timing::lut(timing::compare(t, in_w(*x))),
