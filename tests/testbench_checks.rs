@@ -39,6 +39,7 @@ fn late_out_valid_fails() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("tiny");
     let d = dir.to_str().unwrap();
+    // a register after each layer: latency 3 whatever the delay model says
     common::neurtl_ok(&[
         "compile",
         "tests/models/tiny.json",
@@ -46,6 +47,8 @@ fn late_out_valid_fails() {
         d,
         "--vectors",
         "100",
+        "--pipeline",
+        "layer",
     ]);
     common::neurtl_ok(&["simulate", d]);
     break_rtl(
