@@ -108,13 +108,13 @@ pub fn by_clock(dp: &Datapath, period_ns: f64, dev: usize) -> Schedule {
         let fresh = fresh_start(dp, &s, first, end, dev);
         let early = s.place(dp, first, end, 0, period_ns, dev);
         let cost_early = register_bits(dp, &s, &read, (first, end), &mut held);
-        let late = s.place(dp, first, end, fresh, period_ns, dev);
+        // the fresh placement stays in `s` unless the early one is cheaper
+        s.place(dp, first, end, fresh, period_ns, dev);
         let cost_late = register_bits(dp, &s, &read, (first, end), &mut held);
         if cost_early <= cost_late {
             s.cycle[first..end].copy_from_slice(&early.0);
             s.arrival[first..end].copy_from_slice(&early.1);
         }
-        let _ = late;
         for i in first..end {
             read[i] = read[i].max(s.cycle[i]);
             for o in dp.nodes[i].kind.operands() {
@@ -245,12 +245,8 @@ pub fn by_levels(dp: &Datapath, per: u32) -> Schedule {
             registered[id.index()] = true;
         }
     }
-    // Each layer's nodes are one run of the arena (the lowering makes them
-    // while it lowers that layer).
-    let mut first = 0;
-    while first < n {
+    for (first, end) in layer_runs(dp) {
         let layer = dp.layer_of[first];
-        let end = (first..n).find(|&i| dp.layer_of[i] != layer).unwrap_or(n);
         let own = |o: &NodeId| dp.layer_of[o.index()] == layer;
         let start = (first..end)
             .flat_map(|i| dp.nodes[i].kind.operands())
@@ -259,32 +255,28 @@ pub fn by_levels(dp: &Datapath, per: u32) -> Schedule {
             .max()
             .unwrap_or(0);
         for i in first..end {
-            let lv = dp.nodes[i]
+            // the longest adder chain and the latest cycle among operands
+            // of this layer
+            let (lv, inner) = dp.nodes[i]
                 .kind
                 .operands()
                 .filter(|o| own(o))
-                .map(|o| level[o.index()])
-                .max();
+                .fold((0, 0), |(l, c), o| {
+                    (l.max(level[o.index()]), c.max(cycle[o.index()]))
+                });
             let is_add = matches!(dp.nodes[i].kind, Kind::Add { .. });
-            level[i] = lv.unwrap_or(0) + is_add as u32;
+            level[i] = lv + is_add as u32;
             let cut = if per > 0 && level[i] > 0 {
                 (level[i] - 1) / per
             } else {
                 0
             };
-            let inner = dp.nodes[i]
-                .kind
-                .operands()
-                .filter(|o| own(o))
-                .map(|o| cycle[o.index()])
-                .max();
-            cycle[i] = (start + cut).max(inner.unwrap_or(0));
+            cycle[i] = (start + cut).max(inner);
             if matches!(dp.nodes[i].kind, Kind::Const(_) | Kind::Input { .. }) {
                 cycle[i] = 0;
             }
             ready[i] = cycle[i] + registered[i] as u32;
         }
-        first = end;
     }
     let latency = dp
         .outputs

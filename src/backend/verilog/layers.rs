@@ -3,7 +3,6 @@
 //! `in1`, … (packed operands) and `out` (packed result).
 
 use super::netlist::{Builder, Val, slice};
-use crate::backend::tl_cells;
 use crate::fixed::Format;
 use crate::ir::{Accum, Graph, Node, Op, interval, tree};
 use petgraph::stable_graph::NodeIndex;
@@ -43,33 +42,6 @@ fn compare_all(b: &mut Builder, x: &Val, ts: &[i128]) -> Vec<String> {
         b.sink(x);
     }
     bits
-}
-
-/// Each element of an operand as weighted bits, `x = Σ c·bit` (plus a
-/// constant): bipolar `2·b − 1`, two's complement with a negative MSB.
-fn input_bits(bus: &str, node: &Node) -> Vec<Vec<(tl_cells::Sig, i128)>> {
-    let f = node.format.unwrap();
-    (0..node.size())
-        .map(|i| {
-            if node.bipolar {
-                return vec![
-                    (tl_cells::Sig::Input(slice(bus, i, 1)), 2),
-                    (tl_cells::Sig::Const(true), -1),
-                ];
-            }
-            (0..f.width)
-                .map(|k| {
-                    let c = if f.signed && k == f.width - 1 {
-                        -(1i128 << k)
-                    } else {
-                        1i128 << k
-                    };
-                    let bit = format!("{bus}[{}]", i as u64 * f.width as u64 + k as u64);
-                    (tl_cells::Sig::Input(bit), c)
-                })
-                .collect()
-        })
-        .collect()
 }
 
 /// The raw bits of a bipolar operand bus.
@@ -141,30 +113,6 @@ pub fn build(g: &Graph, n: NodeIndex, b: &mut Builder, low: &LowBits, unread: &[
                 .enumerate()
                 .flat_map(|(i, o)| bits(&format!("in{i}"), o))
                 .collect(),
-            Op::Neurons(nr) => {
-                let opts = g.meta.pipeline.unwrap_or_default();
-                let limits = tl_cells::Limits {
-                    max_fanin: opts.tl_max_fanin,
-                    max_weight: opts.tl_max_weight,
-                };
-                let l = tl_cells::layer(nr, &input_bits("in0", ops[0]), limits);
-                b.view.comments.push(format!(
-                    "threshold logic: {} neurons, {} cells, depth {} (fan-in <= {}, |weight| <= {})",
-                    nr.rows.len(),
-                    l.net.cells.len(),
-                    l.net.depth(),
-                    limits.max_fanin,
-                    limits.max_weight
-                ));
-                if !l.unread.is_empty() {
-                    b.sink(&Val::new(
-                        format!("{{{}}}", l.unread.join(", ")),
-                        Format::new(false, l.unread.len() as u32, 0),
-                        (0, 1),
-                    ));
-                }
-                b.tl_netlist(&l.net, &l.outs)
-            }
             Op::Sign if ops[0].bipolar => bits("in0", ops[0]),
             Op::Sign => ins[0].iter().map(|x| b.sign(x)).collect(),
             Op::Threshold(t) => {
@@ -192,7 +140,9 @@ pub fn build(g: &Graph, n: NodeIndex, b: &mut Builder, low: &LowBits, unread: &[
     // The exact result of the op per element, before the node's cast.
     let exact: Vec<Val> = match &node.op {
         Op::Input { .. } => unreachable!(),
-        Op::Sign | Op::Neurons(_) => unreachable!("always bipolar"),
+        Op::Sign => unreachable!("always bipolar"),
+        // this builder only serves tl-pe, whose every neuron layer is folded
+        Op::Neurons(_) => unreachable!("folded onto the PE array"),
         Op::Threshold(t) => {
             let (scale, bias, frac) = t.out_raw.unwrap();
             let raw = t.raw.as_ref().unwrap();

@@ -559,7 +559,6 @@ pub fn describe(l: Lowered<'_>) -> Result<DesignInfo, VerilogError> {
 /// cycle, or an output, which a flip-flop captures inside or outside).
 fn layer_timing(dp: &crate::datapath::Datapath, s: &crate::datapath::schedule::Schedule) -> Timing {
     use crate::backend::timing::Arrival;
-    use crate::datapath::Kind;
     let delays = &s.delay;
     let mut out = vec![false; dp.nodes.len()];
     for o in &dp.outputs {
@@ -568,20 +567,16 @@ fn layer_timing(dp: &crate::datapath::Datapath, s: &crate::datapath::schedule::S
     let mut layers: Vec<LayerTiming> = dp
         .layers
         .iter()
-        .map(|l| LayerTiming {
+        .zip(first_logic_cycle(dp, s))
+        .map(|(l, start)| LayerTiming {
             name: l.name.clone(),
-            start: u32::MAX,
+            start,
             ready: 0,
             path: Arrival::ZERO,
         })
         .collect();
     for i in 0..dp.nodes.len() {
         let l = &mut layers[dp.layer_of[i] as usize];
-        // a layer of logic starts with its first computed node
-        let logic = !matches!(dp.nodes[i].kind, Kind::Input { .. } | Kind::Const(_));
-        if logic {
-            l.start = l.start.min(s.cycle[i]);
-        }
         l.ready = l.ready.max(s.cycle[i] + (delays[i] > 0) as u32);
         if delays[i] > 0 || out[i] {
             l.path = l.path.max(s.arrival[i].captured());
@@ -593,6 +588,23 @@ fn layer_timing(dp: &crate::datapath::Datapath, s: &crate::datapath::schedule::S
     Timing { layers, critical }
 }
 
+/// Per layer, the cycle of its first computed node (`u32::MAX` for a
+/// layer of inputs or wiring only).
+fn first_logic_cycle(
+    dp: &crate::datapath::Datapath,
+    s: &crate::datapath::schedule::Schedule,
+) -> Vec<u32> {
+    use crate::datapath::Kind;
+    let mut first = vec![u32::MAX; dp.layers.len()];
+    for (i, node) in dp.nodes.iter().enumerate() {
+        if !matches!(node.kind, Kind::Input { .. } | Kind::Const(_)) {
+            let l = &mut first[dp.layer_of[i] as usize];
+            *l = (*l).min(s.cycle[i]);
+        }
+    }
+    first
+}
+
 /// Each layer as a pipeline stage: it starts with its first node of logic
 /// (a layer of wiring only, when its last operand is ready), its result
 /// is complete in its last element's cycle, and it is registered when a
@@ -602,15 +614,8 @@ fn layer_stages(
     dp: &crate::datapath::Datapath,
     s: &crate::datapath::schedule::Schedule,
 ) -> std::collections::BTreeMap<String, crate::ir::Stage> {
-    use crate::datapath::Kind;
     let delays = &s.delay;
-    let mut first = vec![u32::MAX; dp.layers.len()];
-    for i in 0..dp.nodes.len() {
-        if !matches!(dp.nodes[i].kind, Kind::Input { .. } | Kind::Const(_)) {
-            let l = &mut first[dp.layer_of[i] as usize];
-            *l = (*l).min(s.cycle[i]);
-        }
-    }
+    let first = first_logic_cycle(dp, s);
     let mut stages = std::collections::BTreeMap::new();
     // the datapath's layers are the graph's nodes in topological order
     for ((l, first), n) in dp.layers.iter().zip(first).zip(g.topo()) {

@@ -106,6 +106,16 @@ pub fn print(dp: &Datapath, s: &Schedule, unread: &[u32], name: &str, header: St
     out
 }
 
+/// The width and signedness parameters of a primitive's two operands.
+fn operand_params(x: Format, y: Format) -> [(&'static str, String); 4] {
+    [
+        ("AW", x.width.to_string()),
+        ("AS", b(x.signed)),
+        ("BW", y.width.to_string()),
+        ("BS", b(y.signed)),
+    ]
+}
+
 fn name(id: NodeId, delay: u32) -> String {
     match delay {
         0 => format!("n{}", id.0),
@@ -304,27 +314,15 @@ impl Printer<'_> {
                 self.inst("nt_ge", &params, &[("a", a), ("y", y)]);
             }
             Kind::Less { a, b: bb } => {
-                let (fa, fb) = (f(self, *a), f(self, *bb));
+                let params = operand_params(f(self, *a), f(self, *bb));
                 let (ea, eb) = (self.read(*a, at, None), self.read(*bb, at, None));
-                let params = [
-                    ("AW", fa.width.to_string()),
-                    ("AS", b(fa.signed)),
-                    ("BW", fb.width.to_string()),
-                    ("BS", b(fb.signed)),
-                ];
                 self.inst("nt_lt", &params, &[("a", ea), ("b", eb), ("y", y)]);
             }
             Kind::Mux { sel, a, b: bb } => {
-                let (fa, fb) = (f(self, *a), f(self, *bb));
+                let mut params = operand_params(f(self, *a), f(self, *bb)).to_vec();
+                params.push(("OW", w.to_string()));
                 let s = self.read(*sel, at, None);
                 let (ea, eb) = (self.read(*a, at, None), self.read(*bb, at, None));
-                let params = [
-                    ("AW", fa.width.to_string()),
-                    ("AS", b(fa.signed)),
-                    ("BW", fb.width.to_string()),
-                    ("BS", b(fb.signed)),
-                    ("OW", w.to_string()),
-                ];
                 self.inst(
                     "nt_sel",
                     &params,
