@@ -139,6 +139,7 @@ pub fn count(dp: &super::Datapath, s: &super::schedule::Schedule, unread: &[u32]
                 c.tl_depth = c.tl_depth.max(tl_depth[i]);
             }
             Kind::Input { .. }
+            | Kind::Bank { .. }
             | Kind::Const(_)
             | Kind::Bit { .. }
             | Kind::Not(_)

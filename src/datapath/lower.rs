@@ -10,7 +10,7 @@
 //! This file decides *what* is computed; registers, timing and counting
 //! are later stages over the datapath.
 
-use super::{Datapath, Kind, NodeId, Output, Term, Terms, csd_digits};
+use super::{Datapath, Kind, NodeId, Output, Term, Terms, csd_digits, fold};
 use crate::backend::timing::Arrival;
 use crate::backend::tl_cells;
 use crate::fixed::{FixedType, OverflowMode, QuantMode, quantize};
@@ -21,8 +21,9 @@ use std::collections::HashMap;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LowerError {
-    #[error("the datapath IR does not yet build the folded `--target {0}` array")]
-    Unsupported(&'static str),
+    /// The folded array cannot be built within the options.
+    #[error("{0}")]
+    Fold(String),
 }
 
 /// A value during lowering: node `id`'s raw integer read at `frac`
@@ -46,19 +47,27 @@ struct Lower<'g> {
     vals: HashMap<NodeIndex, Vec<V>>,
     /// When each node made so far settles (`settles`).
     settle: Vec<Arrival>,
+    /// The folded array (`tl-pe`), whose layers become result banks.
+    fold: Option<fold::Fold>,
 }
 
 /// Build the datapath of a lowered graph.
 pub fn lower(l: Lowered<'_>) -> Result<Datapath, LowerError> {
     let g = l.graph();
-    if g.meta.pipeline.unwrap_or_default().target == Target::TlPe {
-        return Err(LowerError::Unsupported("tl-pe"));
-    }
+    let opts = g.meta.pipeline.unwrap_or_default();
+    let fold = if opts.target == Target::TlPe {
+        let limits = cell_limits(g);
+        let f = fold::plan(g, opts.pes as usize, opts.cells_per_pe as usize, limits);
+        Some(f.map_err(LowerError::Fold)?)
+    } else {
+        None
+    };
     let mut lw = Lower {
         g,
         dp: Datapath::default(),
         vals: HashMap::new(),
         settle: vec![],
+        fold,
     };
     for n in g.topo() {
         let node = g.node(n);
@@ -79,8 +88,18 @@ pub fn lower(l: Lowered<'_>) -> Result<Datapath, LowerError> {
             lw.dp.outputs.push(Output { node: v.id, port });
         }
     }
+    lw.dp.fold = lw.fold.take().map(Box::new);
     lw.dp.remove_dead();
     Ok(lw.dp)
+}
+
+/// The cell library's limits, from the compile options.
+fn cell_limits(g: &Graph) -> tl_cells::Limits {
+    let opts = g.meta.pipeline.unwrap_or_default();
+    tl_cells::Limits {
+        max_fanin: opts.tl_max_fanin,
+        max_weight: opts.tl_max_weight,
+    }
 }
 
 impl Lower<'_> {
@@ -168,6 +187,9 @@ impl Lower<'_> {
                     .zip(raw)
                     .map(|(v, ts)| bit(self.ge(*v, ts[0])))
                     .collect()
+            }
+            Op::Neurons(_) if self.fold.as_ref().is_some_and(|f| f.layer_of(n).is_some()) => {
+                self.folded(n)
             }
             Op::Neurons(nr) => self.neurons(n, nr),
             other => unreachable!("{} does not make bipolar values", other.name()),
@@ -460,29 +482,62 @@ impl Lower<'_> {
 
     /// Binary neurons as threshold-gate cells within the target's limits.
     fn neurons(&mut self, n: NodeIndex, nr: &crate::ir::Neurons) -> Vec<V> {
-        let opts = self.g.meta.pipeline.unwrap_or_default();
-        let limits = tl_cells::Limits {
-            max_fanin: opts.tl_max_fanin,
-            max_weight: opts.tl_max_weight,
-        };
+        let limits = cell_limits(self.g);
         let x = self.weighted_bits(n);
         let l = tl_cells::layer(nr, &x, limits);
         self.dp.tl.add(&l.net.stats);
-        let mut cells: Vec<NodeId> = Vec::with_capacity(l.net.cells.len());
-        for c in &l.net.cells {
-            let inputs = c.inputs.iter().map(|s| self.sig(s, &cells)).collect();
-            let kind = Kind::TlCell {
-                inputs,
-                weights: c.weights.clone(),
-                threshold: c.threshold,
-            };
-            cells.push(self.dp.node(kind, 0));
-        }
+        let cells = add_cells(&mut self.dp, &l.net);
         l.outs
             .iter()
             .map(|s| V {
-                id: self.sig(s, &cells),
+                id: cell_signal(&mut self.dp, s, &cells),
                 frac: 0,
+            })
+            .collect()
+    }
+
+    /// A folded layer: its operand's codes go to the PE array, and its
+    /// elements are the bits of its result bank.
+    fn folded(&mut self, n: NodeIndex) -> Vec<V> {
+        let fold = self.fold.as_ref().expect("a folded layer has a fold");
+        let li = fold.layer_of(n).expect("checked by the caller");
+        let u = fold.layers[li].u;
+        let x = self.g.node(self.g.operands(n)[0]);
+        let (bipolar, f) = (x.bipolar, x.format.expect("infer_precision runs first"));
+        let code: Vec<Vec<NodeId>> = self
+            .wires(n, 0)
+            .to_vec()
+            .into_iter()
+            .map(|v| if bipolar { vec![v.id] } else { self.offset_code(v, f) })
+            .collect();
+        self.fold.as_mut().unwrap().layers[li].code = code;
+        (0..u as u32)
+            .map(|j| V {
+                id: self.dp.bank(li as u32, j),
+                frac: 0,
+            })
+            .collect()
+    }
+
+    /// The bits of `v`'s raw value in format `f`, the sign bit flipped
+    /// for a signed format: the unsigned offset code the PEs add.
+    fn offset_code(&mut self, v: V, f: crate::fixed::Format) -> Vec<NodeId> {
+        let own = self.dp.fmt(v.id);
+        (0..f.width)
+            .map(|b| {
+                // bit b of the raw value at f's binary point
+                let k = b as i64 - (f.frac - v.frac) as i64;
+                let bit = if k < 0 || (k >= own.width as i64 && !own.signed) {
+                    self.dp.node(Kind::Const(0), 0)
+                } else {
+                    let index = (k as u32).min(own.width - 1);
+                    self.dp.node(Kind::Bit { x: v.id, index }, 0)
+                };
+                if f.signed && b == f.width - 1 {
+                    self.dp.node(Kind::Not(bit), 0)
+                } else {
+                    bit
+                }
             })
             .collect()
     }
@@ -512,14 +567,6 @@ impl Lower<'_> {
                     .collect()
             })
             .collect()
-    }
-
-    fn sig(&mut self, s: &tl_cells::Sig, cells: &[NodeId]) -> NodeId {
-        match s {
-            tl_cells::Sig::Input(name) => NodeId(name.parse().expect("named by weighted_bits")),
-            tl_cells::Sig::Cell(i) => cells[*i],
-            tl_cells::Sig::Const(b) => self.dp.node(Kind::Const(*b as i128), 0),
-        }
     }
 
     fn constant(&mut self, v: i128, frac: i32) -> V {
@@ -668,5 +715,34 @@ fn term(v: V, shift: u32, neg: bool) -> Term {
         node: v.id,
         shift,
         neg,
+    }
+}
+
+/// The cells of `net` as threshold-cell nodes, in order; the netlist names
+/// an input bit by its node id.
+pub(super) fn add_cells(dp: &mut Datapath, net: &tl_cells::Netlist) -> Vec<NodeId> {
+    let mut cells: Vec<NodeId> = Vec::with_capacity(net.cells.len());
+    for c in &net.cells {
+        let inputs = c
+            .inputs
+            .iter()
+            .map(|s| cell_signal(dp, s, &cells))
+            .collect();
+        let kind = Kind::TlCell {
+            inputs,
+            weights: c.weights.clone(),
+            threshold: c.threshold,
+        };
+        cells.push(dp.node(kind, 0));
+    }
+    cells
+}
+
+/// The node of a netlist signal, `cells` the nodes of its cells.
+pub(super) fn cell_signal(dp: &mut Datapath, s: &tl_cells::Sig, cells: &[NodeId]) -> NodeId {
+    match s {
+        tl_cells::Sig::Input(name) => NodeId(name.parse().expect("named by node id")),
+        tl_cells::Sig::Cell(i) => cells[*i],
+        tl_cells::Sig::Const(b) => dp.node(Kind::Const(*b as i128), 0),
     }
 }

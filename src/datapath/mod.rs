@@ -26,6 +26,7 @@
 pub mod count;
 mod csd;
 pub mod demand;
+pub mod fold;
 mod interp;
 mod lower;
 pub mod schedule;
@@ -63,6 +64,12 @@ pub enum Kind {
     /// (a bipolar element is its bit: 1 = +1).
     Input {
         port: u32,
+        index: u32,
+    },
+    /// Bit `index` of the result bank of folded layer `layer`
+    /// ([`fold::Fold`]): a register the PE array writes.
+    Bank {
+        layer: u32,
         index: u32,
     },
     Const(i128),
@@ -139,7 +146,7 @@ impl Kind {
             Operands::Fixed(a, 0, v.len() as u8)
         };
         match self {
-            Kind::Input { .. } | Kind::Const(_) => fixed(&[]),
+            Kind::Input { .. } | Kind::Bank { .. } | Kind::Const(_) => fixed(&[]),
             Kind::Add { terms, .. } => Operands::Terms(terms.iter()),
             Kind::Cast { x, .. }
             | Kind::Clamp { x, .. }
@@ -259,6 +266,9 @@ pub struct Datapath {
     pub layer_of: Vec<u32>,
     /// How the threshold-logic lowering built its neurons, for the report.
     pub tl: crate::backend::tl_cells::Stats,
+    /// The folded PE array (`--target tl-pe`), whose result banks the
+    /// [`Kind::Bank`] nodes read.
+    pub fold: Option<Box<fold::Fold>>,
     /// The layer new nodes are attributed to.
     current: u32,
     /// Every node by the hash of its kind, for structural hashing.
@@ -351,7 +361,9 @@ impl Datapath {
         let n = |id: NodeId| &self.nodes[id.index()];
         let bit = |range| (BIT, range, 0);
         let (fmt, range, low) = match &kind {
-            Kind::Input { .. } => unreachable!("inputs are made by `input`"),
+            Kind::Input { .. } | Kind::Bank { .. } => {
+                unreachable!("inputs and banks are made by `source`")
+            }
             Kind::Const(v) => (fit((*v, *v), frac), (*v, *v), 0),
             Kind::Add { terms, wrap } => {
                 let (lo, hi, low) = terms.iter().fold((0i128, 0i128, u32::MAX), |acc, t| {
@@ -454,7 +466,16 @@ impl Datapath {
     /// Element `index` of model input `port`, in wire format `fmt` with
     /// the exact interval `range`.
     pub fn input(&mut self, port: u32, index: u32, fmt: Format, range: Interval) -> NodeId {
-        let kind = Kind::Input { port, index };
+        self.source(Kind::Input { port, index }, fmt, range)
+    }
+
+    /// Bit `index` of folded layer `layer`'s result bank.
+    pub fn bank(&mut self, layer: u32, index: u32) -> NodeId {
+        self.source(Kind::Bank { layer, index }, BIT, (0, 1))
+    }
+
+    /// A node whose value comes from outside the datapath's logic.
+    fn source(&mut self, kind: Kind, fmt: Format, range: Interval) -> NodeId {
         if let Some(id) = self.find(&kind) {
             return id;
         }
@@ -473,6 +494,11 @@ impl Datapath {
         let mut live = vec![false; self.nodes.len()];
         for o in &self.outputs {
             live[o.node.index()] = true;
+        }
+        for l in self.fold.iter().flat_map(|f| &f.layers) {
+            for b in l.code.iter().flatten() {
+                live[b.index()] = true;
+            }
         }
         for i in (0..self.nodes.len()).rev() {
             if live[i] || matches!(self.nodes[i].kind, Kind::Input { .. }) {
@@ -496,6 +522,11 @@ impl Datapath {
         }
         for e in self.layers.iter_mut().flat_map(|l| l.elements.iter_mut()) {
             *e = e.map(|id| map[id.index()]).filter(|id| id.0 != u32::MAX);
+        }
+        for l in self.fold.iter_mut().flat_map(|f| f.layers.iter_mut()) {
+            for b in l.code.iter_mut().flatten() {
+                *b = map[b.index()];
+            }
         }
     }
 }
@@ -521,7 +552,7 @@ fn canonical(kind: Kind) -> Kind {
 fn remap(kind: Kind, map: &[NodeId]) -> Kind {
     let m = |id: NodeId| map[id.index()];
     match kind {
-        Kind::Input { .. } | Kind::Const(_) => kind,
+        Kind::Input { .. } | Kind::Bank { .. } | Kind::Const(_) => kind,
         Kind::Add { mut terms, wrap } => {
             for t in terms.iter_mut() {
                 t.node = m(t.node);

@@ -45,7 +45,7 @@ pub fn settle(dp: &Datapath, id: NodeId, t: Arrival) -> Arrival {
     let node = dp.node_ref(id);
     let in_w = |x: NodeId| dp.fmt(x).width;
     match &node.kind {
-        Kind::Input { .. } => Arrival::register(),
+        Kind::Input { .. } | Kind::Bank { .. } => Arrival::register(),
         Kind::Const(_) => Arrival::ZERO,
         Kind::Add { .. } => timing::adder(t, adder_logic_bits(dp, id)),
         Kind::Cast { x, from_frac, ty } => {

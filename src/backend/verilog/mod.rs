@@ -1,27 +1,22 @@
 //! Verilog back end: lowered IR → fully parallel, pipelined Verilog-2005.
 //!
-//! Entry point [`generate`]. One module per IR node plus a top module with
-//! the documented interface (see docs/interface.md); generated modules only
+//! Entry point [`generate`]: the lowered graph becomes the datapath IR
+//! (`crate::datapath`), which is scheduled, analysed and printed as one
+//! flat top module with the documented interface (see docs/interface.md);
+//! a folded design adds the module of one PE. Generated modules only
 //! instantiate and wire the hand-written primitives of `rtl/`, which are
 //! copied next to them. Output is deterministic: same graph and options,
 //! byte-identical files.
 
-pub mod folded;
-mod layers;
 pub mod names;
-mod netlist;
 mod print;
-mod unread;
 mod view;
 
 pub use crate::datapath::count::Counts;
-pub use folded::FoldStats;
+pub use crate::datapath::fold::FoldStats;
 
-use crate::ir::{Graph, Lowered, Op};
-use netlist::Builder;
-use petgraph::stable_graph::NodeIndex;
+use crate::ir::{Graph, Lowered};
 use serde::Serialize;
-use std::collections::HashMap;
 
 /// The hand-written primitives, embedded so the binary is self-contained.
 pub const PRIMITIVES: &[(&str, &str)] = &[
@@ -44,20 +39,13 @@ pub const PRIMITIVES: &[(&str, &str)] = &[
     ("nt_bank.v", include_str!("../../../rtl/nt_bank.v")),
     ("nt_lt.v", include_str!("../../../rtl/nt_lt.v")),
     ("nt_sel.v", include_str!("../../../rtl/nt_sel.v")),
+    ("nt_decode.v", include_str!("../../../rtl/nt_decode.v")),
 ];
-
-const MODULE_TEMPLATE: &str = include_str!("../../../templates/module.v.tera");
 
 #[derive(Debug, thiserror::Error)]
 pub enum VerilogError {
     #[error("--target tl-pe: {0}")]
     Folding(String),
-    #[error("template rendering failed for module `{module}`: {source}")]
-    Template {
-        module: String,
-        #[source]
-        source: tera::Error,
-    },
 }
 
 /// One element group of the packed top-level bus.
@@ -92,7 +80,7 @@ pub struct DesignInfo {
     /// Cycles between samples: 1, or the folded schedule's length + 1.
     pub ii: u32,
     /// The folded array (`tl-pe`).
-    pub folded: Option<folded::FoldStats>,
+    pub folded: Option<FoldStats>,
     pub in_bits: u64,
     pub out_bits: u64,
     pub inputs: Vec<BusField>,
@@ -160,15 +148,6 @@ fn fields(g: &Graph, nodes: &[petgraph::stable_graph::NodeIndex]) -> Vec<BusFiel
             field
         })
         .collect()
-}
-
-fn render(tera: &tera::Tera, b: &Builder) -> Result<String, VerilogError> {
-    let ctx = tera::Context::from_serialize(&b.view).expect("views serialize");
-    tera.render("module", &ctx)
-        .map_err(|source| VerilogError::Template {
-            module: b.view.name.clone(),
-            source,
-        })
 }
 
 /// Each primitive with the primitives it instantiates, in the order a tool
@@ -240,248 +219,29 @@ fn primitive_files(used: &std::collections::BTreeSet<&'static str>) -> Vec<(Stri
         .collect()
 }
 
-/// Generate the design for a lowered graph.
+/// Generate the design for a lowered graph: lower to the datapath IR,
+/// schedule, analyse, print one flat module (and, for a folded design,
+/// the module of one PE).
 pub fn generate(l: Lowered<'_>) -> Result<Design, VerilogError> {
-    if l.graph().meta.pipeline.unwrap_or_default().target != crate::ir::Target::TlPe {
-        return generate_datapath(l);
-    }
-    let g = l.graph();
-    let mut tera = tera::Tera::default();
-    tera.autoescape_on(vec![]);
-    tera.add_raw_template("module", MODULE_TEMPLATE)
-        .expect("template parses");
-
-    let mut namer = names::Namer::default();
-    let top = namer.unique(&g.name);
-    // The Icarus testbench's module name.
-    namer.reserve(&format!("tb_{top}"));
-    let mut files = vec![];
-    let mut counts = Counts::default();
-    let mut modules = vec![];
-    let inputs = fields(g, &g.inputs);
-    let outputs = fields(g, &g.outputs);
-    let in_bits: u64 = inputs
-        .iter()
-        .map(|f| f.elements as u64 * f.width as u64)
-        .sum();
-    let out_bits: u64 = outputs
-        .iter()
-        .map(|f| f.elements as u64 * f.width as u64)
-        .sum();
-    let fold = match g.meta.pipeline.unwrap_or_default().target {
-        crate::ir::Target::TlPe => Some(folded::plan(g)?),
-        _ => None,
-    };
-    let (latency, ii) = match &fold {
-        Some(p) => (p.latency(), p.latency()),
-        None => (g.meta.latency.unwrap(), 1),
-    };
-
-    let mut t = Builder::new(
-        top.clone(),
-        format!("{top}: top level, latency {latency} cycles, II = {ii}"),
-    );
-    t.port("input", "clk", 1);
-    t.port("input", "rst", 1);
-    t.port("input", "in_valid", 1);
-    t.port("input", "in_data", in_bits.max(1) as u32);
-    t.port("output", "in_ready", 1);
-    t.port("output", "out_valid", 1);
-    t.port("output", "out_data", out_bits as u32);
-    // Where the sample is read from: the port, or (folded) the register
-    // that holds it while the array runs.
-    let mut source = "in_data".to_string();
-    let mut ctl = None;
-    match &fold {
-        None => {
-            t.valid(latency);
-            t.assign("in_ready".into(), "1'b1".into());
-        }
-        Some(p) => {
-            let (take, run, done) = (t.wire("take", 1), t.wire("run", 1), t.wire("done", 1));
-            let step = t.wire("step", p.step_width());
-            t.inst(
-                "tl_pe_ctrl",
-                vec![
-                    ("STEPS", (p.latency() - 1).to_string()),
-                    ("CW", p.step_width().to_string()),
-                ],
-                vec![
-                    ("clk", "clk".into()),
-                    ("rst", "rst".into()),
-                    ("in_valid", "in_valid".into()),
-                    ("in_ready", "in_ready".into()),
-                    ("take", take.clone()),
-                    ("run", run.clone()),
-                    ("step", step.clone()),
-                    ("done", done.clone()),
-                ],
-            );
-            t.assign("out_valid".into(), done);
-            let w = in_bits.max(1) as u32;
-            let xin = t.wire("xin", w);
-            t.inst(
-                "nt_bank",
-                vec![("W", w.to_string())],
-                vec![
-                    ("clk", "clk".into()),
-                    ("we", format!("{{{w}{{{take}}}}}")),
-                    ("d", "in_data".into()),
-                    ("q", xin.clone()),
-                ],
-            );
-            t.counts.register_bits += w as u64;
-            source = xin;
-            ctl = Some((step, run));
-        }
-    }
-    // Bus of each node's output (as a wire name) in the top module.
-    let mut bus: std::collections::HashMap<_, String> = Default::default();
-    for (f, &n) in inputs.iter().zip(&g.inputs) {
-        let w = (f.elements as u64 * f.width as u64) as u32;
-        let name = t.wire("x", w);
-        t.assign(
-            name.clone(),
-            format!("{source}[{}:{}]", f.offset + w as u64 - 1, f.offset),
-        );
-        // inputs are assumed to come straight from flip-flops
-        t.settle(&name, crate::backend::timing::Arrival::register());
-        bus.insert(n, name);
-    }
-    let banks = fold
-        .as_ref()
-        .map(|p| p.bank_wires(&mut t))
-        .unwrap_or_default();
-    for (n, w) in &banks {
-        bus.insert(*n, w.clone());
-    }
-    let mut paths: Vec<LayerTiming> = vec![];
-    let mut low = layers::LowBits::new();
-    let unread_bits = unread::unread_low(g);
-    let mut delays = Delays::new(g, &fold, latency);
-    for n in g.topo() {
-        let node = g.node(n);
-        if !has_module(g, &fold, n) {
-            continue;
-        }
-        let mname = namer.unique(&format!("{top}_{}", node.name));
-        let mut b = Builder::new(
-            mname.clone(),
-            format!("{}: {} `{}`", mname, node.op.name(), node.name),
-        );
-        let stage = node.stage.unwrap();
-        let mut conns = vec![];
-        if stage.out_reg || stage.inner_regs > 0 {
-            conns.push(("clk".to_string(), "clk".to_string()));
-        }
-        for (i, &o) in g.operands(n).iter().enumerate() {
-            let delay = stage.start - g.node(o).stage.unwrap().ready();
-            let src = delays.get(&mut t, g, &bus, (&low, &unread_bits), o, delay);
-            // an operand straight from a combinational layer carries its
-            // path on into this one
-            b.settle(&format!("in{i}"), t.arrival(&src));
-            conns.push((format!("in{i}"), src));
-        }
-        let node_low = layers::build(g, n, &mut b, &low, &unread_bits[&n]);
-        low.insert(n, node_low);
-        let w = node.size() as u32 * node.wire_width();
-        let out = t.wire("y", w);
-        let out_arrival = b.arrival("out");
-        t.settle(&out, out_arrival);
-        // A value leaving the design unregistered is assumed to be captured
-        // by a flip-flop outside it; a delay register captures it inside.
-        let captured = delays.read_late(n) || g.outputs.contains(&n);
-        paths.push(LayerTiming {
-            name: node.name.clone(),
-            start: stage.start,
-            ready: stage.ready(),
-            path: if captured {
-                b.slowest.max(out_arrival.captured())
-            } else {
-                b.slowest
-            },
-        });
-        conns.push(("out".to_string(), out.clone()));
-        t.layer(
-            mname.clone(),
-            format!("u_{}", mname.trim_start_matches(&format!("{top}_"))),
-            conns,
-        );
-        bus.insert(n, out);
-        counts.add(&b.counts);
-        files.push((format!("rtl/{mname}.v"), render(&tera, &b)?));
-        modules.push(mname);
-    }
-    if let (Some(p), Some((step, run))) = (&fold, &ctl) {
-        let pe = namer.unique(&format!("{top}_pe"));
-        let b = p.pe_module(pe.clone());
-        counts.add(&b.counts);
-        paths.push(LayerTiming {
-            name: pe.clone(),
-            start: 0,
-            ready: latency,
-            path: b.slowest,
-        });
-        files.push((format!("rtl/{pe}.v"), render(&tera, &b)?));
-        modules.push(pe.clone());
-        p.engine(&mut t, &bus, &banks, &pe, step, run);
-    }
-    let mut parts = vec![];
-    for &o in &g.outputs {
-        // Folded designs hold their result in registers until the next
-        // sample; the pipelined ones delay each output to the latency.
-        let delay = match fold {
-            Some(_) => 0,
-            None => latency - g.node(o).stage.unwrap().ready(),
-        };
-        parts.push(delays.get(&mut t, g, &bus, (&low, &unread_bits), o, delay));
-    }
-    let critical = paths.iter().fold(t.slowest, |c, l| c.max(l.path));
-    parts.reverse(); // output 0 in the least significant bits
-    t.assign("out_data".into(), format!("{{{}}}", parts.join(", ")));
-    counts.add(&t.counts);
-    files.push((format!("rtl/{top}.v"), render(&tera, &t)?));
-    modules.push(top.clone());
-    for (name, text) in PRIMITIVES {
-        files.push((format!("rtl/{name}"), text.to_string()));
-    }
-    Ok(Design {
-        files,
-        info: DesignInfo {
-            top,
-            latency,
-            ii,
-            folded: fold.map(|p| p.stats),
-            in_bits,
-            out_bits,
-            inputs,
-            outputs,
-            modules,
-            counts,
-            timing: Timing {
-                layers: paths,
-                critical,
-            },
-            stages: g
-                .topo()
-                .into_iter()
-                .map(|n| (g.node(n).name.clone(), g.node(n).stage.unwrap_or_default()))
-                .collect(),
-        },
-    })
-}
-
-/// A fully parallel design through the datapath IR: lower, schedule,
-/// analyse, print one flat module.
-fn generate_datapath(l: Lowered<'_>) -> Result<Design, VerilogError> {
     let g = l.graph();
     let opts = g.meta.pipeline.unwrap_or_default();
     let b = build_datapath(l)?;
-    let header = format!("{}: latency {} cycles, II = 1", b.top, b.sched.latency);
+    let info = datapath_info(g, &b);
+    let header = format!("{}: latency {} cycles, II = {}", b.top, info.latency, info.ii);
     let printed = print::print(&b.dp, &b.sched, &b.unread, &b.top, header);
-    let text = printed.text;
-    let mut files = primitive_files(&printed.primitives);
-    files.push((format!("rtl/{}.v", b.top), text));
+    let mut primitives = printed.primitives;
+    let mut modules = vec![(b.top.clone(), printed.text)];
+    if let Some(f) = &b.dp.fold {
+        let pe = print::pe_module(&b.top);
+        let header = format!("{pe}: one threshold-logic processing element");
+        let p = print::print_logic(&f.pe, &pe_schedule(f), &crate::datapath::demand::unread_low(&f.pe), &pe, header);
+        primitives.extend(p.primitives);
+        modules.push((pe, p.text));
+    }
+    let mut files = primitive_files(&primitives);
+    for (name, text) in modules {
+        files.push((format!("rtl/{name}.v"), text));
+    }
     let list: String = files.iter().map(|f| format!("{}\n", f.0)).collect();
     files.push(("rtl/files.f".into(), list));
     // Every tl-cells design has a gate list, even an empty one (all
@@ -492,8 +252,12 @@ fn generate_datapath(l: Lowered<'_>) -> Result<Design, VerilogError> {
             gate_list(&b.top, &printed.gates, &opts),
         ));
     }
-    let info = datapath_info(g, &b);
     Ok(Design { files, info })
+}
+
+/// One PE is logic only: every node in cycle 0.
+fn pe_schedule(f: &crate::datapath::fold::Fold) -> crate::datapath::schedule::Schedule {
+    crate::datapath::schedule::by_levels(&f.pe, 0)
 }
 
 /// The scheduled, analysed datapath of a parallel design.
@@ -510,6 +274,9 @@ fn build_datapath(l: Lowered<'_>) -> Result<Built, VerilogError> {
     let dp = crate::datapath::lower(l).map_err(|e| VerilogError::Folding(e.to_string()))?;
     let opts = g.meta.pipeline.unwrap_or_default();
     let sched = match opts.mode {
+        // the logic around a folded array is read on every step, so it
+        // stays combinational between the array's registers
+        _ if dp.fold.is_some() => schedule::by_levels(&dp, 0),
         crate::ir::PipelineMode::Clock => {
             schedule::by_clock(&dp, opts.clock_period_ps as f64 / 1000.0, opts.delay_model)
         }
@@ -529,12 +296,13 @@ fn build_datapath(l: Lowered<'_>) -> Result<Built, VerilogError> {
 fn datapath_info(g: &Graph, b: &Built) -> DesignInfo {
     let (inputs, outputs) = (fields(g, &g.inputs), fields(g, &g.outputs));
     let bits = |f: &[BusField]| f.iter().map(|f| f.elements as u64 * f.width as u64).sum();
-    DesignInfo {
+    let in_bits = bits(&inputs);
+    let mut info = DesignInfo {
         top: b.top.clone(),
         latency: b.sched.latency,
         ii: 1,
         folded: None,
-        in_bits: bits(&inputs),
+        in_bits,
         out_bits: bits(&outputs),
         inputs,
         outputs,
@@ -542,15 +310,70 @@ fn datapath_info(g: &Graph, b: &Built) -> DesignInfo {
         counts: crate::datapath::count::count(&b.dp, &b.sched, &b.unread),
         timing: layer_timing(&b.dp, &b.sched),
         stages: layer_stages(g, &b.dp, &b.sched),
+    };
+    if let Some(f) = &b.dp.fold {
+        info.latency = f.latency();
+        info.ii = f.latency();
+        info.folded = Some(f.stats.clone());
+        info.modules.push(print::pe_module(&b.top));
+        info.counts.add(&fold_counts(f, in_bits));
+        let pe = pe_timing(b, f);
+        info.timing.critical = info.timing.critical.max(pe.path);
+        info.timing.layers.push(pe);
+    }
+    info
+}
+
+/// What the array adds to the logic around it: one PE's logic (the
+/// estimate scales its cells by the number of PEs) and the registers of
+/// the sample, the controller, the accumulators and the result banks.
+fn fold_counts(f: &crate::datapath::fold::Fold, in_bits: u64) -> Counts {
+    use crate::datapath::{count, demand, fold::bits_for};
+    let mut c = count::count(&f.pe, &pe_schedule(f), &demand::unread_low(&f.pe));
+    let banks: usize = f.layers.iter().map(|l| l.u).sum();
+    let ctrl = bits_for(f.steps.len()) as u64 + 2;
+    c.register_bits = in_bits.max(1) + ctrl + (f.pes as u64 * (f.n as u64 + 1)) + banks as u64;
+    c
+}
+
+/// The slowest path into a PE's accumulator: its lanes come through the
+/// chunk select from the main datapath's code bits, its weights, mask and
+/// start value through ROM reads (the start ROM addressed by another).
+fn pe_timing(b: &Built, f: &crate::datapath::fold::Fold) -> LayerTiming {
+    use crate::backend::timing::{Arrival, lut};
+    use crate::datapath::{Kind, NodeId, timing};
+    let codes = f
+        .layers
+        .iter()
+        .flat_map(|l| l.code.iter().flatten())
+        .map(|c| b.sched.arrival[c.index()])
+        .fold(Arrival::register(), Arrival::max);
+    let inputs = lut(codes).max(lut(lut(Arrival::register())));
+    let mut at = vec![Arrival::ZERO; f.pe.nodes.len()];
+    for (i, node) in f.pe.nodes.iter().enumerate() {
+        let ops = node.kind.operands().map(|o| at[o.index()]);
+        at[i] = match node.kind {
+            Kind::Input { .. } => inputs,
+            _ => timing::settle(&f.pe, NodeId(i as u32), ops.fold(Arrival::ZERO, Arrival::max)),
+        };
+    }
+    let path = f
+        .pe
+        .outputs
+        .iter()
+        .map(|o| at[o.node.index()].captured())
+        .fold(Arrival::ZERO, Arrival::max);
+    LayerTiming {
+        name: print::pe_module(&b.top),
+        start: 0,
+        ready: f.latency(),
+        path,
     }
 }
 
 /// What the design for a lowered graph is, without printing it: the
 /// estimate and the explorer need only this.
 pub fn describe(l: Lowered<'_>) -> Result<DesignInfo, VerilogError> {
-    if l.graph().meta.pipeline.unwrap_or_default().target == crate::ir::Target::TlPe {
-        return Ok(generate(l)?.info);
-    }
     let g = l.graph();
     Ok(datapath_info(g, &build_datapath(l)?))
 }
@@ -660,108 +483,4 @@ fn gate_list(top: &str, gates: &[String], opts: &crate::ir::CompileOptions) -> S
         text.push('\n');
     }
     text
-}
-
-/// The delay registers of the top module: each node's output delayed by
-/// every number of cycles some consumer (or the output port) needs, built
-/// as one chain per node, so a value read 1 and 2 cycles late costs two
-/// register stages, not three.
-struct Delays {
-    /// Per node, the delays it is read at, ascending.
-    wanted: HashMap<NodeIndex, Vec<u32>>,
-    /// (node, delay) → the register wire holding it.
-    built: HashMap<(NodeIndex, u32), String>,
-}
-
-impl Delays {
-    fn new(g: &Graph, fold: &Option<folded::Plan>, latency: u32) -> Delays {
-        let mut wanted: HashMap<NodeIndex, Vec<u32>> = HashMap::new();
-        for n in g.topo().into_iter().filter(|&n| has_module(g, fold, n)) {
-            let start = g.node(n).stage.unwrap().start;
-            for &o in g.operands(n).iter() {
-                let d = start - g.node(o).stage.unwrap().ready();
-                wanted.entry(o).or_default().push(d);
-            }
-        }
-        if fold.is_none() {
-            for &o in &g.outputs {
-                let d = latency - g.node(o).stage.unwrap().ready();
-                wanted.entry(o).or_default().push(d);
-            }
-        }
-        for v in wanted.values_mut() {
-            v.sort_unstable();
-            v.dedup();
-        }
-        Delays {
-            wanted,
-            built: HashMap::new(),
-        }
-    }
-
-    /// Whether some consumer (or the output port) reads `n` cycles late.
-    fn read_late(&self, n: NodeIndex) -> bool {
-        self.wanted
-            .get(&n)
-            .is_some_and(|d| d.iter().any(|&d| d > 0))
-    }
-
-    /// Node `o`'s bus `delay` cycles late. The first call for a node builds
-    /// its whole chain, each link from the one before.
-    fn get(
-        &mut self,
-        t: &mut Builder,
-        g: &Graph,
-        bus: &HashMap<NodeIndex, String>,
-        (low, unread): (&layers::LowBits, &layers::LowBits),
-        o: NodeIndex,
-        delay: u32,
-    ) -> String {
-        if delay == 0 {
-            return bus[&o].clone();
-        }
-        if let Some(w) = self.built.get(&(o, delay)) {
-            return w.clone();
-        }
-        let on = g.node(o);
-        let width = on.size() as u32 * on.wire_width();
-        let bits = |m: &layers::LowBits| m.get(&o).cloned().unwrap_or_default();
-        let unkept = unkept_node_bits(on, &bits(low), &bits(unread));
-        let (mut prev, mut src) = (0, bus[&o].clone());
-        for &d in self.wanted.get(&o).map_or(&[][..], Vec::as_slice) {
-            if d == 0 {
-                continue;
-            }
-            t.counts.redundant_register_bits += unkept * (d - prev) as u64;
-            src = t.reg_bus(src, width, d - prev);
-            self.built.insert((o, d), src.clone());
-            prev = d;
-        }
-        self.built[&(o, delay)].clone()
-    }
-}
-
-/// Whether node `n` becomes a module of its own: inputs are wires, and a
-/// folded design computes its folded layers on the PE array.
-fn has_module(g: &Graph, fold: &Option<folded::Plan>, n: NodeIndex) -> bool {
-    !matches!(g.node(n).op, Op::Input { .. }) && !fold.as_ref().is_some_and(|p| p.is_folded(n))
-}
-
-/// Bits of a node's whole bus that a register need not keep (see
-/// `netlist::unkept_bits`), given the constant and the unread low bits of
-/// each element.
-fn unkept_node_bits(n: &crate::ir::Node, low: &[u32], unread: &[u32]) -> u64 {
-    let at = |v: &[u32], i: usize| v.get(i).copied().unwrap_or(0);
-    let known = |i: usize| at(low, i).max(at(unread, i));
-    if n.bipolar {
-        return (0..n.size()).map(|i| known(i).min(1) as u64).sum();
-    }
-    match (n.format, &n.range) {
-        (Some(f), Some(r)) => r
-            .iter()
-            .enumerate()
-            .map(|(i, &iv)| crate::datapath::count::unkept_bits(f, iv, known(i)) as u64)
-            .sum(),
-        _ => 0,
-    }
 }

@@ -8,6 +8,8 @@
 //! inversions, concatenations, literals) as assigns, builds each value's
 //! register chain, and terminates bits nothing reads so lint stays clean.
 
+mod fold;
+
 use super::view::{b, lit, range_str};
 use crate::datapath::schedule::{Schedule, is_const};
 use crate::datapath::{Datapath, Kind, NodeId, Term};
@@ -62,9 +64,24 @@ impl Reads {
     }
 }
 
+/// What the printed module is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Frame {
+    /// A pipelined design's top: a valid chain beside the data.
+    Pipelined,
+    /// A folded design's top: a controller runs the PE array, and the
+    /// sample is held in a register while it runs.
+    Folded,
+    /// Logic between `in_data` and `out_data`, no clock (one PE).
+    Logic,
+}
+
 struct Printer<'a> {
     dp: &'a Datapath,
     s: &'a Schedule,
+    frame: Frame,
+    /// The module's name.
+    top: &'a str,
     out: Printed,
     /// The module text, written as the nodes are walked: each wire is
     /// declared beside what drives it, and drivers come before readers.
@@ -79,9 +96,36 @@ struct Printer<'a> {
 /// Print `dp` under schedule `s` as module `name`, with `unread` the
 /// demanded-bits analysis and `header` its first comment line.
 pub fn print(dp: &Datapath, s: &Schedule, unread: &[u32], name: &str, header: String) -> Printed {
+    let frame = if dp.fold.is_some() {
+        Frame::Folded
+    } else {
+        Frame::Pipelined
+    };
+    print_frame(dp, s, unread, (name, frame), header)
+}
+
+/// Print `dp` as a module of logic only: `in_data` to `out_data`.
+pub fn print_logic(dp: &Datapath, s: &Schedule, unread: &[u32], name: &str, header: String) -> Printed {
+    print_frame(dp, s, unread, (name, Frame::Logic), header)
+}
+
+/// The module a folded design `top` instantiates for each PE.
+pub fn pe_module(top: &str) -> String {
+    format!("{top}_pe")
+}
+
+fn print_frame(
+    dp: &Datapath,
+    s: &Schedule,
+    unread: &[u32],
+    (name, frame): (&str, Frame),
+    header: String,
+) -> Printed {
     let mut p = Printer {
         dp,
         s,
+        frame,
+        top: name,
         out: Printed {
             text: String::new(),
             primitives: BTreeSet::new(),
@@ -97,6 +141,9 @@ pub fn print(dp: &Datapath, s: &Schedule, unread: &[u32], name: &str, header: St
         let id = NodeId(i as u32);
         p.node(id);
         p.chain(id, s.delay[i], u);
+    }
+    if let Some(f) = &dp.fold {
+        p.fold_engine(f);
     }
     p.outputs();
     p.sink();
@@ -132,7 +179,7 @@ impl Printer<'_> {
             .map(|(f, n)| f.width as u64 * *n as u64)
             .sum();
         let out_bits: u64 = self.dp.outputs.iter().map(|o| o.port.width as u64).sum();
-        let ports = [
+        let all = [
             ("input", "clk", 0),
             ("input", "rst", 0),
             ("input", "in_valid", 0),
@@ -141,6 +188,11 @@ impl Printer<'_> {
             ("output", "out_valid", 0),
             ("output", "out_data", out_bits.max(1)),
         ];
+        let logic = self.frame == Frame::Logic;
+        let ports: Vec<_> = all
+            .into_iter()
+            .filter(|p| !logic || p.1.ends_with("_data"))
+            .collect();
         let t = &mut self.body;
         let version = env!("CARGO_PKG_VERSION");
         let _ = write!(
@@ -157,6 +209,19 @@ impl Printer<'_> {
             let _ = writeln!(t, "    {dir} wire {range}{port}{sep}");
         }
         t.push_str(");\n");
+        match (self.frame, &self.dp.fold) {
+            (Frame::Folded, Some(f)) => self.fold_prelude(f, in_bits.max(1) as u32),
+            (Frame::Pipelined, _) => self.valid_chain(),
+            _ => {}
+        }
+        if in_bits == 0 {
+            self.sink_expr("in_data".into(), 1);
+        }
+    }
+
+    /// `out_valid` is `in_valid` `latency` cycles late; a sample is taken
+    /// every cycle.
+    fn valid_chain(&mut self) {
         self.assign("in_ready".into(), "1'b1".into());
         self.inst(
             "nt_valid",
@@ -168,9 +233,6 @@ impl Printer<'_> {
                 ("q", "out_valid".into()),
             ],
         );
-        if in_bits == 0 {
-            self.sink_expr("in_data".into(), 1);
-        }
     }
 
     fn wire(&mut self, name: String, width: u32) {
@@ -237,8 +299,15 @@ impl Printer<'_> {
                     .map(|(f, n)| f.width as u64 * *n as u64)
                     .sum::<u64>()
                     + *index as u64 * w as u64;
-                let rhs = format!("in_data[{}:{off}]", off + w as u64 - 1);
-                self.assign(y, rhs);
+                let src = if self.frame == Frame::Folded {
+                    fold::SAMPLE
+                } else {
+                    "in_data"
+                };
+                self.assign(y, format!("{src}[{}:{off}]", off + w as u64 - 1));
+            }
+            Kind::Bank { layer, index } => {
+                self.assign(y, format!("{}[{index}]", fold::bank(*layer as usize)));
             }
             Kind::Const(v) => self.assign(y, lit(*v, w)),
             Kind::Add { terms, .. } => self.add(id, terms),
