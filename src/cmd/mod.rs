@@ -58,6 +58,11 @@ pub struct PipeArgs {
     /// inputs a PE takes per cycle.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=100000))]
     pub cells_per_pe: u32,
+    /// Share sums of weight digits across a dense layer's inputs (`off`
+    /// shares only each input's odd multiples).
+    #[arg(long, default_value = "on", value_parser = ["on", "off"])]
+    #[serde(default = "default_share")]
+    pub share: String,
 }
 
 // Build directories written before `--clock` and `--device` were
@@ -67,6 +72,9 @@ fn default_clock() -> String {
 }
 fn default_device() -> neurtl::estimate::Device {
     neurtl::estimate::Device::Xilinx
+}
+fn default_share() -> String {
+    "on".into()
 }
 
 impl PipeArgs {
@@ -96,6 +104,7 @@ impl PipeArgs {
             tl_max_weight: self.tl_max_weight,
             pes: self.pes,
             cells_per_pe: self.cells_per_pe,
+            share: self.share == "on",
         })
     }
 }

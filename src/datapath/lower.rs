@@ -10,6 +10,7 @@
 //! This file decides *what* is computed; registers, timing and counting
 //! are later stages over the datapath.
 
+use super::cse::{self, Leaf};
 use super::{Datapath, Kind, NodeId, Output, Term, Terms, csd_digits, fold};
 use crate::backend::timing::Arrival;
 use crate::backend::tl_cells;
@@ -330,45 +331,76 @@ impl Lower<'_> {
         let terms = d.terms.as_ref().unwrap();
         let x = self.numeric(n, 0);
         let wfrac = d.weight_type.format.frac;
-        (0..d.units)
-            .map(|j| match &d.accum {
-                Accum::Auto => {
-                    let mut leaves: Vec<Signed> = terms[j]
-                        .iter()
-                        .map(|t| {
-                            // x·w = (x·odd) << k: the odd multiple is shared
-                            // by every neuron reading x, the shift is free.
-                            let w = t.weight << acc.product_shift;
-                            let k = w.unsigned_abs().trailing_zeros();
-                            let p = self.cmul(
-                                x[t.input],
-                                w.abs() >> k,
-                                wfrac + acc.product_shift as i32,
-                            );
-                            (
-                                V {
-                                    id: p.id,
-                                    frac: p.frac - k as i32,
-                                },
-                                w < 0,
-                            )
-                        })
-                        .collect();
-                    if acc.bias[j] != 0 {
-                        leaves.push((self.constant(acc.bias[j], acc.frac), false));
-                    }
-                    match self.signed_tree(leaves) {
-                        Some(v) => v,
-                        None => self.constant(0, acc.frac),
-                    }
+        if let Accum::Explicit(a) = &d.accum {
+            return (0..d.units)
+                .map(|j| self.wrapping_neuron(&x, &terms[j], acc.bias[j], wfrac, a))
+                .collect();
+        }
+        let leaves = if self.g.meta.pipeline.unwrap_or_default().share {
+            let digits = terms
+                .iter()
+                .map(|row| self.digits(&x, row, wfrac, acc.product_shift))
+                .collect();
+            cse::share(&mut self.dp, digits)
+        } else {
+            terms
+                .iter()
+                .map(|row| self.odd_multiples(&x, row, wfrac, acc.product_shift))
+                .collect()
+        };
+        leaves
+            .into_iter()
+            .zip(&acc.bias)
+            .map(|(leaves, &bias)| {
+                let mut leaves: Vec<Signed> = leaves
+                    .into_iter()
+                    .map(|l| (V { id: l.id, frac: l.frac }, l.neg))
+                    .collect();
+                if bias != 0 {
+                    leaves.push((self.constant(bias, acc.frac), false));
                 }
-                Accum::Explicit(a) => self.wrapping_neuron(&x, &terms[j], acc.bias[j], wfrac, a),
+                match self.signed_tree(leaves) {
+                    Some(v) => v,
+                    None => self.constant(0, acc.frac),
+                }
             })
             .collect()
     }
 
-    /// hls4ml's explicit accumulator: every product cast to `a`, then a
-    /// sum modulo `2^width`.
+    /// A neuron's products as the signed digits of its weights:
+    /// `x·w = Σ ±x·2^k`.
+    fn digits(&self, x: &[V], row: &[crate::ir::Term], wfrac: i32, ps: u32) -> Vec<Leaf> {
+        row.iter()
+            .flat_map(|t| {
+                let v = x[t.input];
+                let f = v.frac + wfrac + ps as i32;
+                csd_digits(t.weight << ps).into_iter().map(move |(k, neg)| Leaf {
+                    id: v.id,
+                    frac: f - k as i32,
+                    neg,
+                })
+            })
+            .collect()
+    }
+
+    /// A neuron's products as shifted odd multiples of its inputs,
+    /// `x·w = (x·odd) << k`: the odd multiple is shared by every neuron
+    /// reading x, the shift is free.
+    fn odd_multiples(&mut self, x: &[V], row: &[crate::ir::Term], wfrac: i32, ps: u32) -> Vec<Leaf> {
+        row.iter()
+            .map(|t| {
+                let w = t.weight << ps;
+                let k = w.unsigned_abs().trailing_zeros();
+                let p = self.cmul(x[t.input], w.abs() >> k, wfrac + ps as i32);
+                Leaf {
+                    id: p.id,
+                    frac: p.frac - k as i32,
+                    neg: w < 0,
+                }
+            })
+            .collect()
+    }
+
     fn wrapping_neuron(
         &mut self,
         x: &[V],

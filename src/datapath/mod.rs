@@ -25,6 +25,7 @@
 
 pub mod count;
 mod csd;
+pub mod cse;
 pub mod demand;
 pub mod fold;
 mod interp;

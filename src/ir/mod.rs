@@ -378,6 +378,9 @@ pub struct CompileOptions {
     pub pes: u32,
     /// Threshold cells one processing element may use (`tl-pe`).
     pub cells_per_pe: u32,
+    /// Share subexpressions across a dense layer's inputs
+    /// (`datapath::cse`); off leaves each input's odd multiples shared.
+    pub share: bool,
 }
 
 impl Default for CompileOptions {
@@ -392,6 +395,7 @@ impl Default for CompileOptions {
             tl_max_weight: 3,
             pes: 8,
             cells_per_pe: 64,
+            share: true,
         }
     }
 }
