@@ -111,16 +111,17 @@ fn parse(log: &str) -> Result<SimResult, SimError> {
     })
 }
 
+/// The design's Verilog, with the simulation models of any vendor cells
+/// it instantiates (`rtl/sim/`, which synthesis does not read).
 fn rtl_files(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir.join("rtl"))
-        .map(|rd| {
-            rd.filter_map(|e| e.ok())
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x == "v"))
-                .map(|p| p.display().to_string())
-                .collect()
-        })
-        .unwrap_or_default();
+    let mut v: Vec<String> = ["rtl", "rtl/sim"]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(dir.join(d)).into_iter().flatten())
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "v"))
+        .map(|p| p.display().to_string())
+        .collect();
     v.sort();
     v
 }

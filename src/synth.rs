@@ -25,6 +25,8 @@ use std::process::Command;
 use std::time::Instant;
 
 const WRAPPER_TEMPLATE: &str = include_str!("../templates/synth_wrapper.v.tera");
+/// Timing arcs of LUT6_2, which Yosys' own library lacks.
+const LUT6_2_TIMING: &str = include_str!("../rtl/sta/LUT6_2.v");
 
 /// Where the ABC gate set of the generic flow comes from unless given:
 /// two-input gates and a 2:1 multiplexer, each counted as one gate (ABC
@@ -351,8 +353,13 @@ pub fn run(d: &Design, o: &Options) -> Result<Synthesis, SynthError> {
     };
     let mut ys = format!("{read}\n{body}tee -q -o {stat} stat -json\nstat\n");
     let sta = f("sta.txt");
+    let lut6_2 = f("sta_lut6_2.v");
     if o.flow == Flow::YosysXilinx {
-        ys += &format!("read_verilog -lib -specify +/xilinx/cells_sim.v\ntee -q -o {sta} sta\n");
+        write(&d.dir.join(&lut6_2), LUT6_2_TIMING)?;
+        ys += &format!(
+            "read_verilog -lib -specify +/xilinx/cells_sim.v\n\
+             read_verilog -lib -specify -overwrite {lut6_2}\ntee -q -o {sta} sta\n"
+        );
     }
     if o.flow == Flow::YosysGeneric {
         ys += &format!("tee -q -o {ltp} ltp -noff\n");
@@ -383,10 +390,10 @@ pub fn run(d: &Design, o: &Options) -> Result<Synthesis, SynthError> {
         Flow::YosysXilinx => (
             count(&|k| k.starts_with("FD")),
             Figures::Xilinx(XilinxFigures {
+                // a LUT6_2 is one LUT with two outputs
                 luts: count(&|k| {
-                    k.len() == 4
-                        && k.starts_with("LUT")
-                        && matches!(&k[3..], "1" | "2" | "3" | "4" | "5" | "6")
+                    k.starts_with("LUT")
+                        && matches!(&k[3..], "1" | "2" | "3" | "4" | "5" | "6" | "6_2")
                 }),
                 carry4: count(&|k| k == "CARRY4"),
                 dsp48e1: count(&|k| k.starts_with("DSP48")),
@@ -439,7 +446,7 @@ pub fn run(d: &Design, o: &Options) -> Result<Synthesis, SynthError> {
         }
     };
     if !o.keep {
-        for name in [&script, &stat, &ltp, &netlist, &wrapper_file, &sta] {
+        for name in [&script, &stat, &ltp, &netlist, &wrapper_file, &sta, &lut6_2] {
             // Not every flow writes every one.
             let _ = std::fs::remove_file(d.dir.join(name));
         }

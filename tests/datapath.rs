@@ -35,6 +35,7 @@ fn compare(model: &serde_json::Value, seed: u64, target: Target, n: usize) -> Re
         tl_max_fanin: 3 + (seed / 4 % 4) as u32,
         tl_max_weight: 2 + (seed / 16 % 3) as u32,
         share: (seed / 3).is_multiple_of(2),
+        vendor_cells: seed % 5 == 1,
         ..Default::default()
     };
     let c = compile_text("model.json", &text, opts, None).map_err(|e| e.to_string())?;

@@ -162,6 +162,15 @@ pub fn adder(t: Arrival, bits: u32) -> Arrival {
     })
 }
 
+/// A 7-series ternary adder (`rtl/nt_add3.v`) of `bits` bits: each bit's
+/// LUT6_2 first forms the majority of the bit below (its O5 output, from
+/// the slowest pin, I0 → O5 631 ps, and a routed connection), then the
+/// chain adds as a binary adder does.
+pub fn ternary(t: Arrival, bits: u32) -> Arrival {
+    const MAJORITY: f64 = 0.631;
+    adder(t.map(|d, lsb, msb| (lsb + d.net + MAJORITY, msb + d.net + MAJORITY)), bits)
+}
+
 /// A comparison of `bits` bits settling at `t` against a constant, as a
 /// carry chain: one result bit, when the chain's top is done.
 pub fn compare(t: Arrival, bits: u32) -> Arrival {

@@ -651,20 +651,44 @@ impl Lower<'_> {
             heap.push(Reverse((key(self, leaf.0), seq, leaf)));
             seq += 1;
         }
+        let arity = if self.g.meta.pipeline.unwrap_or_default().vendor_cells {
+            3
+        } else {
+            2
+        };
         while heap.len() > 1 {
-            let Reverse((_, _, x)) = heap.pop().expect("two left");
-            let Reverse((_, _, y)) = heap.pop().expect("two left");
-            let sum = match (x, y) {
-                ((x, false), (y, false)) => (self.add(x, y, false), false),
-                ((x, false), (y, true)) => (self.add(x, y, true), false),
-                ((x, true), (y, false)) => (self.add(y, x, true), false),
-                ((x, true), (y, true)) => (self.add(x, y, false), true),
-            };
+            let k = arity.min(heap.len());
+            let ops: Vec<Signed> = (0..k).map(|_| heap.pop().expect("k left").0.2).collect();
+            let sum = self.signed_sum(&ops);
             heap.push(Reverse((key(self, sum.0), seq, sum)));
             seq += 1;
         }
         let Reverse((_, _, (v, neg))) = heap.pop()?;
         Some(if neg { self.negate(v) } else { v })
+    }
+
+    /// The sum of two or three signed operands as one adder with at most
+    /// one subtracted term (a ternary adder's carry-in adds one, not two):
+    /// when most operands are negative the sum is negated instead.
+    fn signed_sum(&mut self, ops: &[Signed]) -> Signed {
+        let negs = ops.iter().filter(|o| o.1).count();
+        let flip = 2 * negs > ops.len();
+        let frac = ops.iter().map(|o| o.0.frac).max().expect("an operand");
+        let mut terms: Vec<Term> = ops
+            .iter()
+            .map(|&(v, neg)| term(v, (frac - v.frac) as u32, neg != flip))
+            .collect();
+        // a lone subtracted operand of two comes second, as `x − y`
+        terms.sort_by_key(|t| t.neg);
+        let kind = Kind::Add {
+            terms: Terms::of(&terms),
+            wrap: None,
+        };
+        let v = V {
+            id: self.dp.node(kind, frac),
+            frac,
+        };
+        (v, flip)
     }
 
     /// When node `id` settles on the 7-series model, from the inputs with

@@ -4,40 +4,45 @@
 //! LUT level, wiring nothing. The scheduler asks this file where a node's
 //! result settles; nothing here knows about registers.
 
-use super::{Datapath, Kind, NodeId};
+use super::{Datapath, Kind, NodeId, Term};
 use crate::backend::timing::{self, Arrival};
 use crate::fixed::{OverflowMode, QuantMode};
 
-/// Bits of adder `id` that need logic: below the operands' second-lowest
-/// shift only one term is non-zero and its bits pass through as wires
-/// (unless that term is subtracted, which needs the carry from its lowest
-/// bit); above every operand's top sits at most the carry out.
+/// Bits of adder `id` that need logic: below [`free_low_bits`] at most
+/// one term is non-zero and its bits pass through as wires; above every
+/// operand's top sits at most the carry out.
 pub fn adder_logic_bits(dp: &Datapath, id: NodeId) -> u32 {
     let Kind::Add { terms, .. } = &dp.node_ref(id).kind else {
         return 0;
     };
     let width = dp.fmt(id).width;
-    let lowest = terms
-        .iter()
-        .min_by_key(|t| t.shift)
-        .expect("an adder has terms");
-    let free = if lowest.neg || terms.len() == 1 {
-        lowest.shift
-    } else {
-        terms
-            .iter()
-            .filter(|t| !std::ptr::eq(*t, lowest))
-            .map(|t| t.shift)
-            .min()
-            .unwrap_or(0)
-    };
     let top = terms
         .iter()
         .map(|t| dp.fmt(t.node).width + t.shift)
         .max()
         .unwrap_or(0)
         .min(width);
-    top.saturating_sub(free.min(width))
+    top.saturating_sub(free_low_bits(terms).min(width))
+}
+
+/// The low bits of a sum of `terms` that are wires: below the operands'
+/// second-lowest shift only one term is non-zero (below the lowest, none),
+/// unless that term is subtracted, which needs the carry from its lowest
+/// bit.
+pub fn free_low_bits(terms: &[Term]) -> u32 {
+    let lowest = terms
+        .iter()
+        .min_by_key(|t| t.shift)
+        .expect("an adder has terms");
+    if lowest.neg || terms.len() == 1 {
+        return lowest.shift;
+    }
+    terms
+        .iter()
+        .filter(|t| !std::ptr::eq(*t, lowest))
+        .map(|t| t.shift)
+        .min()
+        .unwrap_or(0)
 }
 
 /// Where node `id`'s result settles when its operands settle at `t`.
@@ -47,6 +52,10 @@ pub fn settle(dp: &Datapath, id: NodeId, t: Arrival) -> Arrival {
     match &node.kind {
         Kind::Input { .. } | Kind::Bank { .. } => Arrival::register(),
         Kind::Const(_) => Arrival::ZERO,
+        // three operands are a 7-series ternary adder (`nt_add3`)
+        Kind::Add { terms, .. } if terms.len() == 3 => {
+            timing::ternary(t, adder_logic_bits(dp, id))
+        }
         Kind::Add { .. } => timing::adder(t, adder_logic_bits(dp, id)),
         Kind::Cast { x, from_frac, ty } => {
             let shift = from_frac - ty.format.frac;

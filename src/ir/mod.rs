@@ -381,6 +381,9 @@ pub struct CompileOptions {
     /// Share subexpressions across a dense layer's inputs
     /// (`datapath::cse`); off leaves each input's odd multiples shared.
     pub share: bool,
+    /// Adder trees of three-operand adders built from 7-series cells
+    /// (LUT6_2 + CARRY4, `--adders ternary`); off, the RTL is portable.
+    pub vendor_cells: bool,
 }
 
 impl Default for CompileOptions {
@@ -396,6 +399,7 @@ impl Default for CompileOptions {
             pes: 8,
             cells_per_pe: 64,
             share: true,
+            vendor_cells: false,
         }
     }
 }

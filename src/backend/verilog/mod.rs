@@ -40,6 +40,15 @@ pub const PRIMITIVES: &[(&str, &str)] = &[
     ("nt_lt.v", include_str!("../../../rtl/nt_lt.v")),
     ("nt_sel.v", include_str!("../../../rtl/nt_sel.v")),
     ("nt_decode.v", include_str!("../../../rtl/nt_decode.v")),
+    ("nt_add3.v", include_str!("../../../rtl/nt_add3.v")),
+];
+
+/// Simulation models of the vendor cells some primitives instantiate,
+/// written to `rtl/sim/` for the simulators; synthesis tools read their
+/// own cells instead.
+pub const SIM_MODELS: &[(&str, &str)] = &[
+    ("LUT6_2.v", include_str!("../../../rtl/sim/LUT6_2.v")),
+    ("CARRY4.v", include_str!("../../../rtl/sim/CARRY4.v")),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -160,6 +169,7 @@ const PRIMITIVE_DEPS: &[(&str, &[&str])] = &[
     ("nt_leaky", &["nt_resize"]),
     ("nt_lt", &["nt_resize"]),
     ("nt_sel", &["nt_resize"]),
+    ("nt_add3", &["nt_resize"]),
 ];
 
 /// The source of primitive `name`.
@@ -234,7 +244,8 @@ pub fn generate(l: Lowered<'_>) -> Result<Design, VerilogError> {
     if let Some(f) = &b.dp.fold {
         let pe = print::pe_module(&b.top);
         let header = format!("{pe}: one threshold-logic processing element");
-        let p = print::print_logic(&f.pe, &pe_schedule(f), &crate::datapath::demand::unread_low(&f.pe), &pe, header);
+        let unread = crate::datapath::demand::unread_low(&f.pe);
+        let p = print::print_logic(&f.pe, &pe_schedule(f), &unread, &pe, header);
         primitives.extend(p.primitives);
         modules.push((pe, p.text));
     }
@@ -244,6 +255,11 @@ pub fn generate(l: Lowered<'_>) -> Result<Design, VerilogError> {
     }
     let list: String = files.iter().map(|f| format!("{}\n", f.0)).collect();
     files.push(("rtl/files.f".into(), list));
+    if primitives.contains("nt_add3") {
+        for (name, text) in SIM_MODELS {
+            files.push((format!("rtl/sim/{name}"), text.to_string()));
+        }
+    }
     // Every tl-cells design has a gate list, even an empty one (all
     // neurons constant), so a missing file means something went wrong.
     if opts.target == crate::ir::Target::TlCells {

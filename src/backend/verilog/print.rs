@@ -419,8 +419,12 @@ impl Printer<'_> {
     }
 
     /// An adder: one `nt_add` per two terms, the subtracted term second;
-    /// a lone subtracted term is `0 − x`.
+    /// a lone subtracted term is `0 − x`; three terms are a 7-series
+    /// ternary adder.
     fn add(&mut self, id: NodeId, terms: &[Term]) {
+        if terms.len() == 3 {
+            return self.add3(id, terms);
+        }
         let (w, at) = (self.dp.fmt(id).width, self.s.of(id));
         let mut ts: Vec<Term> = terms.to_vec();
         ts.sort_by_key(|t| t.neg);
@@ -459,6 +463,67 @@ impl Printer<'_> {
             // the partial sum is taken modulo 2^w like the whole
             acc = (y, Format::new(true, w, 0), 0);
         }
+    }
+
+    /// `nt_add3`, the subtracted term (at most one) as `c`, each operand
+    /// extended and shifted to the result's width by wiring.
+    fn add3(&mut self, id: NodeId, terms: &[Term]) {
+        let w = self.dp.fmt(id).width;
+        let mut ts = terms.to_vec();
+        ts.sort_by_key(|t| t.neg);
+        debug_assert!(!ts[1].neg, "a ternary adder subtracts at most one term");
+        let mut conns: Vec<(&str, String)> = vec![];
+        for (t, port) in ts.iter().zip(["a", "b", "c"]) {
+            conns.push((port, self.aligned(id, *t, w)));
+        }
+        let lo = crate::datapath::timing::free_low_bits(&ts).min(w);
+        conns.push(("y", name(id, 0)));
+        let params = [
+            ("W", w.to_string()),
+            ("SUB", b(ts[2].neg)),
+            ("LO", lo.to_string()),
+        ];
+        self.inst("nt_add3", &params, &conns);
+    }
+
+    /// Term `t` of adder `id` as `w` bits: `node << shift`, extended by
+    /// the node's signedness, the bits above `w` left out (modulo 2^w).
+    fn aligned(&mut self, id: NodeId, t: Term, w: u32) -> String {
+        let at = self.s.of(id);
+        let f = self.dp.fmt(t.node);
+        if t.shift >= w {
+            return format!("{w}'b0");
+        }
+        let kept = f.width.min(w - t.shift);
+        let e = if kept == f.width {
+            self.read(t.node, at, None)
+        } else {
+            for k in 0..kept {
+                self.read(t.node, at, Some(k));
+            }
+            format!("{}[{}:0]", name(t.node, self.delay_of(t.node, at)), kept - 1)
+        };
+        let mut parts = vec![];
+        let fill = w - t.shift - kept;
+        if fill > 0 {
+            let top = if f.signed {
+                self.read(t.node, at, Some(f.width - 1));
+                format!("{}[{}]", name(t.node, self.delay_of(t.node, at)), f.width - 1)
+            } else {
+                "1'b0".into()
+            };
+            parts.push(format!("{{{fill}{{{top}}}}}"));
+        }
+        parts.push(e);
+        if t.shift > 0 {
+            parts.push(format!("{}'b0", t.shift));
+        }
+        format!("{{{}}}", parts.join(", "))
+    }
+
+    /// How late a node of cycle `at` reads `x` (constants: never).
+    fn delay_of(&self, x: NodeId, at: u32) -> u32 {
+        if is_const(self.dp, x) { 0 } else { at - self.s.of(x) }
     }
 
     /// A threshold cell. Up to `TABLE_INPUTS` inputs it is printed as its
