@@ -28,7 +28,7 @@ pub enum LowerError {
 /// A value during lowering: node `id`'s raw integer read at `frac`
 /// fractional bits. Reading a node at a coarser `frac` than its own is
 /// how a product by `2^k` costs nothing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 struct V {
     id: NodeId,
     frac: i32,
@@ -46,6 +46,11 @@ struct Lower<'g> {
     vals: HashMap<NodeIndex, Vec<V>>,
     /// When each node made so far settles (`settles`).
     settle: Vec<Arrival>,
+    /// Every constant product made so far, `(v, c, frac_c)` → `cmul`'s
+    /// result: a product is read by every neuron with that weight, and
+    /// this small table answers in one probe where rebuilding it would
+    /// walk its digits and the arena's big hash table.
+    products: rustc_hash::FxHashMap<(V, i128, i32), V>,
 }
 
 /// Build the datapath of a lowered graph.
@@ -59,6 +64,7 @@ pub fn lower(l: Lowered<'_>) -> Result<Datapath, LowerError> {
         dp: Datapath::default(),
         vals: HashMap::new(),
         settle: vec![],
+        products: Default::default(),
     };
     for n in g.topo() {
         let node = g.node(n);
@@ -538,6 +544,17 @@ impl Lower<'_> {
     /// and adds of `c`'s canonical signed digits: `d` digits cost `d − 1`
     /// adders and a power of two costs none.
     fn cmul(&mut self, v: V, c: i128, frac_c: i32) -> V {
+        // Made once: the same call again would find every adder it makes.
+        if let Some(&p) = self.products.get(&(v, c, frac_c)) {
+            return p;
+        }
+        let p = self.new_cmul(v, c, frac_c);
+        self.products.insert((v, c, frac_c), p);
+        p
+    }
+
+    /// `cmul` of a product not made yet.
+    fn new_cmul(&mut self, v: V, c: i128, frac_c: i32) -> V {
         let f = v.frac + frac_c;
         if c == 0 {
             return self.constant(0, f);

@@ -307,27 +307,36 @@ impl Datapath {
     /// one point is that constant.
     pub fn node(&mut self, kind: Kind, frac: i32) -> NodeId {
         let kind = canonical(kind);
-        if let Some(id) = self.find(&kind) {
+        // hashed once for the look-up and the insertion: millions of
+        // nodes go through here on a big design
+        let h = hash(&kind);
+        if let Some(id) = self.find(h, &kind) {
             return id;
         }
-        let node = self.facts(kind.clone(), frac);
-        if node.range.0 == node.range.1 && !matches!(kind, Kind::Const(_)) {
+        let node = self.facts(kind, frac);
+        if node.range.0 == node.range.1 && !matches!(node.kind, Kind::Const(_)) {
             return self.node(Kind::Const(node.range.0), node.fmt.frac);
         }
-        self.push(node)
+        self.push_hashed(node, h)
     }
 
-    fn find(&self, kind: &Kind) -> Option<NodeId> {
+    /// The node of `kind`, whose hash is `h`, if there is one.
+    fn find(&self, h: u64, kind: &Kind) -> Option<NodeId> {
         let nodes = &self.nodes;
         self.seen
-            .find(hash(kind), |id| nodes[id.index()].kind == *kind)
+            .find(h, |id| nodes[id.index()].kind == *kind)
             .copied()
     }
 
     /// Append `node`, attributed to the current layer, and remember it.
     fn push(&mut self, node: Node) -> NodeId {
-        let id = NodeId(self.nodes.len() as u32);
         let h = hash(&node.kind);
+        self.push_hashed(node, h)
+    }
+
+    /// `push` of a node whose kind hashes to `h`.
+    fn push_hashed(&mut self, node: Node, h: u64) -> NodeId {
+        let id = NodeId(self.nodes.len() as u32);
         self.nodes.push(node);
         self.layer_of.push(self.current);
         let nodes = &self.nodes;
@@ -455,7 +464,7 @@ impl Datapath {
     /// the exact interval `range`.
     pub fn input(&mut self, port: u32, index: u32, fmt: Format, range: Interval) -> NodeId {
         let kind = Kind::Input { port, index };
-        if let Some(id) = self.find(&kind) {
+        if let Some(id) = self.find(hash(&kind), &kind) {
             return id;
         }
         let low = if range.0 == range.1 { fmt.width } else { 0 };
@@ -482,10 +491,18 @@ impl Datapath {
                 }
             }
         }
+        // Nothing dead (the usual case): the arena, its numbering and the
+        // hash table stay as they are, instead of rehashing every node.
+        if live.iter().all(|&l| l) {
+            return;
+        }
         let mut map = vec![NodeId(u32::MAX); self.nodes.len()];
         let old = std::mem::take(&mut self.nodes);
         let old_layer = std::mem::take(&mut self.layer_of);
+        let n_live = live.iter().filter(|&&l| l).count();
         self.seen.clear();
+        self.nodes.reserve_exact(n_live);
+        self.layer_of.reserve_exact(n_live);
         for (i, mut node) in old.into_iter().enumerate().filter(|(i, _)| live[*i]) {
             node.kind = remap(node.kind, &map);
             self.current = old_layer[i];

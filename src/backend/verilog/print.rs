@@ -13,7 +13,7 @@ use crate::datapath::schedule::{Schedule, is_const};
 use crate::datapath::{Datapath, Kind, NodeId, Term};
 use crate::fixed::Format;
 use std::collections::BTreeSet;
-use std::fmt::Write;
+use std::fmt::{Display, Write};
 
 /// The printed module and what it needs.
 pub struct Printed {
@@ -29,21 +29,28 @@ pub struct Printed {
 /// tables (64 entries).
 const TABLE_INPUTS: usize = 6;
 
-/// Bits of a wire that some reader takes.
-#[derive(Default)]
+/// Bits of a wire that some reader takes: a set of bit indices (a wire
+/// is at most 128 bits wide). An empty set still differs from `None`: its
+/// unread bits are sunk one by one.
 enum Read {
-    #[default]
     None,
-    Bits(BTreeSet<u32>),
+    Bits(u128),
     All,
 }
 
 /// What is read of every wire: node `n`, `d` cycles late, at
-/// `start[n] + d` of one flat table.
+/// `start[n] + d` of one flat table. One byte a wire, as a big design has
+/// millions; the bits read of a partly read wire (few are) are on the side.
 struct Reads {
     start: Vec<usize>,
-    table: Vec<Read>,
+    table: Vec<u8>,
+    bits: rustc_hash::FxHashMap<usize, u128>,
 }
+
+/// The states of a wire in `Reads::table`.
+const READ_NONE: u8 = 0;
+const READ_BITS: u8 = 1;
+const READ_ALL: u8 = 2;
 
 impl Reads {
     fn new(delay: &[u32]) -> Reads {
@@ -53,12 +60,72 @@ impl Reads {
             start.push(n);
             n += d as usize + 1;
         }
-        let mut table = Vec::with_capacity(n);
-        table.resize_with(n, Read::default);
-        Reads { start, table }
+        Reads {
+            start,
+            table: vec![READ_NONE; n],
+            bits: Default::default(),
+        }
     }
-    fn at(&mut self, id: NodeId, d: u32) -> &mut Read {
-        &mut self.table[self.start[id.index()] + d as usize]
+    fn slot(&self, id: NodeId, d: u32) -> usize {
+        self.start[id.index()] + d as usize
+    }
+    /// Every bit of the wire is read.
+    fn all(&mut self, id: NodeId, d: u32) {
+        let i = self.slot(id, d);
+        if self.table[i] == READ_BITS {
+            self.bits.remove(&i);
+        }
+        self.table[i] = READ_ALL;
+    }
+    /// The bits of `mask` are read (nothing changes if all are).
+    fn add_bits(&mut self, id: NodeId, d: u32, mask: u128) {
+        let i = self.slot(id, d);
+        if self.table[i] != READ_ALL {
+            self.table[i] = READ_BITS;
+            *self.bits.entry(i).or_default() |= mask;
+        }
+    }
+    /// What is read of the wire, leaving it unread.
+    fn take(&mut self, id: NodeId, d: u32) -> Read {
+        let i = self.slot(id, d);
+        match std::mem::replace(&mut self.table[i], READ_NONE) {
+            READ_ALL => Read::All,
+            READ_BITS => Read::Bits(self.bits.remove(&i).unwrap_or_default()),
+            _ => Read::None,
+        }
+    }
+}
+
+/// Bits `lo..hi` as a set.
+fn bit_range(lo: u32, hi: u32) -> u128 {
+    match hi.saturating_sub(lo) {
+        0 => 0,
+        n if n >= 128 => u128::MAX,
+        n => ((1u128 << n) - 1) << lo,
+    }
+}
+
+/// A wire's name, written straight into the text: the printer names
+/// millions of wires, and allocating a `String` for each was a large
+/// part of its time.
+#[derive(Clone, Copy)]
+enum Wire {
+    /// `n<id>`, or `n<id>_d<k>` for the value `k` cycles late.
+    Node(NodeId, u32),
+    /// `n<id>_p<k>`: partial sum `k` of an adder of three terms.
+    Partial(NodeId, usize),
+    /// The constant `1'b0`.
+    Zero,
+}
+
+impl Display for Wire {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Wire::Node(id, 0) => write!(f, "n{}", id.0),
+            Wire::Node(id, d) => write!(f, "n{}_d{d}", id.0),
+            Wire::Partial(id, k) => write!(f, "n{}_p{k}", id.0),
+            Wire::Zero => f.write_str("1'b0"),
+        }
     }
 }
 
@@ -74,6 +141,9 @@ struct Printer<'a> {
     /// Expressions (and their widths) nothing reads, for the sink.
     sunk: Vec<(String, u32)>,
     next: usize,
+    /// Per primitive, its parameters whose default is a plain number
+    /// (`inst_num` compares numbers, not their text).
+    num_defaults: rustc_hash::FxHashMap<&'static str, Vec<(&'static str, i64)>>,
 }
 
 /// Print `dp` under schedule `s` as module `name`, with `unread` the
@@ -91,6 +161,7 @@ pub fn print(dp: &Datapath, s: &Schedule, unread: &[u32], name: &str, header: St
         reads: Reads::new(&s.delay),
         sunk: vec![],
         next: 0,
+        num_defaults: Default::default(),
     };
     p.ports(name, &header);
     for (i, &u) in unread.iter().enumerate() {
@@ -117,10 +188,29 @@ fn operand_params(x: Format, y: Format) -> [(&'static str, String); 4] {
 }
 
 fn name(id: NodeId, delay: u32) -> String {
-    match delay {
-        0 => format!("n{}", id.0),
-        d => format!("n{}_d{d}", id.0),
+    Wire::Node(id, delay).to_string()
+}
+
+/// `module #(params) u<n> (conns);`, the `#(...)` left out when no
+/// parameter is given (an empty `#()` is not Verilog-2005).
+fn write_inst<'p>(
+    b: &mut String,
+    module: &str,
+    n: usize,
+    params: impl Iterator<Item = (&'p str, &'p dyn Display)>,
+    conns: &[(&str, &dyn Display)],
+) {
+    let _ = write!(b, "  {module} ");
+    let mut any = false;
+    for (p, v) in params {
+        let _ = write!(b, "{}.{p}({v})", if any { ", " } else { "#(" });
+        any = true;
     }
+    let _ = write!(b, "{}u{n} (", if any { ") " } else { "" });
+    for (k, (p, v)) in conns.iter().enumerate() {
+        let _ = write!(b, "{}.{p}({v})", if k == 0 { "" } else { ", " });
+    }
+    b.push_str(");\n");
 }
 
 impl Printer<'_> {
@@ -173,8 +263,9 @@ impl Printer<'_> {
         }
     }
 
-    fn wire(&mut self, name: String, width: u32) {
-        let _ = writeln!(self.body, "  wire {}{name};", range_str(width));
+    fn wire(&mut self, name: impl Display, width: u32) {
+        // `range_str`, without its allocation
+        let _ = writeln!(self.body, "  wire [{}:0] {name};", width - 1);
     }
 
     fn assign(&mut self, lhs: String, rhs: String) {
@@ -186,49 +277,69 @@ impl Printer<'_> {
     fn inst(&mut self, module: &'static str, params: &[(&str, String)], conns: &[(&str, String)]) {
         self.out.primitives.insert(module);
         let defaults = super::primitive_defaults(module);
-        let b = &mut self.body;
-        let _ = write!(b, "  {module} ");
-        let mut any = false;
-        for (p, v) in params {
-            if defaults.iter().any(|(dp, dv)| dp == p && dv == v) {
-                continue;
-            }
-            let _ = write!(b, "{}.{p}({v})", if any { ", " } else { "#(" });
-            any = true;
-        }
-        let _ = write!(b, "{}u{} (", if any { ") " } else { "" }, self.next);
-        for (k, (p, v)) in conns.iter().enumerate() {
-            let _ = write!(b, "{}.{p}({v})", if k == 0 { "" } else { ", " });
-        }
-        b.push_str(");\n");
+        let params = params
+            .iter()
+            .filter(|(p, v)| !defaults.iter().any(|(dp, dv)| dp == p && dv == v))
+            .map(|(p, v)| (*p, v as &dyn Display));
+        let conns: Vec<(&str, &dyn Display)> =
+            conns.iter().map(|(p, v)| (*p, v as &dyn Display)).collect();
+        write_inst(&mut self.body, module, self.next, params, &conns);
+        self.next += 1;
+    }
+
+    /// `inst` of a primitive whose parameters are all numbers: adders and
+    /// registers, nearly every line of a big design, written without
+    /// allocating.
+    fn inst_num(
+        &mut self,
+        module: &'static str,
+        params: &[(&str, i64)],
+        conns: &[(&str, &dyn Display)],
+    ) {
+        self.out.primitives.insert(module);
+        let defaults = self
+            .num_defaults
+            .entry(module)
+            .or_insert_with(|| numeric_defaults(module));
+        let params = params
+            .iter()
+            .filter(|(p, v)| !defaults.iter().any(|(dp, dv)| dp == p && dv == v))
+            .map(|(p, v)| (*p, v as &dyn Display));
+        write_inst(&mut self.body, module, self.next, params, conns);
         self.next += 1;
     }
 
     /// The wire holding `x` when read by a node of cycle `at`, noting that
     /// `bit` (or all bits) of it are read. Constants are read directly.
     fn read(&mut self, x: NodeId, at: u32, bit: Option<u32>) -> String {
+        self.read_wire(x, at, bit).to_string()
+    }
+
+    /// `read`, naming the wire without allocating.
+    fn read_wire(&mut self, x: NodeId, at: u32, bit: Option<u32>) -> Wire {
         let d = if is_const(self.dp, x) {
             0
         } else {
             at - self.s.of(x)
         };
-        let r = self.reads.at(x, d);
-        match (bit, &mut *r) {
-            (None, _) => *r = Read::All,
-            (Some(_), Read::All) => {}
-            (Some(k), Read::Bits(set)) => {
-                set.insert(k);
+        match bit {
+            None => self.reads.all(x, d),
+            Some(k) => {
+                debug_assert!(k < 128, "a wire is at most 128 bits wide");
+                self.reads.add_bits(x, d, 1 << k)
             }
-            (Some(k), Read::None) => *r = Read::Bits(BTreeSet::from([k])),
         }
-        name(x, d)
+        Wire::Node(x, d)
     }
 
     fn node(&mut self, id: NodeId) {
         let node = self.dp.node_ref(id);
         let (w, at) = (node.fmt.width, self.s.of(id));
+        self.wire(Wire::Node(id, 0), w);
+        if let Kind::Add { terms, .. } = &node.kind {
+            return self.add(id, terms);
+        }
         let y = name(id, 0);
-        self.wire(y.clone(), w);
         let f = |p: &Self, x: NodeId| p.dp.fmt(x);
         match &node.kind {
             Kind::Input { port, index } => {
@@ -241,7 +352,7 @@ impl Printer<'_> {
                 self.assign(y, rhs);
             }
             Kind::Const(v) => self.assign(y, lit(*v, w)),
-            Kind::Add { terms, .. } => self.add(id, terms),
+            Kind::Add { .. } => unreachable!("printed above"),
             Kind::Cast { x, from_frac, ty } => {
                 let a = self.read(*x, at, None);
                 let tw = ty.format.width;
@@ -353,40 +464,39 @@ impl Printer<'_> {
     /// a lone subtracted term is `0 − x`.
     fn add(&mut self, id: NodeId, terms: &[Term]) {
         let (w, at) = (self.dp.fmt(id).width, self.s.of(id));
-        let mut ts: Vec<Term> = terms.to_vec();
+        // the terms, subtracted ones last, in a copy on the stack
+        let mut buf = [terms[0]; 3];
+        let ts = &mut buf[..terms.len()];
+        ts.copy_from_slice(terms);
         ts.sort_by_key(|t| t.neg);
-        let zero = (String::from("1'b0"), Format::new(false, 1, 0), 0u32);
-        let mut acc = if ts[0].neg {
-            zero
+        let (mut acc, rest) = if ts[0].neg {
+            ((Wire::Zero, Format::new(false, 1, 0), 0u32), &ts[..])
         } else {
-            let t = ts.remove(0);
-            (self.read(t.node, at, None), self.dp.fmt(t.node), t.shift)
+            let t = ts[0];
+            let a = self.read_wire(t.node, at, None);
+            ((a, self.dp.fmt(t.node), t.shift), &ts[1..])
         };
-        for (k, t) in ts.iter().enumerate() {
-            let y = if k + 1 == ts.len() {
-                name(id, 0)
+        for (k, t) in rest.iter().enumerate() {
+            let y = if k + 1 == rest.len() {
+                Wire::Node(id, 0)
             } else {
-                let y = format!("n{}_p{k}", id.0);
-                self.wire(y.clone(), w);
+                let y = Wire::Partial(id, k);
+                self.wire(y, w);
                 y
             };
             let fb = self.dp.fmt(t.node);
-            let eb = self.read(t.node, at, None);
+            let eb = self.read_wire(t.node, at, None);
             let params = [
-                ("AW", acc.1.width.to_string()),
-                ("AS", b(acc.1.signed)),
-                ("ASH", acc.2.to_string()),
-                ("BW", fb.width.to_string()),
-                ("BS", b(fb.signed)),
-                ("BSH", t.shift.to_string()),
-                ("SUB", b(t.neg)),
-                ("OW", w.to_string()),
+                ("AW", acc.1.width as i64),
+                ("AS", acc.1.signed as i64),
+                ("ASH", acc.2 as i64),
+                ("BW", fb.width as i64),
+                ("BS", fb.signed as i64),
+                ("BSH", t.shift as i64),
+                ("SUB", t.neg as i64),
+                ("OW", w as i64),
             ];
-            self.inst(
-                "nt_add",
-                &params,
-                &[("a", acc.0.clone()), ("b", eb), ("y", y.clone())],
-            );
+            self.inst_num("nt_add", &params, &[("a", &acc.0), ("b", &eb), ("y", &y)]);
             // the partial sum is taken modulo 2^w like the whole
             acc = (y, Format::new(true, w, 0), 0);
         }
@@ -458,35 +568,29 @@ impl Printer<'_> {
     /// a tap; the `unread` low bits enter as zeros.
     fn chain(&mut self, id: NodeId, depth: u32, unread: u32) {
         let w = self.dp.fmt(id).width;
-        let src = name(id, 0);
+        let src = Wire::Node(id, 0);
         for d in 1..=depth {
-            let q = name(id, d);
-            self.wire(q.clone(), w);
-            let input = if d > 1 {
-                *self.reads.at(id, d - 1) = Read::All;
-                name(id, d - 1)
-            } else if unread == 0 {
-                *self.reads.at(id, 0) = Read::All;
-                src.clone()
+            let q = Wire::Node(id, d);
+            self.wire(q, w);
+            let prev = Wire::Node(id, d - 1);
+            let filled: String;
+            let input: &dyn Display = if d > 1 || unread == 0 {
+                self.reads.all(id, d - 1);
+                &prev
             } else {
-                let r = self.reads.at(id, 0);
-                let kept: BTreeSet<u32> = (unread.min(w)..w).collect();
-                match r {
-                    Read::All => {}
-                    Read::Bits(s) => s.extend(kept),
-                    Read::None => *r = Read::Bits(kept),
-                }
-                if unread >= w {
+                self.reads.add_bits(id, 0, bit_range(unread.min(w), w));
+                filled = if unread >= w {
                     format!("{w}'b0")
                 } else {
                     format!("{{{src}[{}:{unread}], {unread}'b0}}", w - 1)
-                }
+                };
+                &filled
             };
-            let params = [("W", w.to_string()), ("DEPTH", "1".to_string())];
-            self.inst(
+            let params = [("W", w as i64), ("DEPTH", 1)];
+            self.inst_num(
                 "nt_reg",
                 &params,
-                &[("clk", "clk".into()), ("d", input), ("q", q)],
+                &[("clk", &"clk"), ("d", input), ("q", &q)],
             );
         }
     }
@@ -523,7 +627,7 @@ impl Printer<'_> {
     }
 
     /// Terminate bits `lo..hi` of wire `name`.
-    fn sink_bits(&mut self, name: &str, lo: u32, hi: u32) {
+    fn sink_bits(&mut self, name: &impl Display, lo: u32, hi: u32) {
         if lo < hi {
             self.sink_expr(format!("{name}[{}:{lo}]", hi - 1), hi - lo);
         }
@@ -536,12 +640,12 @@ impl Printer<'_> {
             let id = NodeId(i as u32);
             let w = self.dp.fmt(id).width;
             for d in 0..=depth {
-                let wire = name(id, d);
-                match std::mem::take(self.reads.at(id, d)) {
+                let wire = Wire::Node(id, d);
+                match self.reads.take(id, d) {
                     Read::All => {}
                     Read::None => self.sink_bits(&wire, 0, w),
                     Read::Bits(set) => {
-                        for k in (0..w).filter(|k| !set.contains(k)) {
+                        for k in (0..w).filter(|&k| set >> k & 1 == 0) {
                             self.sink_bits(&wire, k, k + 1);
                         }
                     }
@@ -556,4 +660,16 @@ impl Printer<'_> {
         let a = format!("{{{}}}", parts.join(", "));
         self.inst("nt_sink", &[("W", total.to_string())], &[("a", a)]);
     }
+}
+
+/// `module`'s parameters whose default is a number written plainly (so
+/// that a value equals the default exactly when it prints the same).
+fn numeric_defaults(module: &str) -> Vec<(&'static str, i64)> {
+    super::primitive_defaults(module)
+        .iter()
+        .filter_map(|(p, v)| {
+            let n: i64 = v.parse().ok()?;
+            (n.to_string() == *v).then_some((p.as_str(), n))
+        })
+        .collect()
 }
