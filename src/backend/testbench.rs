@@ -74,25 +74,30 @@ pub fn hex_lines(values: &[i128], fields: &[(u32, usize)], total_bits: u64) -> S
     let per_sample: usize = fields.iter().map(|f| f.1).sum();
     let digits = total_bits.div_ceil(4).max(1) as usize;
     let mut out = String::with_capacity(values.len() / per_sample.max(1) * (digits + 1));
+    // the sample's hex digits, least significant first, filled bit by bit
+    // (a big design's vectors have millions of bits; no bit vector)
+    let mut nibbles = vec![0u8; digits];
     for sample in values.chunks(per_sample.max(1)) {
-        let mut bits = vec![false; digits * 4];
+        nibbles.fill(0);
         let mut pos = 0usize;
         let mut k = 0;
         for &(width, count) in fields {
             for _ in 0..count {
                 let v = sample[k] as u128;
                 for b in 0..width as usize {
-                    bits[pos + b] = (v >> b.min(127)) & 1 == 1;
+                    // past bit 127 the value's top bit repeats
+                    let bit = ((v >> b.min(127)) & 1) as u8;
+                    nibbles[(pos + b) / 4] |= bit << ((pos + b) % 4);
                 }
                 pos += width as usize;
                 k += 1;
             }
         }
-        for d in (0..digits).rev() {
-            let nib = (0..4).fold(0u32, |a, b| a | ((bits[d * 4 + b] as u32) << b));
-            out.push(char::from_digit(nib, 16).unwrap());
-        }
+        out.extend(nibbles.iter().rev().map(|&n| HEX[n as usize] as char));
         out.push('\n');
     }
     out
 }
+
+/// Lower-case hex digits, as `char::from_digit` gives them.
+const HEX: &[u8; 16] = b"0123456789abcdef";

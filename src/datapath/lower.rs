@@ -66,6 +66,7 @@ pub fn lower(l: Lowered<'_>) -> Result<Datapath, LowerError> {
         settle: vec![],
         products: Default::default(),
     };
+    lw.dp.reserve(size_hint(g));
     for n in g.topo() {
         let node = g.node(n);
         lw.dp
@@ -87,6 +88,22 @@ pub fn lower(l: Lowered<'_>) -> Result<Datapath, LowerError> {
     }
     lw.dp.remove_dead();
     Ok(lw.dp)
+}
+
+/// About how many nodes the lowering makes: an adder per term of a dense
+/// layer, a node per element of every layer (only a hint for `reserve`).
+fn size_hint(g: &Graph) -> usize {
+    g.topo()
+        .into_iter()
+        .map(|n| {
+            let node = g.node(n);
+            let terms = match &node.op {
+                Op::Dense(d) => d.terms.as_ref().map_or(0, |t| t.iter().map(Vec::len).sum()),
+                _ => 0,
+            };
+            terms + node.size()
+        })
+        .sum()
 }
 
 impl Lower<'_> {
@@ -582,23 +599,29 @@ impl Lower<'_> {
     /// in order, as a balanced tree. The root's sign is resolved last.
     fn signed_tree(&mut self, leaves: Vec<Signed>) -> Option<V> {
         use std::cmp::Reverse;
-        let mut heap = std::collections::BinaryHeap::new();
-        let mut seq = 0u64;
         let key = |lw: &mut Self, v: V| (lw.settles(v.id) * 1e6) as i64;
-        for leaf in leaves {
-            heap.push(Reverse((key(self, leaf.0), seq, leaf)));
-            seq += 1;
-        }
+        // Built in one go, not leaf by leaf: every entry differs in `seq`,
+        // so the order of the pops is the same either way.
+        let entries: Vec<_> = (0u64..)
+            .zip(leaves)
+            .map(|(seq, leaf)| Reverse((key(self, leaf.0), seq, leaf)))
+            .collect();
+        let mut seq = entries.len() as u64;
+        let mut heap = std::collections::BinaryHeap::from(entries);
         while heap.len() > 1 {
             let Reverse((_, _, x)) = heap.pop().expect("two left");
-            let Reverse((_, _, y)) = heap.pop().expect("two left");
+            // `y` leaves and the sum enters in one sift (`PeekMut` puts the
+            // sum in `y`'s place), the same heap as a pop and a push
+            let mut top = heap.peek_mut().expect("two left");
+            let Reverse((_, _, y)) = *top;
             let sum = match (x, y) {
                 ((x, false), (y, false)) => (self.add(x, y, false), false),
                 ((x, false), (y, true)) => (self.add(x, y, true), false),
                 ((x, true), (y, false)) => (self.add(y, x, true), false),
                 ((x, true), (y, true)) => (self.add(x, y, false), true),
             };
-            heap.push(Reverse((key(self, sum.0), seq, sum)));
+            *top = Reverse((key(self, sum.0), seq, sum));
+            drop(top);
             seq += 1;
         }
         let Reverse((_, _, (v, neg))) = heap.pop()?;

@@ -263,6 +263,18 @@ pub struct Datapath {
     current: u32,
     /// Every node by the hash of its kind, for structural hashing.
     seen: hashbrown::HashTable<NodeId>,
+    /// Per node, what readers ask of it most ([`Datapath::width`],
+    /// [`Datapath::is_const`]), packed apart from the nodes: operands are
+    /// scattered over the arena, and on a big design reading these from
+    /// the nodes themselves was mostly cache misses.
+    brief: Vec<Brief>,
+}
+
+/// A node's width and whether it is a constant (see `Datapath::brief`).
+#[derive(Debug, Clone, Copy)]
+struct Brief {
+    width: u8,
+    konst: bool,
 }
 
 /// One graph-IR node as the datapath sees it.
@@ -297,6 +309,14 @@ impl Datapath {
     }
     pub fn range(&self, id: NodeId) -> Interval {
         self.nodes[id.index()].range
+    }
+    /// `fmt(id).width`, without reading the node.
+    pub fn width(&self, id: NodeId) -> u32 {
+        self.brief[id.index()].width as u32
+    }
+    /// Whether the node is a [`Kind::Const`], without reading it.
+    pub fn is_const(&self, id: NodeId) -> bool {
+        self.brief[id.index()].konst
     }
 
     /// The node computing `kind`, made if it does not exist yet. `frac` is
@@ -337,12 +357,27 @@ impl Datapath {
     /// `push` of a node whose kind hashes to `h`.
     fn push_hashed(&mut self, node: Node, h: u64) -> NodeId {
         let id = NodeId(self.nodes.len() as u32);
+        self.brief.push(Brief {
+            width: u8::try_from(node.fmt.width).expect("datapath values fit 128 bits"),
+            konst: matches!(node.kind, Kind::Const(_)),
+        });
         self.nodes.push(node);
         self.layer_of.push(self.current);
         let nodes = &self.nodes;
         self.seen
             .insert_unique(h, id, |id| hash(&nodes[id.index()].kind));
         id
+    }
+
+    /// Room for `additional` more nodes, so a big design's arena and hash
+    /// table do not grow (and rehash every node) step by step.
+    pub fn reserve(&mut self, additional: usize) {
+        self.nodes.reserve(additional);
+        self.layer_of.reserve(additional);
+        self.brief.reserve(additional);
+        let nodes = &self.nodes;
+        self.seen
+            .reserve(additional, |id| hash(&nodes[id.index()].kind));
     }
 
     /// Attribute the nodes made from now on to a new layer.
@@ -501,6 +536,7 @@ impl Datapath {
         let old_layer = std::mem::take(&mut self.layer_of);
         let n_live = live.iter().filter(|&&l| l).count();
         self.seen.clear();
+        self.brief.clear();
         self.nodes.reserve_exact(n_live);
         self.layer_of.reserve_exact(n_live);
         for (i, mut node) in old.into_iter().enumerate().filter(|(i, _)| live[*i]) {

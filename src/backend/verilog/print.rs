@@ -118,14 +118,78 @@ enum Wire {
     Zero,
 }
 
+/// A piece of module text that appends itself: numbers and wire names
+/// without `core::fmt`, whose machinery was most of the printer's time
+/// on a big design (millions of instances).
+trait Emit {
+    fn emit(&self, b: &mut String);
+}
+
+impl Emit for str {
+    fn emit(&self, b: &mut String) {
+        b.push_str(self)
+    }
+}
+
+impl Emit for String {
+    fn emit(&self, b: &mut String) {
+        b.push_str(self)
+    }
+}
+
+impl<T: Emit + ?Sized> Emit for &T {
+    fn emit(&self, b: &mut String) {
+        (**self).emit(b)
+    }
+}
+
+impl Emit for i64 {
+    fn emit(&self, b: &mut String) {
+        push_num(b, *self)
+    }
+}
+
+/// `n` in decimal, as `Display` writes it.
+fn push_num(b: &mut String, n: i64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut v = n.unsigned_abs();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        b.push('-');
+    }
+    b.extend(digits[i..].iter().map(|&d| d as char));
+}
+
+impl Emit for Wire {
+    fn emit(&self, b: &mut String) {
+        let (id, suffix, k) = match *self {
+            Wire::Zero => return b.push_str("1'b0"),
+            Wire::Node(id, 0) => (id, "", 0),
+            Wire::Node(id, d) => (id, "_d", d as i64),
+            Wire::Partial(id, k) => (id, "_p", k as i64),
+        };
+        b.push('n');
+        push_num(b, id.0 as i64);
+        if !suffix.is_empty() {
+            b.push_str(suffix);
+            push_num(b, k);
+        }
+    }
+}
+
 impl Display for Wire {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match *self {
-            Wire::Node(id, 0) => write!(f, "n{}", id.0),
-            Wire::Node(id, d) => write!(f, "n{}_d{d}", id.0),
-            Wire::Partial(id, k) => write!(f, "n{}_p{k}", id.0),
-            Wire::Zero => f.write_str("1'b0"),
-        }
+        let mut s = String::new();
+        self.emit(&mut s);
+        f.write_str(&s)
     }
 }
 
@@ -141,9 +205,54 @@ struct Printer<'a> {
     /// Expressions (and their widths) nothing reads, for the sink.
     sunk: Vec<(String, u32)>,
     next: usize,
-    /// Per primitive, its parameters whose default is a plain number
-    /// (`inst_num` compares numbers, not their text).
-    num_defaults: rustc_hash::FxHashMap<&'static str, Vec<(&'static str, i64)>>,
+    /// The primitives printed by `inst_num`.
+    nums: &'a NumInsts,
+}
+
+/// A primitive whose parameters are all numbers, given in this order.
+struct NumInst<const N: usize> {
+    module: &'static str,
+    params: [&'static str; N],
+    /// Each parameter's default where it is a plain number (so a value
+    /// equals the default exactly when it prints the same).
+    defaults: [Option<i64>; N],
+    /// Whether it was instantiated (noted once, not per instance).
+    used: std::cell::Cell<bool>,
+}
+
+impl<const N: usize> NumInst<N> {
+    fn new(module: &'static str, params: [&'static str; N]) -> Self {
+        let all = super::primitive_defaults(module);
+        let defaults = params.map(|p| {
+            let (_, v) = all.iter().find(|(dp, _)| dp == p)?;
+            let n: i64 = v.parse().ok()?;
+            (n.to_string() == *v).then_some(n)
+        });
+        NumInst {
+            module,
+            params,
+            defaults,
+            used: Default::default(),
+        }
+    }
+}
+
+/// Adders and registers: nearly every line of a big design.
+struct NumInsts {
+    add: NumInst<8>,
+    reg: NumInst<2>,
+}
+
+impl NumInsts {
+    fn new() -> Self {
+        NumInsts {
+            add: NumInst::new(
+                "nt_add",
+                ["AW", "AS", "ASH", "BW", "BS", "BSH", "SUB", "OW"],
+            ),
+            reg: NumInst::new("nt_reg", ["W", "DEPTH"]),
+        }
+    }
 }
 
 /// Print `dp` under schedule `s` as module `name`, with `unread` the
@@ -161,7 +270,7 @@ pub fn print(dp: &Datapath, s: &Schedule, unread: &[u32], name: &str, header: St
         reads: Reads::new(&s.delay),
         sunk: vec![],
         next: 0,
-        num_defaults: Default::default(),
+        nums: &NumInsts::new(),
     };
     p.ports(name, &header);
     for (i, &u) in unread.iter().enumerate() {
@@ -197,18 +306,33 @@ fn write_inst<'p>(
     b: &mut String,
     module: &str,
     n: usize,
-    params: impl Iterator<Item = (&'p str, &'p dyn Display)>,
-    conns: &[(&str, &dyn Display)],
+    params: impl Iterator<Item = (&'p str, &'p dyn Emit)>,
+    conns: &[(&str, &dyn Emit)],
 ) {
-    let _ = write!(b, "  {module} ");
+    let port = |b: &mut String, sep: &str, p: &str, v: &dyn Emit| {
+        b.push_str(sep);
+        b.push('.');
+        b.push_str(p);
+        b.push('(');
+        v.emit(b);
+        b.push(')');
+    };
+    b.push_str("  ");
+    b.push_str(module);
+    b.push(' ');
     let mut any = false;
     for (p, v) in params {
-        let _ = write!(b, "{}.{p}({v})", if any { ", " } else { "#(" });
+        port(b, if any { ", " } else { "#(" }, p, v);
         any = true;
     }
-    let _ = write!(b, "{}u{n} (", if any { ") " } else { "" });
+    if any {
+        b.push_str(") ");
+    }
+    b.push('u');
+    push_num(b, n as i64);
+    b.push_str(" (");
     for (k, (p, v)) in conns.iter().enumerate() {
-        let _ = write!(b, "{}.{p}({v})", if k == 0 { "" } else { ", " });
+        port(b, if k == 0 { "" } else { ", " }, p, *v);
     }
     b.push_str(");\n");
 }
@@ -263,9 +387,14 @@ impl Printer<'_> {
         }
     }
 
-    fn wire(&mut self, name: impl Display, width: u32) {
+    fn wire(&mut self, name: impl Emit, width: u32) {
         // `range_str`, without its allocation
-        let _ = writeln!(self.body, "  wire [{}:0] {name};", width - 1);
+        let b = &mut self.body;
+        b.push_str("  wire [");
+        push_num(b, width as i64 - 1);
+        b.push_str(":0] ");
+        name.emit(b);
+        b.push_str(";\n");
     }
 
     fn assign(&mut self, lhs: String, rhs: String) {
@@ -280,9 +409,9 @@ impl Printer<'_> {
         let params = params
             .iter()
             .filter(|(p, v)| !defaults.iter().any(|(dp, dv)| dp == p && dv == v))
-            .map(|(p, v)| (*p, v as &dyn Display));
-        let conns: Vec<(&str, &dyn Display)> =
-            conns.iter().map(|(p, v)| (*p, v as &dyn Display)).collect();
+            .map(|(p, v)| (*p, v as &dyn Emit));
+        let conns: Vec<(&str, &dyn Emit)> =
+            conns.iter().map(|(p, v)| (*p, v as &dyn Emit)).collect();
         write_inst(&mut self.body, module, self.next, params, &conns);
         self.next += 1;
     }
@@ -290,22 +419,19 @@ impl Printer<'_> {
     /// `inst` of a primitive whose parameters are all numbers: adders and
     /// registers, nearly every line of a big design, written without
     /// allocating.
-    fn inst_num(
+    fn inst_num<const N: usize>(
         &mut self,
-        module: &'static str,
-        params: &[(&str, i64)],
-        conns: &[(&str, &dyn Display)],
+        spec: &NumInst<N>,
+        values: [i64; N],
+        conns: &[(&str, &dyn Emit)],
     ) {
-        self.out.primitives.insert(module);
-        let defaults = self
-            .num_defaults
-            .entry(module)
-            .or_insert_with(|| numeric_defaults(module));
-        let params = params
-            .iter()
-            .filter(|(p, v)| !defaults.iter().any(|(dp, dv)| dp == p && dv == v))
-            .map(|(p, v)| (*p, v as &dyn Display));
-        write_inst(&mut self.body, module, self.next, params, conns);
+        if !spec.used.replace(true) {
+            self.out.primitives.insert(spec.module);
+        }
+        let params = (spec.params.iter().zip(&spec.defaults).zip(&values))
+            .filter(|((_, d), v)| **d != Some(**v))
+            .map(|((p, _), v)| (*p, v as &dyn Emit));
+        write_inst(&mut self.body, spec.module, self.next, params, conns);
         self.next += 1;
     }
 
@@ -486,17 +612,19 @@ impl Printer<'_> {
             };
             let fb = self.dp.fmt(t.node);
             let eb = self.read_wire(t.node, at, None);
+            // AW, AS, ASH, BW, BS, BSH, SUB, OW
             let params = [
-                ("AW", acc.1.width as i64),
-                ("AS", acc.1.signed as i64),
-                ("ASH", acc.2 as i64),
-                ("BW", fb.width as i64),
-                ("BS", fb.signed as i64),
-                ("BSH", t.shift as i64),
-                ("SUB", t.neg as i64),
-                ("OW", w as i64),
+                acc.1.width as i64,
+                acc.1.signed as i64,
+                acc.2 as i64,
+                fb.width as i64,
+                fb.signed as i64,
+                t.shift as i64,
+                t.neg as i64,
+                w as i64,
             ];
-            self.inst_num("nt_add", &params, &[("a", &acc.0), ("b", &eb), ("y", &y)]);
+            let nums = self.nums;
+            self.inst_num(&nums.add, params, &[("a", &acc.0), ("b", &eb), ("y", &y)]);
             // the partial sum is taken modulo 2^w like the whole
             acc = (y, Format::new(true, w, 0), 0);
         }
@@ -574,7 +702,7 @@ impl Printer<'_> {
             self.wire(q, w);
             let prev = Wire::Node(id, d - 1);
             let filled: String;
-            let input: &dyn Display = if d > 1 || unread == 0 {
+            let input: &dyn Emit = if d > 1 || unread == 0 {
                 self.reads.all(id, d - 1);
                 &prev
             } else {
@@ -586,10 +714,11 @@ impl Printer<'_> {
                 };
                 &filled
             };
-            let params = [("W", w as i64), ("DEPTH", 1)];
+            let nums = self.nums;
+            // W, DEPTH
             self.inst_num(
-                "nt_reg",
-                &params,
+                &nums.reg,
+                [w as i64, 1],
                 &[("clk", &"clk"), ("d", input), ("q", &q)],
             );
         }
@@ -660,16 +789,4 @@ impl Printer<'_> {
         let a = format!("{{{}}}", parts.join(", "));
         self.inst("nt_sink", &[("W", total.to_string())], &[("a", a)]);
     }
-}
-
-/// `module`'s parameters whose default is a number written plainly (so
-/// that a value equals the default exactly when it prints the same).
-fn numeric_defaults(module: &str) -> Vec<(&'static str, i64)> {
-    super::primitive_defaults(module)
-        .iter()
-        .filter_map(|(p, v)| {
-            let n: i64 = v.parse().ok()?;
-            (n.to_string() == *v).then_some((p.as_str(), n))
-        })
-        .collect()
 }
