@@ -71,6 +71,9 @@ pub fn lower(l: Lowered<'_>) -> Result<Datapath, LowerError> {
         let node = g.node(n);
         lw.dp
             .begin_layer(&node.name, node.stage.is_some_and(|s| s.out_reg));
+        // products are mostly of the layer's own inputs: a table of one
+        // layer's stays in cache (a product met again is only rebuilt)
+        lw.products.clear();
         let elems = lw.node(n);
         lw.dp.layers.last_mut().unwrap().elements = elems.iter().map(|v| Some(v.id)).collect();
         lw.vals.insert(n, elems);
@@ -598,33 +601,32 @@ impl Lower<'_> {
     /// cuts it, fewer partial sums are live. Leaves ready together pair up
     /// in order, as a balanced tree. The root's sign is resolved last.
     fn signed_tree(&mut self, leaves: Vec<Signed>) -> Option<V> {
-        use std::cmp::Reverse;
-        let key = |lw: &mut Self, v: V| (lw.settles(v.id) * 1e6) as i64;
+        let entry = |lw: &mut Self, seq: u64, v: Signed| TreeEntry::new(lw.settles(v.0.id), seq, v);
         // Built in one go, not leaf by leaf: every entry differs in `seq`,
         // so the order of the pops is the same either way.
         let entries: Vec<_> = (0u64..)
             .zip(leaves)
-            .map(|(seq, leaf)| Reverse((key(self, leaf.0), seq, leaf)))
+            .map(|(seq, leaf)| entry(self, seq, leaf))
             .collect();
         let mut seq = entries.len() as u64;
         let mut heap = std::collections::BinaryHeap::from(entries);
         while heap.len() > 1 {
-            let Reverse((_, _, x)) = heap.pop().expect("two left");
+            let x = heap.pop().expect("two left").v;
             // `y` leaves and the sum enters in one sift (`PeekMut` puts the
             // sum in `y`'s place), the same heap as a pop and a push
             let mut top = heap.peek_mut().expect("two left");
-            let Reverse((_, _, y)) = *top;
+            let y = top.v;
             let sum = match (x, y) {
                 ((x, false), (y, false)) => (self.add(x, y, false), false),
                 ((x, false), (y, true)) => (self.add(x, y, true), false),
                 ((x, true), (y, false)) => (self.add(y, x, true), false),
                 ((x, true), (y, true)) => (self.add(x, y, false), true),
             };
-            *top = Reverse((key(self, sum.0), seq, sum));
+            *top = entry(self, seq, sum);
             drop(top);
             seq += 1;
         }
-        let Reverse((_, _, (v, neg))) = heap.pop()?;
+        let (v, neg) = heap.pop()?.v;
         Some(if neg { self.negate(v) } else { v })
     }
 
@@ -702,6 +704,45 @@ impl Lower<'_> {
         }
     }
 }
+
+/// A value in `signed_tree`'s heap, first out when it settles first, then
+/// when it entered first.
+struct TreeEntry {
+    /// The settle time (in fs, an integer so ties are exact) above the
+    /// entry's sequence number: one integer comparison orders two
+    /// entries, and no two are equal.
+    order: u128,
+    v: Signed,
+}
+
+impl TreeEntry {
+    fn new(settle_ns: f64, seq: u64, v: Signed) -> Self {
+        // i64 order as u64 order: flip the sign bit
+        let key = ((settle_ns * 1e6) as i64 as u64) ^ (1 << 63);
+        TreeEntry {
+            order: (key as u128) << 64 | seq as u128,
+            v,
+        }
+    }
+}
+
+impl Ord for TreeEntry {
+    /// Reversed, so that `BinaryHeap` (a max-heap) pops the first.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        other.order.cmp(&self.order)
+    }
+}
+impl PartialOrd for TreeEntry {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl PartialEq for TreeEntry {
+    fn eq(&self, other: &Self) -> bool {
+        self.order == other.order
+    }
+}
+impl Eq for TreeEntry {}
 
 fn term(v: V, shift: u32, neg: bool) -> Term {
     Term {

@@ -264,16 +264,18 @@ pub struct Datapath {
     /// Every node by the hash of its kind, for structural hashing.
     seen: hashbrown::HashTable<NodeId>,
     /// Per node, what readers ask of it most ([`Datapath::width`],
-    /// [`Datapath::is_const`]), packed apart from the nodes: operands are
+    /// [`Datapath::is_signed`], [`Datapath::is_const`]), packed apart from the nodes: operands are
     /// scattered over the arena, and on a big design reading these from
     /// the nodes themselves was mostly cache misses.
     brief: Vec<Brief>,
 }
 
-/// A node's width and whether it is a constant (see `Datapath::brief`).
+/// A node's width, signedness and whether it is a constant (see
+/// `Datapath::brief`).
 #[derive(Debug, Clone, Copy)]
 struct Brief {
     width: u8,
+    signed: bool,
     konst: bool,
 }
 
@@ -313,6 +315,10 @@ impl Datapath {
     /// `fmt(id).width`, without reading the node.
     pub fn width(&self, id: NodeId) -> u32 {
         self.brief[id.index()].width as u32
+    }
+    /// `fmt(id).signed`, without reading the node.
+    pub fn is_signed(&self, id: NodeId) -> bool {
+        self.brief[id.index()].signed
     }
     /// Whether the node is a [`Kind::Const`], without reading it.
     pub fn is_const(&self, id: NodeId) -> bool {
@@ -359,6 +365,7 @@ impl Datapath {
         let id = NodeId(self.nodes.len() as u32);
         self.brief.push(Brief {
             width: u8::try_from(node.fmt.width).expect("datapath values fit 128 bits"),
+            signed: node.fmt.signed,
             konst: matches!(node.kind, Kind::Const(_)),
         });
         self.nodes.push(node);

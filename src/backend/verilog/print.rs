@@ -42,7 +42,7 @@ enum Read {
 /// `start[n] + d` of one flat table. One byte a wire, as a big design has
 /// millions; the bits read of a partly read wire (few are) are on the side.
 struct Reads {
-    start: Vec<usize>,
+    start: Vec<u32>,
     table: Vec<u8>,
     bits: rustc_hash::FxHashMap<usize, u128>,
 }
@@ -55,19 +55,19 @@ const READ_ALL: u8 = 2;
 impl Reads {
     fn new(delay: &[u32]) -> Reads {
         let mut start = Vec::with_capacity(delay.len());
-        let mut n = 0;
+        let mut n = 0u32;
         for &d in delay {
             start.push(n);
-            n += d as usize + 1;
+            n = n.checked_add(d + 1).expect("under 2^32 wires");
         }
         Reads {
             start,
-            table: vec![READ_NONE; n],
+            table: vec![READ_NONE; n as usize],
             bits: Default::default(),
         }
     }
     fn slot(&self, id: NodeId, d: u32) -> usize {
-        self.start[id.index()] + d as usize
+        (self.start[id.index()] + d) as usize
     }
     /// Every bit of the wire is read.
     fn all(&mut self, id: NodeId, d: u32) {
@@ -151,21 +151,22 @@ impl Emit for i64 {
 
 /// `n` in decimal, as `Display` writes it.
 fn push_num(b: &mut String, n: i64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    let mut v = n.unsigned_abs();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
     if n < 0 {
         b.push('-');
     }
-    b.extend(digits[i..].iter().map(|&d| d as char));
+    let mut v = n.unsigned_abs();
+    if v < 10 {
+        // flags and small shifts: most parameters
+        return b.push(char::from(b'0' + v as u8));
+    }
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    while v > 0 {
+        i -= 1;
+        digits[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    b.push_str(std::str::from_utf8(&digits[i..]).expect("ASCII digits"));
 }
 
 impl Emit for Wire {
@@ -600,7 +601,7 @@ impl Printer<'_> {
         } else {
             let t = ts[0];
             let a = self.read_wire(t.node, at, None);
-            ((a, self.dp.fmt(t.node), t.shift), &ts[1..])
+            ((a, self.operand_fmt(t.node), t.shift), &ts[1..])
         };
         for (k, t) in rest.iter().enumerate() {
             let y = if k + 1 == rest.len() {
@@ -610,7 +611,7 @@ impl Printer<'_> {
                 self.wire(y, w);
                 y
             };
-            let fb = self.dp.fmt(t.node);
+            let fb = self.operand_fmt(t.node);
             let eb = self.read_wire(t.node, at, None);
             // AW, AS, ASH, BW, BS, BSH, SUB, OW
             let params = [
@@ -628,6 +629,12 @@ impl Printer<'_> {
             // the partial sum is taken modulo 2^w like the whole
             acc = (y, Format::new(true, w, 0), 0);
         }
+    }
+
+    /// An operand's width and signedness (its binary point left at 0), from
+    /// the datapath's packed table rather than the scattered node.
+    fn operand_fmt(&self, x: NodeId) -> Format {
+        Format::new(self.dp.is_signed(x), self.dp.width(x), 0)
     }
 
     /// A threshold cell. Up to `TABLE_INPUTS` inputs it is printed as its
