@@ -154,19 +154,31 @@ fn push_num(b: &mut String, n: i64) {
     if n < 0 {
         b.push('-');
     }
-    let mut v = n.unsigned_abs();
-    if v < 10 {
-        // flags and small shifts: most parameters
-        return b.push(char::from(b'0' + v as u8));
+    push_digits(b, n.unsigned_abs(), digit_table());
+}
+
+/// `v`'s digits, four at a time from `table` (`digit_table`): neither
+/// `core::fmt` nor a UTF-8 check of each number's digits.
+fn push_digits(b: &mut String, v: u64, table: &str) {
+    if v >= 10000 {
+        push_digits(b, v / 10000, table);
+        let low = (v % 10000) as usize;
+        return b.push_str(&table[4 * low..4 * low + 4]);
     }
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    while v > 0 {
-        i -= 1;
-        digits[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-    }
-    b.push_str(std::str::from_utf8(&digits[i..]).expect("ASCII digits"));
+    let v = v as usize;
+    let skip = match v {
+        0..=9 => 3,
+        10..=99 => 2,
+        100..=999 => 1,
+        _ => 0,
+    };
+    b.push_str(&table[4 * v + skip..4 * v + 4]);
+}
+
+/// "0000", "0001", ... "9999" in one string.
+fn digit_table() -> &'static str {
+    static TABLE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| (0..10000).map(|i| format!("{i:04}")).collect())
 }
 
 impl Emit for Wire {
