@@ -149,7 +149,7 @@ pub fn compile_text(
     opts: CompileOptions,
     stop_after: Option<&str>,
 ) -> Result<Compiled, CompileError> {
-    let mut g = json::parse_model(text).map_err(|source| CompileError::Frontend {
+    let parsed = json::parse_model(text).map_err(|source| CompileError::Frontend {
         file: file.to_string(),
         source,
     })?;
@@ -158,10 +158,13 @@ pub fn compile_text(
         source,
     };
     // The float reference is the model as written: shapes, nothing else.
+    // It starts from a copy of the parsed graph, not a second parse: on a
+    // big model the JSON costs more than the copy.
+    let mut g = parsed.clone();
     passes::run(&mut g, opts, Some("infer_shapes")).map_err(pass_err)?;
     let float = FloatModel::new(&g);
     if stop_after != Some("infer_shapes") {
-        let mut full = json::parse_model(text).expect("parsed above");
+        let mut full = parsed;
         passes::run(&mut full, opts, stop_after).map_err(pass_err)?;
         g = full;
     }

@@ -74,25 +74,70 @@ pub fn hex_lines(values: &[i128], fields: &[(u32, usize)], total_bits: u64) -> S
     let per_sample: usize = fields.iter().map(|f| f.1).sum();
     let digits = total_bits.div_ceil(4).max(1) as usize;
     let mut out = String::with_capacity(values.len() / per_sample.max(1) * (digits + 1));
+    let mut line = Nibbles::default();
     for sample in values.chunks(per_sample.max(1)) {
-        let mut bits = vec![false; digits * 4];
-        let mut pos = 0usize;
         let mut k = 0;
         for &(width, count) in fields {
-            for _ in 0..count {
-                let v = sample[k] as u128;
-                for b in 0..width as usize {
-                    bits[pos + b] = (v >> b.min(127)) & 1 == 1;
-                }
-                pos += width as usize;
-                k += 1;
+            for &v in &sample[k..k + count] {
+                line.push_value(v as u128, width);
             }
+            k += count;
         }
-        for d in (0..digits).rev() {
-            let nib = (0..4).fold(0u32, |a, b| a | ((bits[d * 4 + b] as u32) << b));
-            out.push(char::from_digit(nib, 16).unwrap());
-        }
+        line.finish(digits);
+        out.extend(line.digits.iter().rev().map(|&n| HEX[n as usize] as char));
         out.push('\n');
+        line.digits.clear();
     }
     out
+}
+
+/// Lower-case hex digits, as `char::from_digit` gives them.
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// One line's hex digits, least significant first. Bits enter at the top
+/// of a small accumulator, up to 32 at a time, and leave four at a time:
+/// a big design's vectors have tens of millions of bits.
+#[derive(Default)]
+struct Nibbles {
+    digits: Vec<u8>,
+    acc: u64,
+    bits: u32,
+}
+
+impl Nibbles {
+    /// The low `width` bits of `v` (past bit 127 its top bit repeats).
+    fn push_value(&mut self, v: u128, width: u32) {
+        let mut lo = 0;
+        while lo < width {
+            let n = (width - lo).min(32);
+            let chunk = if lo + n <= 128 {
+                (v >> lo) as u64 & ((1 << n) - 1)
+            } else {
+                (0..n).fold(0, |a, k| a | ((v >> (lo + k).min(127)) as u64 & 1) << k)
+            };
+            self.push(chunk, n);
+            lo += n;
+        }
+    }
+
+    /// `n ≤ 32` bits.
+    fn push(&mut self, chunk: u64, n: u32) {
+        self.acc |= chunk << self.bits;
+        self.bits += n;
+        while self.bits >= 4 {
+            self.digits.push((self.acc & 15) as u8);
+            self.acc >>= 4;
+            self.bits -= 4;
+        }
+    }
+
+    /// The last partial digit, then zeros up to `digits` digits.
+    fn finish(&mut self, digits: usize) {
+        if self.bits > 0 {
+            self.digits.push(self.acc as u8);
+            (self.acc, self.bits) = (0, 0);
+        }
+        assert!(self.digits.len() <= digits, "the fields fill the bus");
+        self.digits.resize(digits, 0);
+    }
 }

@@ -249,8 +249,9 @@ pub fn build_dir(
     let golden = c.golden()?;
     let inputs = input_samples(&c, &golden, v, default_n)?;
     let n = inputs.len() / golden.input_len().max(1);
-    let o = driver::generate(&c, n)?;
-    let mut files = o.design.files.clone();
+    let mut o = driver::generate(&c, n)?;
+    // Moved, not copied: the RTL of a big design is hundreds of MB.
+    let mut files = std::mem::take(&mut o.design.files);
     files.extend(driver::vector_files(&golden, &o.design.info, &inputs));
     files.push((
         "report.json".into(),

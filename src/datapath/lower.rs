@@ -30,7 +30,7 @@ pub enum LowerError {
 /// A value during lowering: node `id`'s raw integer read at `frac`
 /// fractional bits. Reading a node at a coarser `frac` than its own is
 /// how a product by `2^k` costs nothing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 struct V {
     id: NodeId,
     frac: i32,
@@ -50,6 +50,11 @@ struct Lower<'g> {
     settle: Vec<Arrival>,
     /// The folded array (`tl-pe`), whose layers become result banks.
     fold: Option<fold::Fold>,
+    /// Every constant product made so far, `(v, c, frac_c)` → `cmul`'s
+    /// result: a product is read by every neuron with that weight, and
+    /// this small table answers in one probe where rebuilding it would
+    /// walk its digits and the arena's big hash table.
+    products: rustc_hash::FxHashMap<(V, i128, i32), V>,
 }
 
 /// Build the datapath of a lowered graph.
@@ -69,11 +74,16 @@ pub fn lower(l: Lowered<'_>) -> Result<Datapath, LowerError> {
         vals: HashMap::new(),
         settle: vec![],
         fold,
+        products: Default::default(),
     };
+    lw.dp.reserve(size_hint(g));
     for n in g.topo() {
         let node = g.node(n);
         lw.dp
             .begin_layer(&node.name, node.stage.is_some_and(|s| s.out_reg));
+        // products are mostly of the layer's own inputs: a table of one
+        // layer's stays in cache (a product met again is only rebuilt)
+        lw.products.clear();
         let elems = lw.node(n);
         lw.dp.layers.last_mut().unwrap().elements = elems.iter().map(|v| Some(v.id)).collect();
         lw.vals.insert(n, elems);
@@ -101,6 +111,22 @@ fn cell_limits(g: &Graph) -> tl_cells::Limits {
         max_fanin: opts.tl_max_fanin,
         max_weight: opts.tl_max_weight,
     }
+}
+
+/// About how many nodes the lowering makes: an adder per term of a dense
+/// layer, a node per element of every layer (only a hint for `reserve`).
+fn size_hint(g: &Graph) -> usize {
+    g.topo()
+        .into_iter()
+        .map(|n| {
+            let node = g.node(n);
+            let terms = match &node.op {
+                Op::Dense(d) => d.terms.as_ref().map_or(0, |t| t.iter().map(Vec::len).sum()),
+                _ => 0,
+            };
+            terms + node.size()
+        })
+        .sum()
 }
 
 impl Lower<'_> {
@@ -617,6 +643,17 @@ impl Lower<'_> {
     /// and adds of `c`'s canonical signed digits: `d` digits cost `d − 1`
     /// adders and a power of two costs none.
     fn cmul(&mut self, v: V, c: i128, frac_c: i32) -> V {
+        // Made once: the same call again would find every adder it makes.
+        if let Some(&p) = self.products.get(&(v, c, frac_c)) {
+            return p;
+        }
+        let p = self.new_cmul(v, c, frac_c);
+        self.products.insert((v, c, frac_c), p);
+        p
+    }
+
+    /// `cmul` of a product not made yet.
+    fn new_cmul(&mut self, v: V, c: i128, frac_c: i32) -> V {
         let f = v.frac + frac_c;
         if c == 0 {
             return self.constant(0, f);
@@ -643,14 +680,15 @@ impl Lower<'_> {
     /// cuts it, fewer partial sums are live. Leaves ready together pair up
     /// in order, as a balanced tree. The root's sign is resolved last.
     fn signed_tree(&mut self, leaves: Vec<Signed>) -> Option<V> {
-        use std::cmp::Reverse;
-        let mut heap = std::collections::BinaryHeap::new();
-        let mut seq = 0u64;
-        let key = |lw: &mut Self, v: V| (lw.settles(v.id) * 1e6) as i64;
-        for leaf in leaves {
-            heap.push(Reverse((key(self, leaf.0), seq, leaf)));
-            seq += 1;
-        }
+        let entry = |lw: &mut Self, seq: u64, v: Signed| TreeEntry::new(lw.settles(v.0.id), seq, v);
+        // Built in one go, not leaf by leaf: every entry differs in `seq`,
+        // so the order of the pops is the same either way.
+        let entries: Vec<_> = (0u64..)
+            .zip(leaves)
+            .map(|(seq, leaf)| entry(self, seq, leaf))
+            .collect();
+        let mut seq = entries.len() as u64;
+        let mut heap = std::collections::BinaryHeap::from(entries);
         let arity = if self.g.meta.pipeline.unwrap_or_default().vendor_cells {
             3
         } else {
@@ -658,12 +696,18 @@ impl Lower<'_> {
         };
         while heap.len() > 1 {
             let k = arity.min(heap.len());
-            let ops: Vec<Signed> = (0..k).map(|_| heap.pop().expect("k left").0.2).collect();
+            let mut ops: Vec<Signed> = (1..k).map(|_| heap.pop().expect("k left").v).collect();
+            // the last operand leaves and the sum enters in one sift
+            // (`PeekMut` puts the sum in its place), the same heap as a pop
+            // and a push
+            let mut top = heap.peek_mut().expect("k left");
+            ops.push(top.v);
             let sum = self.signed_sum(&ops);
-            heap.push(Reverse((key(self, sum.0), seq, sum)));
+            *top = entry(self, seq, sum);
+            drop(top);
             seq += 1;
         }
-        let Reverse((_, _, (v, neg))) = heap.pop()?;
+        let (v, neg) = heap.pop()?.v;
         Some(if neg { self.negate(v) } else { v })
     }
 
@@ -765,6 +809,45 @@ impl Lower<'_> {
         }
     }
 }
+
+/// A value in `signed_tree`'s heap, first out when it settles first, then
+/// when it entered first.
+struct TreeEntry {
+    /// The settle time (in fs, an integer so ties are exact) above the
+    /// entry's sequence number: one integer comparison orders two
+    /// entries, and no two are equal.
+    order: u128,
+    v: Signed,
+}
+
+impl TreeEntry {
+    fn new(settle_ns: f64, seq: u64, v: Signed) -> Self {
+        // i64 order as u64 order: flip the sign bit
+        let key = ((settle_ns * 1e6) as i64 as u64) ^ (1 << 63);
+        TreeEntry {
+            order: (key as u128) << 64 | seq as u128,
+            v,
+        }
+    }
+}
+
+impl Ord for TreeEntry {
+    /// Reversed, so that `BinaryHeap` (a max-heap) pops the first.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        other.order.cmp(&self.order)
+    }
+}
+impl PartialOrd for TreeEntry {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl PartialEq for TreeEntry {
+    fn eq(&self, other: &Self) -> bool {
+        self.order == other.order
+    }
+}
+impl Eq for TreeEntry {}
 
 fn term(v: V, shift: u32, neg: bool) -> Term {
     Term {

@@ -274,6 +274,20 @@ pub struct Datapath {
     current: u32,
     /// Every node by the hash of its kind, for structural hashing.
     seen: hashbrown::HashTable<NodeId>,
+    /// Per node, what readers ask of it most ([`Datapath::width`],
+    /// [`Datapath::is_signed`], [`Datapath::is_const`]), packed apart from the nodes: operands are
+    /// scattered over the arena, and on a big design reading these from
+    /// the nodes themselves was mostly cache misses.
+    brief: Vec<Brief>,
+}
+
+/// A node's width, signedness and whether it is a constant (see
+/// `Datapath::brief`).
+#[derive(Debug, Clone, Copy)]
+struct Brief {
+    width: u8,
+    signed: bool,
+    konst: bool,
 }
 
 /// One graph-IR node as the datapath sees it.
@@ -309,6 +323,18 @@ impl Datapath {
     pub fn range(&self, id: NodeId) -> Interval {
         self.nodes[id.index()].range
     }
+    /// `fmt(id).width`, without reading the node.
+    pub fn width(&self, id: NodeId) -> u32 {
+        self.brief[id.index()].width as u32
+    }
+    /// `fmt(id).signed`, without reading the node.
+    pub fn is_signed(&self, id: NodeId) -> bool {
+        self.brief[id.index()].signed
+    }
+    /// Whether the node is a [`Kind::Const`], without reading it.
+    pub fn is_const(&self, id: NodeId) -> bool {
+        self.brief[id.index()].konst
+    }
 
     /// The node computing `kind`, made if it does not exist yet. `frac` is
     /// the binary point of the result where the kind does not fix it (it
@@ -318,33 +344,58 @@ impl Datapath {
     /// one point is that constant.
     pub fn node(&mut self, kind: Kind, frac: i32) -> NodeId {
         let kind = canonical(kind);
-        if let Some(id) = self.find(&kind) {
+        // hashed once for the look-up and the insertion: millions of
+        // nodes go through here on a big design
+        let h = hash(&kind);
+        if let Some(id) = self.find(h, &kind) {
             return id;
         }
-        let node = self.facts(kind.clone(), frac);
-        if node.range.0 == node.range.1 && !matches!(kind, Kind::Const(_)) {
+        let node = self.facts(kind, frac);
+        if node.range.0 == node.range.1 && !matches!(node.kind, Kind::Const(_)) {
             return self.node(Kind::Const(node.range.0), node.fmt.frac);
         }
-        self.push(node)
+        self.push_hashed(node, h)
     }
 
-    fn find(&self, kind: &Kind) -> Option<NodeId> {
+    /// The node of `kind`, whose hash is `h`, if there is one.
+    fn find(&self, h: u64, kind: &Kind) -> Option<NodeId> {
         let nodes = &self.nodes;
         self.seen
-            .find(hash(kind), |id| nodes[id.index()].kind == *kind)
+            .find(h, |id| nodes[id.index()].kind == *kind)
             .copied()
     }
 
     /// Append `node`, attributed to the current layer, and remember it.
     fn push(&mut self, node: Node) -> NodeId {
-        let id = NodeId(self.nodes.len() as u32);
         let h = hash(&node.kind);
+        self.push_hashed(node, h)
+    }
+
+    /// `push` of a node whose kind hashes to `h`.
+    fn push_hashed(&mut self, node: Node, h: u64) -> NodeId {
+        let id = NodeId(self.nodes.len() as u32);
+        self.brief.push(Brief {
+            width: u8::try_from(node.fmt.width).expect("datapath values fit 128 bits"),
+            signed: node.fmt.signed,
+            konst: matches!(node.kind, Kind::Const(_)),
+        });
         self.nodes.push(node);
         self.layer_of.push(self.current);
         let nodes = &self.nodes;
         self.seen
             .insert_unique(h, id, |id| hash(&nodes[id.index()].kind));
         id
+    }
+
+    /// Room for `additional` more nodes, so a big design's arena and hash
+    /// table do not grow (and rehash every node) step by step.
+    pub fn reserve(&mut self, additional: usize) {
+        self.nodes.reserve(additional);
+        self.layer_of.reserve(additional);
+        self.brief.reserve(additional);
+        let nodes = &self.nodes;
+        self.seen
+            .reserve(additional, |id| hash(&nodes[id.index()].kind));
     }
 
     /// Attribute the nodes made from now on to a new layer.
@@ -477,7 +528,7 @@ impl Datapath {
 
     /// A node whose value comes from outside the datapath's logic.
     fn source(&mut self, kind: Kind, fmt: Format, range: Interval) -> NodeId {
-        if let Some(id) = self.find(&kind) {
+        if let Some(id) = self.find(hash(&kind), &kind) {
             return id;
         }
         let low = if range.0 == range.1 { fmt.width } else { 0 };
@@ -509,10 +560,19 @@ impl Datapath {
                 }
             }
         }
+        // Nothing dead (the usual case): the arena, its numbering and the
+        // hash table stay as they are, instead of rehashing every node.
+        if live.iter().all(|&l| l) {
+            return;
+        }
         let mut map = vec![NodeId(u32::MAX); self.nodes.len()];
         let old = std::mem::take(&mut self.nodes);
         let old_layer = std::mem::take(&mut self.layer_of);
+        let n_live = live.iter().filter(|&&l| l).count();
         self.seen.clear();
+        self.brief.clear();
+        self.nodes.reserve_exact(n_live);
+        self.layer_of.reserve_exact(n_live);
         for (i, mut node) in old.into_iter().enumerate().filter(|(i, _)| live[*i]) {
             node.kind = remap(node.kind, &map);
             self.current = old_layer[i];

@@ -79,7 +79,7 @@ impl Schedule {
 
 /// Constants are wires to every cycle: no register ever holds one.
 pub fn is_const(dp: &Datapath, id: NodeId) -> bool {
-    matches!(dp.node_ref(id).kind, Kind::Const(_))
+    dp.is_const(id)
 }
 
 /// By the clock on device `dev` (an index into `DEVICES`): a node joins
@@ -103,17 +103,27 @@ pub fn by_clock(dp: &Datapath, period_ns: f64, dev: usize) -> Schedule {
     };
     // The latest cycle any node placed so far reads each node in.
     let mut read = vec![0u32; n];
-    let mut held = vec![u32::MAX; n];
+    let mut held = Held {
+        until: vec![u32::MAX; n],
+        touched: vec![],
+    };
+    // The early placement of a layer, in buffers kept across layers: a
+    // big layer's are tens of MB, fresh pages for each would be faulted in.
+    let (mut early_cycle, mut early_arrival) = (vec![], vec![]);
     for (first, end) in layer_runs(dp) {
         let fresh = fresh_start(dp, &s, first, end, dev);
-        let early = s.place(dp, first, end, 0, period_ns, dev);
+        s.place(dp, first, end, 0, period_ns, dev);
+        early_cycle.clear();
+        early_cycle.extend_from_slice(&s.cycle[first..end]);
+        early_arrival.clear();
+        early_arrival.extend_from_slice(&s.arrival[first..end]);
         let cost_early = register_bits(dp, &s, &read, (first, end), &mut held);
         // the fresh placement stays in `s` unless the early one is cheaper
         s.place(dp, first, end, fresh, period_ns, dev);
         let cost_late = register_bits(dp, &s, &read, (first, end), &mut held);
         if cost_early <= cost_late {
-            s.cycle[first..end].copy_from_slice(&early.0);
-            s.arrival[first..end].copy_from_slice(&early.1);
+            s.cycle[first..end].copy_from_slice(&early_cycle);
+            s.arrival[first..end].copy_from_slice(&early_arrival);
         }
         for i in first..end {
             read[i] = read[i].max(s.cycle[i]);
@@ -158,18 +168,28 @@ fn fresh_start(dp: &Datapath, s: &Schedule, first: usize, end: usize, dev: usize
         .unwrap_or(0)
 }
 
+/// Scratch space of `register_bits`, kept across its calls: per node the
+/// last cycle a reader holds it to (`u32::MAX` when unused, and left so),
+/// and the nodes that have one.
+struct Held {
+    until: Vec<u32>,
+    touched: Vec<usize>,
+}
+
 /// The register bits the run `first..end`, as placed in `s`, adds: its
 /// operands held beyond what earlier readers already hold them for, and
-/// its own values held for its own later nodes. `held` is scratch space
-/// of one entry per node, `u32::MAX` when unused, and is left so.
+/// its own values held for its own later nodes.
 fn register_bits(
     dp: &Datapath,
     s: &Schedule,
     read: &[u32],
     (first, end): (usize, usize),
-    held: &mut [u32],
+    held: &mut Held,
 ) -> u64 {
-    let mut touched = vec![];
+    let Held {
+        until: held,
+        touched,
+    } = held;
     for i in first..end {
         for o in dp.nodes[i].kind.operands().filter(|&o| !is_const(dp, o)) {
             let h = &mut held[o.index()];
@@ -182,21 +202,21 @@ fn register_bits(
         }
     }
     let mut bits = 0;
-    for o in touched {
+    for o in touched.drain(..) {
         let until = std::mem::replace(&mut held[o], u32::MAX);
         let from = if o < first {
             read[o].max(s.cycle[o])
         } else {
             s.cycle[o]
         };
-        bits += dp.nodes[o].fmt.width as u64 * until.saturating_sub(from) as u64;
+        bits += dp.width(NodeId(o as u32)) as u64 * until.saturating_sub(from) as u64;
     }
     bits
 }
 
 impl Schedule {
     /// Place the run `first..end` as early as its operands and `min_cycle`
-    /// allow; returns its cycles and arrivals (also left in `self`).
+    /// allow, leaving its cycles and arrivals in `self`.
     fn place(
         &mut self,
         dp: &Datapath,
@@ -205,7 +225,7 @@ impl Schedule {
         min_cycle: u32,
         period_ns: f64,
         dev: usize,
-    ) -> (Vec<u32>, Vec<Arrival>) {
+    ) {
         for i in first..end {
             let id = NodeId(i as u32);
             let ops = dp.node_ref(id).kind.operands();
@@ -221,10 +241,6 @@ impl Schedule {
             self.cycle[i] = c;
             self.arrival[i] = a;
         }
-        (
-            self.cycle[first..end].to_vec(),
-            self.arrival[first..end].to_vec(),
-        )
     }
 }
 

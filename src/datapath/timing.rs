@@ -15,10 +15,10 @@ pub fn adder_logic_bits(dp: &Datapath, id: NodeId) -> u32 {
     let Kind::Add { terms, .. } = &dp.node_ref(id).kind else {
         return 0;
     };
-    let width = dp.fmt(id).width;
+    let width = dp.width(id);
     let top = terms
         .iter()
-        .map(|t| dp.fmt(t.node).width + t.shift)
+        .map(|t| dp.width(t.node) + t.shift)
         .max()
         .unwrap_or(0)
         .min(width);
@@ -48,7 +48,7 @@ pub fn free_low_bits(terms: &[Term]) -> u32 {
 /// Where node `id`'s result settles when its operands settle at `t`.
 pub fn settle(dp: &Datapath, id: NodeId, t: Arrival) -> Arrival {
     let node = dp.node_ref(id);
-    let in_w = |x: NodeId| dp.fmt(x).width;
+    let in_w = |x: NodeId| dp.width(x);
     match &node.kind {
         Kind::Input { .. } | Kind::Bank { .. } => Arrival::register(),
         Kind::Const(_) => Arrival::ZERO,

@@ -365,6 +365,15 @@ impl Ctx {
             .ok_or_else(|| self.e(field, "must be a list"))
     }
     fn number(&self, v: &Value, field: &str) -> Result<f64, FrontendError> {
+        self.number_at(v, || field.to_string())
+    }
+    /// `number`, naming the field only for an error: a big model has
+    /// millions of weights, each of which would otherwise format its name.
+    fn number_at(&self, v: &Value, field: impl Fn() -> String) -> Result<f64, FrontendError> {
+        if let Some(x) = v.as_f64().filter(|x| x.is_finite()) {
+            return Ok(x);
+        }
+        let field = &field();
         if let Some(s) = v.as_str().and_then(|s| s.strip_prefix("__nonfinite__")) {
             return Err(self.e(
                 field,
@@ -386,7 +395,7 @@ impl Ctx {
         self.array(obj, field)?
             .iter()
             .enumerate()
-            .map(|(i, v)| self.number(v, &format!("{field}[{i}]")))
+            .map(|(i, v)| self.number_at(v, || format!("{field}[{i}]")))
             .collect()
     }
     /// A type that may also be `bipolar`; returns the numeric type and
@@ -457,7 +466,7 @@ impl Ctx {
             let vals: Result<Vec<f64>, _> = row
                 .iter()
                 .enumerate()
-                .map(|(c, v)| self.number(v, &format!("weights[{r}][{c}]")))
+                .map(|(c, v)| self.number_at(v, || format!("weights[{r}][{c}]")))
                 .collect();
             weights.push(vals?);
         }
@@ -506,7 +515,7 @@ impl Ctx {
             let vals: Result<Vec<f64>, _> = row
                 .iter()
                 .enumerate()
-                .map(|(k, v)| self.number(v, &format!("thresholds[{c}][{k}]")))
+                .map(|(k, v)| self.number_at(v, || format!("thresholds[{c}][{k}]")))
                 .collect();
             t.push(vals?);
         }

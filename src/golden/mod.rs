@@ -25,6 +25,9 @@ enum Kernel {
     DenseExact {
         rows: Vec<Vec<i128>>,
         bias: Vec<i128>,
+        /// `rows` as `i16`, where every dot product with the layer's
+        /// inputs is exact in `i32` (`rows16`).
+        rows16: Option<Vec<Vec<i16>>>,
     },
     /// Explicit accumulator: each product cast to `acc`, wrapping sum.
     DenseWrap {
@@ -213,14 +216,18 @@ impl Golden {
                         }
                     }
                     match &d.accum {
-                        Accum::Auto => Kernel::DenseExact {
-                            rows: q
+                        Accum::Auto => {
+                            let rows: Vec<Vec<i128>> = q
                                 .weights
                                 .iter()
                                 .map(|r| r.iter().map(|&w| w << acc.product_shift).collect())
-                                .collect(),
-                            bias: acc.bias.clone(),
-                        },
+                                .collect();
+                            Kernel::DenseExact {
+                                rows16: rows16(&rows, xmax),
+                                rows,
+                                bias: acc.bias.clone(),
+                            }
+                        }
                         Accum::Explicit(a) => Kernel::DenseWrap {
                             rows: q.weights.clone(),
                             bias: acc.bias.clone(),
@@ -383,7 +390,9 @@ impl Golden {
             .steps
             .iter()
             .map(|s| match &s.kernel {
-                Kernel::DenseExact { rows, .. } => Some(
+                Kernel::DenseExact {
+                    rows, rows16: None, ..
+                } => Some(
                     rows.iter()
                         .map(|r| r.iter().map(|&w| T::from(w)).collect())
                         .collect(),
@@ -391,130 +400,232 @@ impl Golden {
                 _ => None,
             })
             .collect();
-        let mut bufs: Vec<Vec<T>> = self
-            .steps
-            .iter()
-            .map(|s| vec![T::default(); s.size])
+        // Per lane (a sample of the block), every step's values.
+        let n_lanes = LANES.min(inputs.len().div_ceil(n_in.max(1)));
+        let mut lanes: Vec<Vec<Vec<T>>> = (0..n_lanes)
+            .map(|_| {
+                self.steps
+                    .iter()
+                    .map(|s| vec![T::default(); s.size])
+                    .collect()
+            })
             .collect();
-        for sample in inputs.chunks(n_in.max(1)) {
+        for block in inputs.chunks(n_in.max(1) * LANES) {
+            let samples: Vec<&[i128]> = block.chunks(n_in.max(1)).collect();
+            let lanes = &mut lanes[..samples.len()];
             for (k, step) in self.steps.iter().enumerate() {
-                let (done, rest) = bufs.split_at_mut(k);
-                let dst = &mut rest[0];
-                let arg = |i: usize| &done[step.args[i]];
-                match &step.kernel {
-                    Kernel::Input { offset, bipolar } => {
-                        for (d, &v) in dst.iter_mut().zip(&sample[*offset..*offset + step.size]) {
-                            *d = T::from(if *bipolar { 2 * v - 1 } else { v });
-                        }
+                match (&step.kernel, &rows[k]) {
+                    (
+                        Kernel::DenseExact {
+                            bias,
+                            rows16: Some(w),
+                            ..
+                        },
+                        _,
+                    ) => dense16_lanes(lanes, k, step.args[0], w, bias),
+                    (Kernel::DenseExact { bias, .. }, Some(w)) => {
+                        dense_lanes(lanes, k, step.args[0], w, bias)
                     }
-                    Kernel::DenseExact { bias, .. } => {
-                        let x = arg(0);
-                        for ((d, row), &b) in
-                            dst.iter_mut().zip(rows[k].as_ref().unwrap()).zip(bias)
-                        {
-                            let mut acc = T::from(b);
-                            for (&w, &xi) in row.iter().zip(x) {
-                                acc = acc + w * xi;
-                            }
-                            *d = acc;
-                        }
-                    }
-                    Kernel::DenseWrap {
-                        rows,
-                        bias,
-                        prod_frac,
-                        acc,
-                    } => {
-                        let x = arg(0);
-                        for ((d, row), &b) in dst.iter_mut().zip(rows).zip(bias) {
-                            let mut s = b;
-                            for (&w, &xi) in row.iter().zip(x) {
-                                if w != 0 {
-                                    let p = cast(w * xi.to(), *prod_frac, acc).0;
-                                    s = acc.format.from_bits(s.wrapping_add(p) as u128);
-                                }
-                            }
-                            *d = T::from(s);
-                        }
-                    }
-                    Kernel::Relu => {
-                        for (d, &x) in dst.iter_mut().zip(arg(0)) {
-                            *d = x.max(T::default());
-                        }
-                    }
-                    Kernel::Leaky { alpha, shift } => {
-                        for (d, &x) in dst.iter_mut().zip(arg(0)) {
-                            let x = x.to();
-                            *d = T::from(if x >= 0 { x << shift } else { x * alpha });
-                        }
-                    }
-                    Kernel::Clamp { shift, one } => {
-                        for (d, &x) in dst.iter_mut().zip(arg(0)) {
-                            *d = T::from((x.to() << shift).clamp(-one, *one));
-                        }
-                    }
-                    Kernel::Copy => dst.copy_from_slice(arg(0)),
-                    Kernel::Add { sa, sb } => {
-                        for ((d, &a), &b) in dst.iter_mut().zip(arg(0)).zip(arg(1)) {
-                            *d = T::from((a.to() << sa) + (b.to() << sb));
-                        }
-                    }
-                    Kernel::Concat { shifts } => {
-                        let mut i = 0;
-                        for (p, &sh) in shifts.iter().enumerate() {
-                            for &x in arg(p) {
-                                dst[i] = T::from(x.to() << sh);
-                                i += 1;
-                            }
-                        }
-                    }
-                    Kernel::Argmax => {
-                        let x = arg(0);
-                        let mut best = 0;
-                        for (i, v) in x.iter().enumerate() {
-                            if *v > x[best] {
-                                best = i;
-                            }
-                        }
-                        dst[0] = T::from(best as i128);
-                    }
-                    Kernel::Sign => {
-                        for (d, &x) in dst.iter_mut().zip(arg(0)) {
-                            *d = T::from(if x >= T::default() { 1 } else { -1 });
-                        }
-                    }
-                    Kernel::Neurons { rows, thresholds } => {
-                        let x = arg(0);
-                        for ((d, row), &t) in dst.iter_mut().zip(rows).zip(thresholds) {
-                            let s: i128 = row.iter().map(|&(i, w)| w * x[i].to()).sum();
-                            *d = T::from(if s >= t { 1 } else { -1 });
-                        }
-                    }
-                    Kernel::Threshold {
-                        thresholds,
-                        scale,
-                        bias,
-                    } => {
-                        for (c, (d, &x)) in dst.iter_mut().zip(arg(0)).enumerate() {
-                            let ts = &thresholds[c];
-                            let count = ts.partition_point(|&t| t <= x.to()) as i128;
-                            *d = T::from(scale * count + bias);
+                    _ => {
+                        for (bufs, sample) in lanes.iter_mut().zip(&samples) {
+                            Self::kernel(step, k, bufs, sample);
                         }
                     }
                 }
                 if let Some(c) = &step.cast {
-                    for d in dst.iter_mut() {
+                    for d in lanes.iter_mut().flat_map(|bufs| bufs[k].iter_mut()) {
                         *d = T::from(c.apply(d.to()));
                     }
                 }
             }
-            for (&o, &enc) in self.outputs.iter().zip(&self.output_bipolar) {
-                if enc {
-                    out.extend(bufs[o].iter().map(|v| (v.to() + 1) / 2));
-                } else {
-                    out.extend(bufs[o].iter().map(|v| v.to()));
+            for bufs in lanes.iter() {
+                for (&o, &enc) in self.outputs.iter().zip(&self.output_bipolar) {
+                    if enc {
+                        out.extend(bufs[o].iter().map(|v| (v.to() + 1) / 2));
+                    } else {
+                        out.extend(bufs[o].iter().map(|v| v.to()));
+                    }
                 }
             }
+        }
+    }
+
+    /// Step `k` of one sample, from the values of the steps before it.
+    fn kernel<T: Word>(step: &Step, k: usize, bufs: &mut [Vec<T>], sample: &[i128]) {
+        let (done, rest) = bufs.split_at_mut(k);
+        let dst = &mut rest[0];
+        let arg = |i: usize| &done[step.args[i]];
+        match &step.kernel {
+            Kernel::Input { offset, bipolar } => {
+                for (d, &v) in dst.iter_mut().zip(&sample[*offset..*offset + step.size]) {
+                    *d = T::from(if *bipolar { 2 * v - 1 } else { v });
+                }
+            }
+            Kernel::DenseExact { .. } => unreachable!("run on every lane by `dense_lanes`"),
+            Kernel::DenseWrap {
+                rows,
+                bias,
+                prod_frac,
+                acc,
+            } => {
+                let x = arg(0);
+                for ((d, row), &b) in dst.iter_mut().zip(rows).zip(bias) {
+                    let mut s = b;
+                    for (&w, &xi) in row.iter().zip(x) {
+                        if w != 0 {
+                            let p = cast(w * xi.to(), *prod_frac, acc).0;
+                            s = acc.format.from_bits(s.wrapping_add(p) as u128);
+                        }
+                    }
+                    *d = T::from(s);
+                }
+            }
+            Kernel::Relu => {
+                for (d, &x) in dst.iter_mut().zip(arg(0)) {
+                    *d = x.max(T::default());
+                }
+            }
+            Kernel::Leaky { alpha, shift } => {
+                for (d, &x) in dst.iter_mut().zip(arg(0)) {
+                    let x = x.to();
+                    *d = T::from(if x >= 0 { x << shift } else { x * alpha });
+                }
+            }
+            Kernel::Clamp { shift, one } => {
+                for (d, &x) in dst.iter_mut().zip(arg(0)) {
+                    *d = T::from((x.to() << shift).clamp(-one, *one));
+                }
+            }
+            Kernel::Copy => dst.copy_from_slice(arg(0)),
+            Kernel::Add { sa, sb } => {
+                for ((d, &a), &b) in dst.iter_mut().zip(arg(0)).zip(arg(1)) {
+                    *d = T::from((a.to() << sa) + (b.to() << sb));
+                }
+            }
+            Kernel::Concat { shifts } => {
+                let mut i = 0;
+                for (p, &sh) in shifts.iter().enumerate() {
+                    for &x in arg(p) {
+                        dst[i] = T::from(x.to() << sh);
+                        i += 1;
+                    }
+                }
+            }
+            Kernel::Argmax => {
+                let x = arg(0);
+                let mut best = 0;
+                for (i, v) in x.iter().enumerate() {
+                    if *v > x[best] {
+                        best = i;
+                    }
+                }
+                dst[0] = T::from(best as i128);
+            }
+            Kernel::Sign => {
+                for (d, &x) in dst.iter_mut().zip(arg(0)) {
+                    *d = T::from(if x >= T::default() { 1 } else { -1 });
+                }
+            }
+            Kernel::Neurons { rows, thresholds } => {
+                let x = arg(0);
+                for ((d, row), &t) in dst.iter_mut().zip(rows).zip(thresholds) {
+                    let s: i128 = row.iter().map(|&(i, w)| w * x[i].to()).sum();
+                    *d = T::from(if s >= t { 1 } else { -1 });
+                }
+            }
+            Kernel::Threshold {
+                thresholds,
+                scale,
+                bias,
+            } => {
+                for (c, (d, &x)) in dst.iter_mut().zip(arg(0)).enumerate() {
+                    let ts = &thresholds[c];
+                    let count = ts.partition_point(|&t| t <= x.to()) as i128;
+                    *d = T::from(scale * count + bias);
+                }
+            }
+        }
+    }
+}
+
+/// Samples run side by side, so that a dense layer reads each weight once
+/// for all of them: on a big layer the weights, not the arithmetic, bound
+/// the golden model's time.
+const LANES: usize = 8;
+
+/// An exact dense step `k` on every lane at once. The lanes' inputs are
+/// interleaved, element by element, so the innermost loop runs over the
+/// lanes with one weight.
+fn dense_lanes<T: Word>(
+    lanes: &mut [Vec<Vec<T>>],
+    k: usize,
+    arg: usize,
+    rows: &[Vec<T>],
+    bias: &[i128],
+) {
+    let width = lanes[0][arg].len();
+    let mut x = vec![T::default(); width * LANES];
+    for (l, bufs) in lanes.iter().enumerate() {
+        for (i, &v) in bufs[arg].iter().enumerate() {
+            x[i * LANES + l] = v;
+        }
+    }
+    let units = lanes[0][k].len();
+    for (j, (row, &b)) in rows.iter().zip(bias).take(units).enumerate() {
+        let mut acc = [T::from(b); LANES];
+        for (&w, xi) in row.iter().zip(x.chunks_exact(LANES)) {
+            for (a, &v) in acc.iter_mut().zip(xi) {
+                *a = *a + w * v;
+            }
+        }
+        for (bufs, &a) in lanes.iter_mut().zip(&acc) {
+            bufs[k][j] = a;
+        }
+    }
+}
+
+/// Coefficients as `i16` when each row's dot product with inputs of
+/// magnitude at most `xmax` is exact in `i32`: true of 8-bit weights and
+/// activations, whose products SIMD multiply-adds take several at a time.
+fn rows16(rows: &[Vec<i128>], xmax: u128) -> Option<Vec<Vec<i16>>> {
+    let exact = |r: &Vec<i128>| {
+        let bound = r.iter().fold(0u128, |s, &c| {
+            s.saturating_add(c.unsigned_abs().saturating_mul(xmax))
+        });
+        bound <= i32::MAX as u128 && r.iter().all(|&c| i16::try_from(c).is_ok())
+    };
+    if xmax > i16::MAX as u128 || !rows.iter().all(exact) {
+        return None;
+    }
+    Some(
+        rows.iter()
+            .map(|r| r.iter().map(|&c| c as i16).collect())
+            .collect(),
+    )
+}
+
+/// `dense_lanes` on `i16` coefficients and inputs (see `rows16`).
+fn dense16_lanes<T: Word>(
+    lanes: &mut [Vec<Vec<T>>],
+    k: usize,
+    arg: usize,
+    rows: &[Vec<i16>],
+    bias: &[i128],
+) {
+    let xs: Vec<Vec<i16>> = lanes
+        .iter()
+        .map(|bufs| {
+            bufs[arg]
+                .iter()
+                .map(|v| i16::try_from(v.to()).expect("inputs fit their format"))
+                .collect()
+        })
+        .collect();
+    let units = lanes[0][k].len();
+    for (j, (row, &b)) in rows.iter().zip(bias).take(units).enumerate() {
+        for (bufs, x) in lanes.iter_mut().zip(&xs) {
+            let dot: i32 = row.iter().zip(x).map(|(&w, &x)| w as i32 * x as i32).sum();
+            bufs[k][j] = T::from(b + dot as i128);
         }
     }
 }

@@ -11,10 +11,20 @@ pub struct QuantizeWeights;
 /// Values that do not fit a type, by position, with their value.
 type Misfits = Vec<(String, f64)>;
 
+/// `[i]` or `[r][c]`: where a value sits, written out only for a value
+/// that does not fit (a big model has millions of weights).
+struct At<const N: usize>([usize; N]);
+
+impl<const N: usize> std::fmt::Display for At<N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.iter().try_for_each(|i| write!(f, "[{i}]"))
+    }
+}
+
 /// Quantize `vals`, returning the raw integers and the largest error, or
 /// the list of values that do not fit.
-fn quantize_all<'a>(
-    vals: impl Iterator<Item = (String, f64)> + 'a,
+fn quantize_all<P: std::fmt::Display>(
+    vals: impl Iterator<Item = (P, f64)>,
     ty: &FixedType,
 ) -> Result<(Vec<i128>, f64), Misfits> {
     let mut out = vec![];
@@ -23,7 +33,7 @@ fn quantize_all<'a>(
     for (pos, v) in vals {
         let (q, ev) = cast_f64(v, ty);
         if ev.overflowed {
-            bad.push((pos, v));
+            bad.push((pos.to_string(), v));
         }
         max_err = max_err.max((ty.format.to_f64(q) - v).abs());
         out.push(q);
@@ -97,17 +107,11 @@ impl Pass for QuantizeWeights {
                         }
                     }
                     let flat = d.weights.iter().enumerate().flat_map(|(r, row)| {
-                        row.iter()
-                            .enumerate()
-                            .map(move |(c, &w)| (format!("[{r}][{c}]"), w))
+                        row.iter().enumerate().map(move |(c, &w)| (At([r, c]), w))
                     });
                     let (w, max_weight_error) = quantize_all(flat, &d.weight_type)
                         .map_err(|b| clipped_error(&name, "weights", &d.weight_type, b))?;
-                    let bias = d
-                        .bias
-                        .iter()
-                        .enumerate()
-                        .map(|(i, &b)| (format!("[{i}]"), b));
+                    let bias = d.bias.iter().enumerate().map(|(i, &b)| (At([i]), b));
                     let (bias, max_bias_error) = quantize_all(bias, &d.bias_type)
                         .map_err(|b| clipped_error(&name, "bias", &d.bias_type, b))?;
                     let mut weights: Vec<Vec<i128>> = w

@@ -15,7 +15,7 @@ use crate::datapath::schedule::{Schedule, is_const};
 use crate::datapath::{Datapath, Kind, NodeId, Term};
 use crate::fixed::Format;
 use std::collections::BTreeSet;
-use std::fmt::Write;
+use std::fmt::{Display, Write};
 
 /// The printed module and what it needs.
 pub struct Printed {
@@ -31,36 +31,180 @@ pub struct Printed {
 /// tables (64 entries).
 const TABLE_INPUTS: usize = 6;
 
-/// Bits of a wire that some reader takes.
-#[derive(Default)]
+/// Bits of a wire that some reader takes: a set of bit indices (a wire
+/// is at most 128 bits wide). An empty set still differs from `None`: its
+/// unread bits are sunk one by one.
 enum Read {
-    #[default]
     None,
-    Bits(BTreeSet<u32>),
+    Bits(u128),
     All,
 }
 
 /// What is read of every wire: node `n`, `d` cycles late, at
-/// `start[n] + d` of one flat table.
+/// `start[n] + d` of one flat table. One byte a wire, as a big design has
+/// millions; the bits read of a partly read wire (few are) are on the side.
 struct Reads {
-    start: Vec<usize>,
-    table: Vec<Read>,
+    start: Vec<u32>,
+    table: Vec<u8>,
+    bits: rustc_hash::FxHashMap<usize, u128>,
 }
+
+/// The states of a wire in `Reads::table`.
+const READ_NONE: u8 = 0;
+const READ_BITS: u8 = 1;
+const READ_ALL: u8 = 2;
 
 impl Reads {
     fn new(delay: &[u32]) -> Reads {
         let mut start = Vec::with_capacity(delay.len());
-        let mut n = 0;
+        let mut n = 0u32;
         for &d in delay {
             start.push(n);
-            n += d as usize + 1;
+            n = n.checked_add(d + 1).expect("under 2^32 wires");
         }
-        let mut table = Vec::with_capacity(n);
-        table.resize_with(n, Read::default);
-        Reads { start, table }
+        Reads {
+            start,
+            table: vec![READ_NONE; n as usize],
+            bits: Default::default(),
+        }
     }
-    fn at(&mut self, id: NodeId, d: u32) -> &mut Read {
-        &mut self.table[self.start[id.index()] + d as usize]
+    fn slot(&self, id: NodeId, d: u32) -> usize {
+        (self.start[id.index()] + d) as usize
+    }
+    /// Every bit of the wire is read.
+    fn all(&mut self, id: NodeId, d: u32) {
+        let i = self.slot(id, d);
+        if self.table[i] == READ_BITS {
+            self.bits.remove(&i);
+        }
+        self.table[i] = READ_ALL;
+    }
+    /// The bits of `mask` are read (nothing changes if all are).
+    fn add_bits(&mut self, id: NodeId, d: u32, mask: u128) {
+        let i = self.slot(id, d);
+        if self.table[i] != READ_ALL {
+            self.table[i] = READ_BITS;
+            *self.bits.entry(i).or_default() |= mask;
+        }
+    }
+    /// What is read of the wire, leaving it unread.
+    fn take(&mut self, id: NodeId, d: u32) -> Read {
+        let i = self.slot(id, d);
+        match std::mem::replace(&mut self.table[i], READ_NONE) {
+            READ_ALL => Read::All,
+            READ_BITS => Read::Bits(self.bits.remove(&i).unwrap_or_default()),
+            _ => Read::None,
+        }
+    }
+}
+
+/// Bits `lo..hi` as a set.
+fn bit_range(lo: u32, hi: u32) -> u128 {
+    match hi.saturating_sub(lo) {
+        0 => 0,
+        n if n >= 128 => u128::MAX,
+        n => ((1u128 << n) - 1) << lo,
+    }
+}
+
+/// A wire's name, written straight into the text: the printer names
+/// millions of wires, and allocating a `String` for each was a large
+/// part of its time.
+#[derive(Clone, Copy)]
+enum Wire {
+    /// `n<id>`, or `n<id>_d<k>` for the value `k` cycles late.
+    Node(NodeId, u32),
+    /// `n<id>_p<k>`: partial sum `k` of an adder of three terms.
+    Partial(NodeId, usize),
+    /// The constant `1'b0`.
+    Zero,
+}
+
+/// A piece of module text that appends itself: numbers and wire names
+/// without `core::fmt`, whose machinery was most of the printer's time
+/// on a big design (millions of instances).
+trait Emit {
+    fn emit(&self, b: &mut String);
+}
+
+impl Emit for str {
+    fn emit(&self, b: &mut String) {
+        b.push_str(self)
+    }
+}
+
+impl Emit for String {
+    fn emit(&self, b: &mut String) {
+        b.push_str(self)
+    }
+}
+
+impl<T: Emit + ?Sized> Emit for &T {
+    fn emit(&self, b: &mut String) {
+        (**self).emit(b)
+    }
+}
+
+impl Emit for i64 {
+    fn emit(&self, b: &mut String) {
+        push_num(b, *self)
+    }
+}
+
+/// `n` in decimal, as `Display` writes it.
+fn push_num(b: &mut String, n: i64) {
+    if n < 0 {
+        b.push('-');
+    }
+    push_digits(b, n.unsigned_abs(), digit_table());
+}
+
+/// `v`'s digits, four at a time from `table` (`digit_table`): neither
+/// `core::fmt` nor a UTF-8 check of each number's digits.
+fn push_digits(b: &mut String, v: u64, table: &str) {
+    if v >= 10000 {
+        push_digits(b, v / 10000, table);
+        let low = (v % 10000) as usize;
+        return b.push_str(&table[4 * low..4 * low + 4]);
+    }
+    let v = v as usize;
+    let skip = match v {
+        0..=9 => 3,
+        10..=99 => 2,
+        100..=999 => 1,
+        _ => 0,
+    };
+    b.push_str(&table[4 * v + skip..4 * v + 4]);
+}
+
+/// "0000", "0001", ... "9999" in one string.
+fn digit_table() -> &'static str {
+    static TABLE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| (0..10000).map(|i| format!("{i:04}")).collect())
+}
+
+impl Emit for Wire {
+    fn emit(&self, b: &mut String) {
+        let (id, suffix, k) = match *self {
+            Wire::Zero => return b.push_str("1'b0"),
+            Wire::Node(id, 0) => (id, "", 0),
+            Wire::Node(id, d) => (id, "_d", d as i64),
+            Wire::Partial(id, k) => (id, "_p", k as i64),
+        };
+        b.push('n');
+        push_num(b, id.0 as i64);
+        if !suffix.is_empty() {
+            b.push_str(suffix);
+            push_num(b, k);
+        }
+    }
+}
+
+impl Display for Wire {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut s = String::new();
+        self.emit(&mut s);
+        f.write_str(&s)
     }
 }
 
@@ -91,6 +235,54 @@ struct Printer<'a> {
     /// Expressions (and their widths) nothing reads, for the sink.
     sunk: Vec<(String, u32)>,
     next: usize,
+    /// The primitives printed by `inst_num`.
+    nums: &'a NumInsts,
+}
+
+/// A primitive whose parameters are all numbers, given in this order.
+struct NumInst<const N: usize> {
+    module: &'static str,
+    params: [&'static str; N],
+    /// Each parameter's default where it is a plain number (so a value
+    /// equals the default exactly when it prints the same).
+    defaults: [Option<i64>; N],
+    /// Whether it was instantiated (noted once, not per instance).
+    used: std::cell::Cell<bool>,
+}
+
+impl<const N: usize> NumInst<N> {
+    fn new(module: &'static str, params: [&'static str; N]) -> Self {
+        let all = super::primitive_defaults(module);
+        let defaults = params.map(|p| {
+            let (_, v) = all.iter().find(|(dp, _)| dp == p)?;
+            let n: i64 = v.parse().ok()?;
+            (n.to_string() == *v).then_some(n)
+        });
+        NumInst {
+            module,
+            params,
+            defaults,
+            used: Default::default(),
+        }
+    }
+}
+
+/// Adders and registers: nearly every line of a big design.
+struct NumInsts {
+    add: NumInst<8>,
+    reg: NumInst<2>,
+}
+
+impl NumInsts {
+    fn new() -> Self {
+        NumInsts {
+            add: NumInst::new(
+                "nt_add",
+                ["AW", "AS", "ASH", "BW", "BS", "BSH", "SUB", "OW"],
+            ),
+            reg: NumInst::new("nt_reg", ["W", "DEPTH"]),
+        }
+    }
 }
 
 /// Print `dp` under schedule `s` as module `name`, with `unread` the
@@ -135,6 +327,7 @@ fn print_frame(
         reads: Reads::new(&s.delay),
         sunk: vec![],
         next: 0,
+        nums: &NumInsts::new(),
     };
     p.ports(name, &header);
     for (i, &u) in unread.iter().enumerate() {
@@ -164,10 +357,44 @@ fn operand_params(x: Format, y: Format) -> [(&'static str, String); 4] {
 }
 
 fn name(id: NodeId, delay: u32) -> String {
-    match delay {
-        0 => format!("n{}", id.0),
-        d => format!("n{}_d{d}", id.0),
+    Wire::Node(id, delay).to_string()
+}
+
+/// `module #(params) u<n> (conns);`, the `#(...)` left out when no
+/// parameter is given (an empty `#()` is not Verilog-2005).
+fn write_inst<'p>(
+    b: &mut String,
+    module: &str,
+    n: usize,
+    params: impl Iterator<Item = (&'p str, &'p dyn Emit)>,
+    conns: &[(&str, &dyn Emit)],
+) {
+    let port = |b: &mut String, sep: &str, p: &str, v: &dyn Emit| {
+        b.push_str(sep);
+        b.push('.');
+        b.push_str(p);
+        b.push('(');
+        v.emit(b);
+        b.push(')');
+    };
+    b.push_str("  ");
+    b.push_str(module);
+    b.push(' ');
+    let mut any = false;
+    for (p, v) in params {
+        port(b, if any { ", " } else { "#(" }, p, v);
+        any = true;
     }
+    if any {
+        b.push_str(") ");
+    }
+    b.push('u');
+    push_num(b, n as i64);
+    b.push_str(" (");
+    for (k, (p, v)) in conns.iter().enumerate() {
+        port(b, if k == 0 { "" } else { ", " }, p, *v);
+    }
+    b.push_str(");\n");
 }
 
 impl Printer<'_> {
@@ -235,8 +462,14 @@ impl Printer<'_> {
         );
     }
 
-    fn wire(&mut self, name: String, width: u32) {
-        let _ = writeln!(self.body, "  wire {}{name};", range_str(width));
+    fn wire(&mut self, name: impl Emit, width: u32) {
+        // `range_str`, without its allocation
+        let b = &mut self.body;
+        b.push_str("  wire [");
+        push_num(b, width as i64 - 1);
+        b.push_str(":0] ");
+        name.emit(b);
+        b.push_str(";\n");
     }
 
     fn assign(&mut self, lhs: String, rhs: String) {
@@ -248,49 +481,66 @@ impl Printer<'_> {
     fn inst(&mut self, module: &'static str, params: &[(&str, String)], conns: &[(&str, String)]) {
         self.out.primitives.insert(module);
         let defaults = super::primitive_defaults(module);
-        let b = &mut self.body;
-        let _ = write!(b, "  {module} ");
-        let mut any = false;
-        for (p, v) in params {
-            if defaults.iter().any(|(dp, dv)| dp == p && dv == v) {
-                continue;
-            }
-            let _ = write!(b, "{}.{p}({v})", if any { ", " } else { "#(" });
-            any = true;
+        let params = params
+            .iter()
+            .filter(|(p, v)| !defaults.iter().any(|(dp, dv)| dp == p && dv == v))
+            .map(|(p, v)| (*p, v as &dyn Emit));
+        let conns: Vec<(&str, &dyn Emit)> =
+            conns.iter().map(|(p, v)| (*p, v as &dyn Emit)).collect();
+        write_inst(&mut self.body, module, self.next, params, &conns);
+        self.next += 1;
+    }
+
+    /// `inst` of a primitive whose parameters are all numbers: adders and
+    /// registers, nearly every line of a big design, written without
+    /// allocating.
+    fn inst_num<const N: usize>(
+        &mut self,
+        spec: &NumInst<N>,
+        values: [i64; N],
+        conns: &[(&str, &dyn Emit)],
+    ) {
+        if !spec.used.replace(true) {
+            self.out.primitives.insert(spec.module);
         }
-        let _ = write!(b, "{}u{} (", if any { ") " } else { "" }, self.next);
-        for (k, (p, v)) in conns.iter().enumerate() {
-            let _ = write!(b, "{}.{p}({v})", if k == 0 { "" } else { ", " });
-        }
-        b.push_str(");\n");
+        let params = (spec.params.iter().zip(&spec.defaults).zip(&values))
+            .filter(|((_, d), v)| **d != Some(**v))
+            .map(|((p, _), v)| (*p, v as &dyn Emit));
+        write_inst(&mut self.body, spec.module, self.next, params, conns);
         self.next += 1;
     }
 
     /// The wire holding `x` when read by a node of cycle `at`, noting that
     /// `bit` (or all bits) of it are read. Constants are read directly.
     fn read(&mut self, x: NodeId, at: u32, bit: Option<u32>) -> String {
+        self.read_wire(x, at, bit).to_string()
+    }
+
+    /// `read`, naming the wire without allocating.
+    fn read_wire(&mut self, x: NodeId, at: u32, bit: Option<u32>) -> Wire {
         let d = if is_const(self.dp, x) {
             0
         } else {
             at - self.s.of(x)
         };
-        let r = self.reads.at(x, d);
-        match (bit, &mut *r) {
-            (None, _) => *r = Read::All,
-            (Some(_), Read::All) => {}
-            (Some(k), Read::Bits(set)) => {
-                set.insert(k);
+        match bit {
+            None => self.reads.all(x, d),
+            Some(k) => {
+                debug_assert!(k < 128, "a wire is at most 128 bits wide");
+                self.reads.add_bits(x, d, 1 << k)
             }
-            (Some(k), Read::None) => *r = Read::Bits(BTreeSet::from([k])),
         }
-        name(x, d)
+        Wire::Node(x, d)
     }
 
     fn node(&mut self, id: NodeId) {
         let node = self.dp.node_ref(id);
         let (w, at) = (node.fmt.width, self.s.of(id));
+        self.wire(Wire::Node(id, 0), w);
+        if let Kind::Add { terms, .. } = &node.kind {
+            return self.add(id, terms);
+        }
         let y = name(id, 0);
-        self.wire(y.clone(), w);
         let f = |p: &Self, x: NodeId| p.dp.fmt(x);
         match &node.kind {
             Kind::Input { port, index } => {
@@ -310,7 +560,7 @@ impl Printer<'_> {
                 self.assign(y, format!("{}[{index}]", fold::bank(*layer as usize)));
             }
             Kind::Const(v) => self.assign(y, lit(*v, w)),
-            Kind::Add { terms, .. } => self.add(id, terms),
+            Kind::Add { .. } => unreachable!("printed above"),
             Kind::Cast { x, from_frac, ty } => {
                 let a = self.read(*x, at, None);
                 let tw = ty.format.width;
@@ -426,40 +676,41 @@ impl Printer<'_> {
             return self.add3(id, terms);
         }
         let (w, at) = (self.dp.fmt(id).width, self.s.of(id));
-        let mut ts: Vec<Term> = terms.to_vec();
+        // the terms, subtracted ones last, in a copy on the stack
+        let mut buf = [terms[0]; 3];
+        let ts = &mut buf[..terms.len()];
+        ts.copy_from_slice(terms);
         ts.sort_by_key(|t| t.neg);
-        let zero = (String::from("1'b0"), Format::new(false, 1, 0), 0u32);
-        let mut acc = if ts[0].neg {
-            zero
+        let (mut acc, rest) = if ts[0].neg {
+            ((Wire::Zero, Format::new(false, 1, 0), 0u32), &ts[..])
         } else {
-            let t = ts.remove(0);
-            (self.read(t.node, at, None), self.dp.fmt(t.node), t.shift)
+            let t = ts[0];
+            let a = self.read_wire(t.node, at, None);
+            ((a, self.operand_fmt(t.node), t.shift), &ts[1..])
         };
-        for (k, t) in ts.iter().enumerate() {
-            let y = if k + 1 == ts.len() {
-                name(id, 0)
+        for (k, t) in rest.iter().enumerate() {
+            let y = if k + 1 == rest.len() {
+                Wire::Node(id, 0)
             } else {
-                let y = format!("n{}_p{k}", id.0);
-                self.wire(y.clone(), w);
+                let y = Wire::Partial(id, k);
+                self.wire(y, w);
                 y
             };
-            let fb = self.dp.fmt(t.node);
-            let eb = self.read(t.node, at, None);
+            let fb = self.operand_fmt(t.node);
+            let eb = self.read_wire(t.node, at, None);
+            // AW, AS, ASH, BW, BS, BSH, SUB, OW
             let params = [
-                ("AW", acc.1.width.to_string()),
-                ("AS", b(acc.1.signed)),
-                ("ASH", acc.2.to_string()),
-                ("BW", fb.width.to_string()),
-                ("BS", b(fb.signed)),
-                ("BSH", t.shift.to_string()),
-                ("SUB", b(t.neg)),
-                ("OW", w.to_string()),
+                acc.1.width as i64,
+                acc.1.signed as i64,
+                acc.2 as i64,
+                fb.width as i64,
+                fb.signed as i64,
+                t.shift as i64,
+                t.neg as i64,
+                w as i64,
             ];
-            self.inst(
-                "nt_add",
-                &params,
-                &[("a", acc.0.clone()), ("b", eb), ("y", y.clone())],
-            );
+            let nums = self.nums;
+            self.inst_num(&nums.add, params, &[("a", &acc.0), ("b", &eb), ("y", &y)]);
             // the partial sum is taken modulo 2^w like the whole
             acc = (y, Format::new(true, w, 0), 0);
         }
@@ -524,6 +775,12 @@ impl Printer<'_> {
     /// How late a node of cycle `at` reads `x` (constants: never).
     fn delay_of(&self, x: NodeId, at: u32) -> u32 {
         if is_const(self.dp, x) { 0 } else { at - self.s.of(x) }
+    }
+
+    /// An operand's width and signedness (its binary point left at 0), from
+    /// the datapath's packed table rather than the scattered node.
+    fn operand_fmt(&self, x: NodeId) -> Format {
+        Format::new(self.dp.is_signed(x), self.dp.width(x), 0)
     }
 
     /// A threshold cell. Up to `TABLE_INPUTS` inputs it is printed as its
@@ -592,35 +849,30 @@ impl Printer<'_> {
     /// a tap; the `unread` low bits enter as zeros.
     fn chain(&mut self, id: NodeId, depth: u32, unread: u32) {
         let w = self.dp.fmt(id).width;
-        let src = name(id, 0);
+        let src = Wire::Node(id, 0);
         for d in 1..=depth {
-            let q = name(id, d);
-            self.wire(q.clone(), w);
-            let input = if d > 1 {
-                *self.reads.at(id, d - 1) = Read::All;
-                name(id, d - 1)
-            } else if unread == 0 {
-                *self.reads.at(id, 0) = Read::All;
-                src.clone()
+            let q = Wire::Node(id, d);
+            self.wire(q, w);
+            let prev = Wire::Node(id, d - 1);
+            let filled: String;
+            let input: &dyn Emit = if d > 1 || unread == 0 {
+                self.reads.all(id, d - 1);
+                &prev
             } else {
-                let r = self.reads.at(id, 0);
-                let kept: BTreeSet<u32> = (unread.min(w)..w).collect();
-                match r {
-                    Read::All => {}
-                    Read::Bits(s) => s.extend(kept),
-                    Read::None => *r = Read::Bits(kept),
-                }
-                if unread >= w {
+                self.reads.add_bits(id, 0, bit_range(unread.min(w), w));
+                filled = if unread >= w {
                     format!("{w}'b0")
                 } else {
                     format!("{{{src}[{}:{unread}], {unread}'b0}}", w - 1)
-                }
+                };
+                &filled
             };
-            let params = [("W", w.to_string()), ("DEPTH", "1".to_string())];
-            self.inst(
-                "nt_reg",
-                &params,
-                &[("clk", "clk".into()), ("d", input), ("q", q)],
+            let nums = self.nums;
+            // W, DEPTH
+            self.inst_num(
+                &nums.reg,
+                [w as i64, 1],
+                &[("clk", &"clk"), ("d", input), ("q", &q)],
             );
         }
     }
@@ -657,7 +909,7 @@ impl Printer<'_> {
     }
 
     /// Terminate bits `lo..hi` of wire `name`.
-    fn sink_bits(&mut self, name: &str, lo: u32, hi: u32) {
+    fn sink_bits(&mut self, name: &impl Display, lo: u32, hi: u32) {
         if lo < hi {
             self.sink_expr(format!("{name}[{}:{lo}]", hi - 1), hi - lo);
         }
@@ -670,12 +922,12 @@ impl Printer<'_> {
             let id = NodeId(i as u32);
             let w = self.dp.fmt(id).width;
             for d in 0..=depth {
-                let wire = name(id, d);
-                match std::mem::take(self.reads.at(id, d)) {
+                let wire = Wire::Node(id, d);
+                match self.reads.take(id, d) {
                     Read::All => {}
                     Read::None => self.sink_bits(&wire, 0, w),
                     Read::Bits(set) => {
-                        for k in (0..w).filter(|k| !set.contains(k)) {
+                        for k in (0..w).filter(|&k| set >> k & 1 == 0) {
                             self.sink_bits(&wire, k, k + 1);
                         }
                     }

@@ -31,7 +31,7 @@ impl Printer<'_> {
     pub(super) fn fold_prelude(&mut self, f: &Fold, in_bits: u32) {
         let cw = bits_for(f.steps.len());
         for (w, width) in [("f_take", 1), ("f_run", 1), ("f_done", 1), ("f_step", cw)] {
-            self.wire(w.into(), width);
+            self.wire(String::from(w), width);
         }
         self.inst(
             "tl_pe_ctrl",
@@ -48,7 +48,7 @@ impl Printer<'_> {
             ],
         );
         self.assign("out_valid".into(), "f_done".into());
-        self.wire(SAMPLE.into(), in_bits);
+        self.wire(String::from(SAMPLE), in_bits);
         self.inst(
             "nt_bank",
             &[("W", in_bits.to_string())],
@@ -75,12 +75,12 @@ impl Printer<'_> {
             ("f_last", c.last()),
             ("f_mask", c.mask()),
         ] {
-            self.wire(w.into(), at.1);
+            self.wire(String::from(w), at.1);
             self.assign(w.into(), field("f_ctl", at));
         }
         self.lanes(f);
         let groups = f.groups();
-        self.wire("f_wr".into(), groups as u32);
+        self.wire(String::from("f_wr"), groups as u32);
         self.inst(
             "nt_decode",
             &[
@@ -121,9 +121,9 @@ impl Printer<'_> {
             .rev()
             .map(|b| b.map_or("1'b0".into(), |x: NodeId| self.read(x, 0, None)))
             .collect();
-        self.wire("f_chunks".into(), parts.len() as u32);
+        self.wire(String::from("f_chunks"), parts.len() as u32);
         self.assign("f_chunks".into(), format!("{{{}}}", parts.join(", ")));
-        self.wire("f_lanes".into(), lw as u32);
+        self.wire(String::from("f_lanes"), lw as u32);
         self.inst(
             "nt_mux",
             &[
@@ -196,7 +196,7 @@ impl Printer<'_> {
     fn rom(&mut self, r: &Rom, addr: &str, q: &str) {
         let (depth, w) = (r.depth(), r.width);
         let aw = bits_for(depth);
-        self.wire(q.into(), w);
+        self.wire(String::from(q), w);
         let seg_bits = (1usize << 15) / w.max(1) as usize;
         let lo_bits = (usize::BITS - 1 - seg_bits.max(1).leading_zeros()).min(aw);
         let seg = 1usize << lo_bits;
