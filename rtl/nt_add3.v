@@ -6,7 +6,8 @@
 // a + b + c = X + 2M with X the bitwise XOR and M the bitwise majority of
 // the three. Bit i's LUT6_2 gives M's bit on O5 (read by bit i+1) and
 // X_i ^ M_(i-1) on O6, the carry chain's propagate; the chain's generate
-// is M_(i-1), so the chain adds X and 2M. Subtracting c is adding ~c
+// is M_(i-1), so the chain adds X and 2M. The operands take pins I1..I3
+// and M_(i-1) pin I4, the faster ones of each output (I0 is the slowest). Subtracting c is adding ~c
 // (folded into the LUT contents) plus one (the chain's carry in).
 // The LO lowest bits, where the compiler has proved at most one operand
 // is non-zero and none is subtracted, are wires.
@@ -23,7 +24,7 @@ module nt_add3 #(
   // the chain covers bits LO .. W-1, padded to whole CARRY4s
   localparam integer CB = (W - LO + 3) / 4;
   localparam integer N = LO + 4 * CB;
-  localparam [63:0] INIT = (SUB != 0) ? 64'h96699669_8e8e8e8e : 64'h69966996_e8e8e8e8;
+  localparam [63:0] INIT = (SUB != 0) ? 64'hc33c3cc3_c0fcc0fc : 64'h3cc3c33c_fcc0fcc0;
   wire [N-1:0] a_sh = {{(N - W) {1'b0}}, a};
   wire [N-1:0] b_sh = {{(N - W) {1'b0}}, b};
   wire [N-1:0] c_sh = {{(N - W) {1'b0}}, c};
@@ -49,7 +50,7 @@ module nt_add3 #(
     for (i = LO; i < N; i = i + 1) begin : g_bit
       if (i < W) begin : g_lut
         LUT6_2 #(.INIT(INIT)) u_lut (
-            .I0(a_sh[i]), .I1(b_sh[i]), .I2(c_sh[i]), .I3(maj[i-LO]), .I4(1'b0), .I5(1'b1),
+            .I0(1'b0), .I1(a_sh[i]), .I2(b_sh[i]), .I3(c_sh[i]), .I4(maj[i-LO]), .I5(1'b1),
             .O6(prop[i-LO]), .O5(maj[i-LO+1])
         );
       end else begin : g_pad

@@ -1,8 +1,8 @@
 // Timing of the 7-series LUT6_2 for Yosys `sta`, read after Yosys' own
 // cell library (whose LUT6_2 has no timing arcs, so paths would stop at
 // it). The pin delays are those of its LUT6 (O6) and LUT5 (O5) in that
-// library. O5 has arcs only from I0..I2: the one LUT6_2 neurtl
-// instantiates (`rtl/nt_add3.v`) computes a majority of I0..I2 on O5,
+// library. O5 has arcs only from I1..I3: the one LUT6_2 neurtl
+// instantiates (`rtl/nt_add3.v`) computes a majority of I1..I3 on O5,
 // and a vendor timer likewise drops the arcs of pins a LUT's function
 // ignores.
 module LUT6_2 (
@@ -25,8 +25,8 @@ module LUT6_2 (
     (I3 => O6) = 407;
     (I4 => O6) = 238;
     (I5 => O6) = 127;
-    (I0 => O5) = 631;
     (I1 => O5) = 472;
     (I2 => O5) = 407;
+    (I3 => O5) = 238;
   endspecify
 endmodule
