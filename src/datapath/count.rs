@@ -17,8 +17,9 @@ pub struct Counts {
     pub comparators: u64,
     pub register_bits: u64,
     /// Register bits synthesis merges or removes: copies of a sign bit or
-    /// constants by the values' exact intervals, constant low bits
-    /// (`Val::low`) and low bits no consumer reads (`unread.rs`).
+    /// constants by the values' exact intervals, low bits it sees to be
+    /// constant (`known_low`) and low bits no logic it keeps reads
+    /// (`unloaded_low`, which includes the demanded-bits analysis).
     pub redundant_register_bits: u64,
     /// Adder bits that need logic: bits below the lowest set bit of a
     /// shifted operand pass through (the resource estimate's main term).
@@ -30,6 +31,11 @@ pub struct Counts {
     /// each; how many carry cells that is depends on the device
     /// (`src/estimate.rs`).
     pub carry_chains: std::collections::BTreeMap<u32, u64>,
+    /// The register chains cut at every stage something reads: per run
+    /// length in stages, the register bits synthesis keeps in runs that
+    /// long. Whether a run is packed into a shift-register LUT depends on
+    /// the device (`src/estimate.rs`).
+    pub shift_runs: std::collections::BTreeMap<u32, u64>,
     /// Bits of comparisons and selections outside adders (rounding
     /// increments, saturation, clamps, max, thresholds).
     pub logic_bits: u64,
@@ -53,6 +59,9 @@ impl Counts {
         self.small_adder_logic_bits += o.small_adder_logic_bits;
         for (&bits, &n) in &o.carry_chains {
             *self.carry_chains.entry(bits).or_default() += n;
+        }
+        for (&len, &bits) in &o.shift_runs {
+            *self.shift_runs.entry(len).or_default() += bits;
         }
         self.logic_bits += o.logic_bits;
         self.tl_cells += o.tl_cells;
@@ -82,9 +91,296 @@ pub fn redundant_bits(fmt: Format, range: Interval) -> u32 {
     }
 }
 
+/// More low bits than any value has: "every bit".
+const ALL: u32 = 1 << 16;
+
+/// Trailing zero bits of a constant (`ALL` for zero).
+fn tz(v: i128) -> u32 {
+    if v == 0 { ALL } else { v.trailing_zeros() }
+}
+
+/// Per adder node, whether synthesis builds it as one multi-operand adder
+/// (a Yosys `$macc`) rather than as two-operand adders: an adder of three
+/// terms (printed as two chained adders), or one that reads another adder
+/// of its width unshifted in the same cycle with nothing else reading that
+/// one (which `alumacc` merges into it). The merged adder is marked too.
+pub fn merged_adders(dp: &super::Datapath, s: &super::schedule::Schedule) -> Vec<bool> {
+    use super::Kind;
+    // how many cell ports read each node's own wire: same-cycle operands
+    // and the first register of its chain
+    let mut ports = vec![0u32; dp.nodes.len()];
+    for (i, node) in dp.nodes.iter().enumerate() {
+        for o in node.kind.operands() {
+            if s.cycle[i] == s.of(o) {
+                ports[o.index()] += 1;
+            }
+        }
+    }
+    for (p, &d) in ports.iter_mut().zip(&s.delay) {
+        *p += (d > 0) as u32;
+    }
+    let mut merged = vec![false; dp.nodes.len()];
+    for (i, node) in dp.nodes.iter().enumerate() {
+        let Kind::Add { terms, .. } = &node.kind else {
+            continue;
+        };
+        let mut root = terms.len() > 2;
+        for t in terms.iter() {
+            let x = t.node.index();
+            if t.shift == 0
+                && matches!(dp.nodes[x].kind, Kind::Add { .. })
+                && dp.nodes[x].fmt.width == node.fmt.width
+                && ports[x] == 1
+                && s.cycle[x] == s.cycle[i]
+            {
+                merged[x] = true;
+                root = true;
+            }
+        }
+        merged[i] |= root;
+    }
+    merged
+}
+
+/// Per node, how many of its lowest raw bits synthesis sees to be 0
+/// (`zero`, `ALL` for the constant 0) and to be constant (`constant`):
+/// the zeros a shift or a constant puts there, carried through
+/// two-operand adders (which Yosys strips of low bits where one operand
+/// is 0), casts, clamps and selections. A multi-operand adder
+/// (`merged_adders`) shows none: its compressor tree and carry chain
+/// hide them.
+pub fn known_low(dp: &super::Datapath, merged: &[bool]) -> (Vec<u32>, Vec<u32>) {
+    use super::Kind;
+    use crate::fixed::OverflowMode;
+    let n = dp.nodes.len();
+    let (mut z, mut k): (Vec<u32>, Vec<u32>) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    for (i, node) in dp.nodes.iter().enumerate() {
+        let (zv, kv) = match &node.kind {
+            Kind::Const(v) => (tz(*v), ALL),
+            Kind::Input { .. } | Kind::Bipolar(_) => (0, node.low),
+            Kind::Add { .. } if merged[i] => (0, 0),
+            Kind::Add { terms, .. } => {
+                // printed as `a ± b`, the subtracted term second, or as
+                // `0 − b` for a lone subtracted term
+                let shifted = |t: &super::Term| {
+                    let x = t.node.index();
+                    (z[x].saturating_add(t.shift), k[x].saturating_add(t.shift))
+                };
+                let mut ts: Vec<_> = terms.iter().collect();
+                ts.sort_by_key(|t| t.neg);
+                let ((za, ka), b) = match ts[..] {
+                    [t] if t.neg => ((ALL, ALL), Some(t)),
+                    [t] => (shifted(t), None),
+                    [a, b] => (shifted(a), Some(b)),
+                    _ => unreachable!("three terms are merged"),
+                };
+                match b {
+                    None => (za, ka),
+                    Some(b) => {
+                        let (zb, kb) = shifted(b);
+                        // y = a where b is 0; for a sum also y = b where a is 0
+                        let kv = if b.neg {
+                            zb.min(ka)
+                        } else {
+                            zb.min(ka).max(za.min(kb))
+                        };
+                        (za.min(zb), kv)
+                    }
+                }
+            }
+            Kind::Cast { x, from_frac, ty } => {
+                let shift = from_frac - ty.format.frac;
+                let (zx, kx) = (z[x.index()], k[x.index()]);
+                let (zv, kv) = if shift <= 0 {
+                    let l = shift.unsigned_abs();
+                    (zx.saturating_add(l), kx.saturating_add(l))
+                } else {
+                    let s = shift as u32;
+                    // dropped bits that are all 0 round nothing, in every
+                    // mode; truncation keeps whatever is above them
+                    let zv = zx.saturating_sub(s);
+                    let kv = match ty.quant {
+                        crate::fixed::QuantMode::Trn => kx.saturating_sub(s),
+                        _ => zv,
+                    };
+                    (zv, kv)
+                };
+                match ty.overflow {
+                    OverflowMode::Wrap => (zv, kv),
+                    OverflowMode::SatZero => (zv, zv),
+                    // the largest value, 2^n - 1, is odd
+                    OverflowMode::Sat | OverflowMode::SatSym => (0, 0),
+                }
+            }
+            Kind::Clamp { x, shift, lo, hi } => {
+                let mut v = z[x.index()].saturating_add(*shift);
+                for b in [lo, hi].into_iter().flatten() {
+                    v = v.min(tz(*b));
+                }
+                (v, v)
+            }
+            Kind::Mux { a, b, .. } => {
+                let v = z[a.index()].min(z[b.index()]);
+                (v, v)
+            }
+            Kind::Leaky { .. }
+            | Kind::Bit { .. }
+            | Kind::Ge { .. }
+            | Kind::Less { .. }
+            | Kind::Not(_)
+            | Kind::TlCell { .. } => (0, 0),
+        };
+        let w = node.fmt.width;
+        z.push(zv.min(w));
+        k.push(kv.max(zv).min(w));
+    }
+    (z, k)
+}
+
+/// Per node, how many of its lowest raw bits no logic reads that
+/// synthesis keeps: logic whose outputs nothing reads is removed, and
+/// with it the reads of its own operands. This follows more than the
+/// demanded-bits analysis the printer zeros by (`demand.rs`):
+///
+/// - a comparison with a constant `c` (a threshold, a saturation or clamp
+///   bound) looks only at the bits from `c`'s lowest set bit up
+///   (`x < c` is `x >> k < c >> k` when `2^k` divides `c`), a comparison
+///   with 0 only at the sign;
+/// - a clamp or a saturating cast passes its readers' demand on to its
+///   operand, like a truncating cast, down to the lowest bit its
+///   comparisons look at;
+/// - in a two-operand adder, an operand's bits where the other one is
+///   known to be 0 (`zero`) pass through to the sum, so the operand needs
+///   no more of them than the sum's readers do (a subtracted operand
+///   needs all: its borrow runs from its lowest bit).
+///
+/// That holds for a comparison of at most `cmp_lut_bits` variable bits,
+/// which synthesis builds from LUTs and simplifies; a wider one is a
+/// carry chain, and every bit it compares is read. A multi-operand adder
+/// (`merged`) is a carry chain over all its operands' bits too.
+///
+/// A signed operand's top bit is read whenever anything of it is: the
+/// readers sign-extend it.
+pub fn unloaded_low(
+    dp: &super::Datapath,
+    zero: &[u32],
+    merged: &[bool],
+    cmp_lut_bits: u32,
+) -> Vec<u32> {
+    use super::Kind;
+    use crate::fixed::{OverflowMode, QuantMode};
+    let n = dp.nodes.len();
+    let mut u: Vec<u32> = dp.nodes.iter().map(|x| x.fmt.width).collect();
+    for o in &dp.outputs {
+        u[o.node.index()] = 0;
+    }
+    for i in (0..n).rev() {
+        let node = &dp.nodes[i];
+        let mine = u[i];
+        if mine >= node.fmt.width {
+            continue; // nothing reads this node: it reads nothing
+        }
+        // the lowest bit a comparison of `bits` variable bits with a
+        // constant whose lowest set bit is `k` reads
+        let compared = |bits: u32, k: u32| if bits > cmp_lut_bits { 0 } else { k };
+        // `x` is read from its bit `from` up (positions past its top are
+        // its sign or zero extension)
+        let mut need = |x: super::NodeId, from: u32| {
+            let f = dp.fmt(x);
+            let from = from.min(f.width - f.signed as u32);
+            let e = &mut u[x.index()];
+            *e = (*e).min(from);
+        };
+        match &node.kind {
+            Kind::Add { terms, .. } if merged[i] => {
+                for t in terms.iter() {
+                    need(t.node, 0);
+                }
+            }
+            Kind::Add { terms, .. } => {
+                for (k, t) in terms.iter().enumerate() {
+                    let others = terms
+                        .iter()
+                        .enumerate()
+                        .filter(|&(j, _)| j != k)
+                        .map(|(_, o)| zero[o.node.index()].saturating_add(o.shift))
+                        .min()
+                        .unwrap_or(0);
+                    let from = if t.neg {
+                        0
+                    } else {
+                        mine.min(others).saturating_sub(t.shift)
+                    };
+                    need(t.node, from);
+                }
+            }
+            Kind::Cast { x, from_frac, ty } => {
+                let shift = from_frac - ty.format.frac;
+                let out = ty.format;
+                // the lowest bit of the value on the output grid that the
+                // overflow comparisons look at: the bounds are 2^k - 1 and
+                // -2^k (or 0), except a symmetric one's odd -(2^k - 1)
+                let bound = match ty.overflow {
+                    _ if !out.signed => out.width,
+                    OverflowMode::SatSym => 0,
+                    _ => out.width - 1,
+                };
+                let xw = dp.fmt(*x).width;
+                let bits = if shift > 0 {
+                    xw.saturating_sub(shift as u32)
+                } else {
+                    xw
+                };
+                let v = match ty.overflow {
+                    OverflowMode::Wrap => mine,
+                    _ => mine.min(compared(bits, bound)),
+                };
+                let from = if shift <= 0 {
+                    v.saturating_sub(shift.unsigned_abs())
+                } else {
+                    match ty.quant {
+                        QuantMode::Trn => v.saturating_add(shift as u32),
+                        // the increment reads the half bit; its carry
+                        // runs through every kept bit
+                        QuantMode::Rnd => shift as u32 - 1,
+                        _ => 0,
+                    }
+                };
+                need(*x, from);
+            }
+            Kind::Clamp { x, shift, lo, hi } => {
+                let bits = dp.fmt(*x).width;
+                let mut v = mine;
+                if let Some(b) = lo {
+                    v = v.min(compared(bits, tz(*b)));
+                }
+                if let Some(b) = hi {
+                    v = v.min(compared(bits, tz(*b + 1)));
+                }
+                need(*x, v.saturating_sub(*shift));
+            }
+            Kind::Ge { x, t } => need(*x, compared(dp.fmt(*x).width, tz(*t))),
+            Kind::Mux { sel, a, b } => {
+                need(*sel, 0);
+                need(*a, mine);
+                need(*b, mine);
+            }
+            Kind::Bit { x, index } => need(*x, *index),
+            kind => {
+                for x in kind.operands() {
+                    need(x, 0);
+                }
+            }
+        }
+    }
+    u
+}
+
 /// What a scheduled datapath instantiates, with `unread` the demanded-bits
 /// analysis (undemanded register bits are driven as zeros, so synthesis
-/// keeps none of them).
+/// keeps none of them). The flip-flops are those Yosys `synth_xilinx`
+/// keeps of the registers, before shift-register packing
+/// (`shift_runs`).
 pub fn count(dp: &super::Datapath, s: &super::schedule::Schedule, unread: &[u32]) -> Counts {
     use super::Kind;
     let mut c = Counts::default();
@@ -145,11 +441,55 @@ pub fn count(dp: &super::Datapath, s: &super::schedule::Schedule, unread: &[u32]
             | Kind::Bipolar(_) => {}
         }
     }
+    // Every stage of a register chain that something reads: its readers'
+    // lateness, and the outputs'.
+    let mut taps: Vec<(u32, u32)> = vec![];
+    for (i, node) in dp.nodes.iter().enumerate() {
+        for o in node
+            .kind
+            .operands()
+            .filter(|&o| !super::schedule::is_const(dp, o))
+        {
+            let late = s.cycle[i] - s.of(o);
+            if late > 0 {
+                taps.push((o.0, late));
+            }
+        }
+    }
+    for o in dp
+        .outputs
+        .iter()
+        .filter(|o| !super::schedule::is_const(dp, o.node))
+    {
+        let late = s.latency - s.of(o.node);
+        if late > 0 {
+            taps.push((o.node.0, late));
+        }
+    }
+    taps.sort_unstable();
+    taps.dedup();
+    let mut taps = taps.as_slice();
+    let merged = merged_adders(dp, s);
+    let (zero, constant) = known_low(dp, &merged);
+    let unloaded = unloaded_low(dp, &zero, &merged, crate::estimate::CMP_LUT_BITS);
     for (i, &d) in s.delay.iter().enumerate() {
         let node = &dp.nodes[i];
         c.register_bits += node.fmt.width as u64 * d as u64;
-        let unkept = unkept_bits(node.fmt, node.range, node.low.max(unread[i]));
+        let low = constant[i].max(unread[i]).max(unloaded[i]);
+        let unkept = unkept_bits(node.fmt, node.range, low);
         c.redundant_register_bits += unkept as u64 * d as u64;
+        let kept = (node.fmt.width - unkept) as u64;
+        let mut prev = 0;
+        while let Some((&(n, late), rest)) = taps.split_first() {
+            if n as usize != i {
+                break;
+            }
+            if kept > 0 {
+                *c.shift_runs.entry(late - prev).or_default() += kept;
+            }
+            prev = late;
+            taps = rest;
+        }
     }
     c.register_bits += s.latency as u64;
     c.tl = dp.tl.clone();
