@@ -24,12 +24,12 @@ use serde::Serialize;
 
 /// LUTs per adder bit that needs logic (`Counts::adder_logic_bits`),
 /// in adders with an operand wider than 4 bits.
-pub const LUTS_PER_ADDER_BIT: f64 = 0.862;
+pub const LUTS_PER_ADDER_BIT: f64 = 0.873;
 /// LUTs per adder bit in adders of operands up to 4 bits
 /// (`Counts::small_adder_logic_bits`).
-pub const LUTS_PER_SMALL_ADDER_BIT: f64 = 1.30;
+pub const LUTS_PER_SMALL_ADDER_BIT: f64 = 0.84;
 /// LUTs per bit of comparison or selection (`Counts::logic_bits`).
-pub const LUTS_PER_LOGIC_BIT: f64 = 0.11;
+pub const LUTS_PER_LOGIC_BIT: f64 = 0.18;
 
 /// The widest comparison with a constant, in variable bits, that Yosys
 /// `synth_xilinx` builds from LUTs (`cmp2lcu`: two LUT6-sized chunks; a
