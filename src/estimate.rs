@@ -385,3 +385,17 @@ fn device_name(d: Device) -> &'static str {
         Device::Asic => "ASIC",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs of 3 stages and more are packed, one cell per bit and 32
+    /// stages; shorter ones stay flip-flops.
+    #[test]
+    fn long_register_runs_become_shift_registers() {
+        let mut k = verilog::Counts::default();
+        k.shift_runs.extend([(2, 8), (3, 5), (4, 9), (40, 1)]);
+        assert_eq!(shift_registers(&k), (3 * 5 + 4 * 9 + 40, 5 + 9 + 2));
+    }
+}

@@ -495,3 +495,189 @@ pub fn count(dp: &super::Datapath, s: &super::schedule::Schedule, unread: &[u32]
     c.tl = dp.tl.clone();
     c
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::datapath::schedule::Schedule;
+    use crate::datapath::{Datapath, Kind, NodeId, Output, Term, Terms};
+    use crate::fixed::{FixedType, OverflowMode, QuantMode};
+
+    /// A datapath with one signed input of `width` bits.
+    fn with_input(width: u32) -> (Datapath, NodeId) {
+        let mut dp = Datapath::default();
+        let f = Format::new(true, width, 0);
+        let x = dp.input(0, 0, f, (f.min_raw(), f.max_raw()));
+        (dp, x)
+    }
+
+    fn output(dp: &mut Datapath, id: NodeId) {
+        let port = dp.fmt(id);
+        dp.outputs.push(Output { node: id, port });
+    }
+
+    fn term(node: NodeId, shift: u32, neg: bool) -> Term {
+        Term { node, shift, neg }
+    }
+
+    /// Every node in cycle 0 except those given, outputs read a cycle
+    /// after the last, chains as long as the latest reader needs.
+    fn schedule(dp: &Datapath, cycles: &[(NodeId, u32)]) -> Schedule {
+        let mut cycle = vec![0; dp.nodes.len()];
+        for &(id, c) in cycles {
+            cycle[id.index()] = c;
+        }
+        let latency = dp
+            .outputs
+            .iter()
+            .map(|o| cycle[o.node.index()] + 1)
+            .max()
+            .unwrap_or(0);
+        let mut delay = vec![0; dp.nodes.len()];
+        for (i, n) in dp.nodes.iter().enumerate() {
+            for o in n.kind.operands() {
+                delay[o.index()] = delay[o.index()].max(cycle[i] - cycle[o.index()]);
+            }
+        }
+        for o in &dp.outputs {
+            delay[o.node.index()] = delay[o.node.index()].max(latency - cycle[o.node.index()]);
+        }
+        Schedule {
+            cycle,
+            latency,
+            arrival: vec![],
+            delay,
+        }
+    }
+
+    /// `relu(x)` truncated by two bits: the comparison with 0 reads only
+    /// the sign, so x's two low bits are read by nothing; past 12 bits the
+    /// comparison is a carry chain that reads them all.
+    #[test]
+    fn a_clamp_passes_a_truncation_on_when_its_comparison_is_narrow() {
+        for (width, unread) in [(8, 2), (12, 2), (13, 0)] {
+            let (mut dp, x) = with_input(width);
+            let relu = dp.node(
+                Kind::Clamp {
+                    x,
+                    shift: 0,
+                    lo: Some(0),
+                    hi: None,
+                },
+                0,
+            );
+            let ty = FixedType::new(
+                Format::new(false, width - 2, -2),
+                QuantMode::Trn,
+                OverflowMode::Wrap,
+            );
+            let y = dp.node(
+                Kind::Cast {
+                    x: relu,
+                    from_frac: 0,
+                    ty,
+                },
+                -2,
+            );
+            output(&mut dp, y);
+            let merged = vec![false; dp.nodes.len()];
+            let (zero, _) = known_low(&dp, &merged);
+            let u = unloaded_low(&dp, &zero, &merged, 12);
+            assert_eq!(u[x.index()], unread, "{width} bits");
+        }
+    }
+
+    /// `x ≥ 8` reads bits 3 and up.
+    #[test]
+    fn a_threshold_reads_from_its_lowest_set_bit() {
+        let (mut dp, x) = with_input(8);
+        let y = dp.node(Kind::Ge { x, t: 8 }, 0);
+        output(&mut dp, y);
+        let merged = vec![false; dp.nodes.len()];
+        let (zero, _) = known_low(&dp, &merged);
+        assert_eq!(unloaded_low(&dp, &zero, &merged, 12)[x.index()], 3);
+    }
+
+    /// `a + (b << 3)` with its three low bits unread: they are `a`'s,
+    /// passed through, unless the adder is part of a multi-operand one.
+    /// Its constant low bits are seen only outside one.
+    #[test]
+    fn merged_adders_hide_their_low_bits() {
+        let (mut dp, a) = with_input(8);
+        let f = Format::new(true, 8, 0);
+        let b = dp.input(0, 1, f, (f.min_raw(), f.max_raw()));
+        let add = |dp: &mut Datapath, t: &[Term]| {
+            dp.node(
+                Kind::Add {
+                    terms: Terms::of(t),
+                    wrap: None,
+                },
+                0,
+            )
+        };
+        let two = add(&mut dp, &[term(a, 0, false), term(b, 3, false)]);
+        let ty = FixedType::new(Format::new(true, 9, -3), QuantMode::Trn, OverflowMode::Wrap);
+        let y = dp.node(
+            Kind::Cast {
+                x: two,
+                from_frac: 0,
+                ty,
+            },
+            -3,
+        );
+        output(&mut dp, y);
+        let s = schedule(&dp, &[]);
+        let merged = merged_adders(&dp, &s);
+        assert!(!merged[two.index()]);
+        let (zero, _) = known_low(&dp, &merged);
+        assert_eq!(unloaded_low(&dp, &zero, &merged, 12)[a.index()], 3);
+
+        let (mut dp, a) = with_input(8);
+        let b = dp.input(0, 1, f, (f.min_raw(), f.max_raw()));
+        let c2 = dp.input(0, 2, f, (f.min_raw(), f.max_raw()));
+        let three = add(
+            &mut dp,
+            &[term(a, 2, false), term(b, 3, false), term(c2, 4, false)],
+        );
+        output(&mut dp, three);
+        let s = schedule(&dp, &[]);
+        let merged = merged_adders(&dp, &s);
+        assert!(merged[three.index()]);
+        let (zero, constant) = known_low(&dp, &merged);
+        assert_eq!((zero[three.index()], constant[three.index()]), (0, 0));
+    }
+
+    /// A value read 2 and 6 cycles late: runs of 2 and 4 stages; the one
+    /// read 4 cycles late, a run of 4.
+    #[test]
+    fn register_chains_are_cut_at_every_tap() {
+        let (mut dp, x) = with_input(8);
+        let neg = dp.node(
+            Kind::Add {
+                terms: Terms::of(&[term(x, 0, true)]),
+                wrap: None,
+            },
+            0,
+        );
+        let y = dp.node(
+            Kind::Add {
+                terms: Terms::of(&[term(neg, 0, false), term(neg, 1, false)]),
+                wrap: None,
+            },
+            0,
+        );
+        let z = dp.node(
+            Kind::Add {
+                terms: Terms::of(&[term(neg, 0, false), term(y, 0, false)]),
+                wrap: None,
+            },
+            0,
+        );
+        output(&mut dp, z);
+        let s = schedule(&dp, &[(y, 2), (z, 6)]);
+        let c = count(&dp, &s, &vec![0; dp.nodes.len()]);
+        let w = dp.fmt(neg).width as u64;
+        assert_eq!(c.shift_runs.get(&2), Some(&w));
+        assert_eq!(c.shift_runs.get(&4), Some(&(w + dp.fmt(y).width as u64)));
+    }
+}
