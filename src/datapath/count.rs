@@ -18,8 +18,10 @@ pub struct Counts {
     pub register_bits: u64,
     /// Register bits synthesis merges or removes: copies of a sign bit or
     /// constants by the values' exact intervals, low bits it sees to be
-    /// constant (`known_low`) and low bits no logic it keeps reads
-    /// (`unloaded_low`, which includes the demanded-bits analysis).
+    /// constant (`known_low`), low bits no logic it keeps reads
+    /// (`unloaded_low`, which includes the demanded-bits analysis) and the
+    /// stages of a wired copy that hold what its source's registers hold
+    /// (`shared_stages`).
     pub redundant_register_bits: u64,
     /// Adder bits that need logic: bits below the lowest set bit of a
     /// shifted operand pass through (the resource estimate's main term).
@@ -376,6 +378,39 @@ pub fn unloaded_low(
     u
 }
 
+/// Per node, the node its bits are a wired copy of (a cast that only
+/// shifts, without saturation, or a bit select; through copies of
+/// copies), and how many of its register stages hold the same bits at the
+/// same time as a stage of that node's chain: Yosys merges flip-flops
+/// with the same input, so those stages are the source's.
+fn shared_stages(
+    dp: &super::Datapath,
+    s: &super::schedule::Schedule,
+) -> (Vec<super::NodeId>, Vec<u32>) {
+    use super::Kind;
+    use crate::fixed::{OverflowMode, QuantMode};
+    let n = dp.nodes.len();
+    let mut source: Vec<super::NodeId> = (0..n as u32).map(super::NodeId).collect();
+    let mut shared = vec![0u32; n];
+    for (i, node) in dp.nodes.iter().enumerate() {
+        let x = match &node.kind {
+            Kind::Cast { x, from_frac, ty }
+                if ty.overflow == OverflowMode::Wrap
+                    && (*from_frac <= ty.format.frac || ty.quant == QuantMode::Trn) =>
+            {
+                *x
+            }
+            Kind::Bit { x, .. } => *x,
+            _ => continue,
+        };
+        let src = source[x.index()];
+        source[i] = src;
+        let late = s.cycle[i] - s.cycle[src.index()];
+        shared[i] = s.delay[i].min(s.delay[src.index()].saturating_sub(late));
+    }
+    (source, shared)
+}
+
 /// What a scheduled datapath instantiates, with `unread` the demanded-bits
 /// analysis (undemanded register bits are driven as zeros, so synthesis
 /// keeps none of them). The flip-flops are those Yosys `synth_xilinx`
@@ -441,29 +476,39 @@ pub fn count(dp: &super::Datapath, s: &super::schedule::Schedule, unread: &[u32]
             | Kind::Bipolar(_) => {}
         }
     }
+    // Registers that hold the same bits as another's are merged: a copy's
+    // first `shared` stages are its source's.
+    let (source, shared) = shared_stages(dp, s);
     // Every stage of a register chain that something reads: its readers'
-    // lateness, and the outputs'.
+    // lateness, and the outputs'; a shared stage is its source's.
     let mut taps: Vec<(u32, u32)> = vec![];
+    let mut tap = |o: super::NodeId, late: u32| {
+        if late == 0 || super::schedule::is_const(dp, o) {
+            return;
+        }
+        let i = o.index();
+        if late <= shared[i] {
+            let src = source[i];
+            taps.push((src.0, late + s.cycle[i] - s.cycle[src.index()]));
+        } else {
+            taps.push((o.0, late));
+        }
+    };
     for (i, node) in dp.nodes.iter().enumerate() {
-        for o in node
-            .kind
-            .operands()
-            .filter(|&o| !super::schedule::is_const(dp, o))
-        {
-            let late = s.cycle[i] - s.of(o);
-            if late > 0 {
-                taps.push((o.0, late));
-            }
+        for o in node.kind.operands() {
+            tap(o, s.cycle[i] - s.of(o));
         }
     }
-    for o in dp
-        .outputs
-        .iter()
-        .filter(|o| !super::schedule::is_const(dp, o.node))
-    {
-        let late = s.latency - s.of(o.node);
-        if late > 0 {
-            taps.push((o.node.0, late));
+    for o in &dp.outputs {
+        tap(o.node, s.latency - s.of(o.node));
+    }
+    // a copy's own stages continue from its last shared one
+    for (i, &d) in s.delay.iter().enumerate() {
+        if (1..d).contains(&shared[i]) {
+            tap(
+                source[i],
+                shared[i] + s.cycle[i] - s.cycle[source[i].index()],
+            );
         }
     }
     taps.sort_unstable();
@@ -477,9 +522,9 @@ pub fn count(dp: &super::Datapath, s: &super::schedule::Schedule, unread: &[u32]
         c.register_bits += node.fmt.width as u64 * d as u64;
         let low = constant[i].max(unread[i]).max(unloaded[i]);
         let unkept = unkept_bits(node.fmt, node.range, low);
-        c.redundant_register_bits += unkept as u64 * d as u64;
         let kept = (node.fmt.width - unkept) as u64;
-        let mut prev = 0;
+        c.redundant_register_bits += unkept as u64 * d as u64 + kept * shared[i] as u64;
+        let mut prev = shared[i];
         while let Some((&(n, late), rest)) = taps.split_first() {
             if n as usize != i {
                 break;
@@ -518,6 +563,16 @@ mod tests {
 
     fn term(node: NodeId, shift: u32, neg: bool) -> Term {
         Term { node, shift, neg }
+    }
+
+    fn add(dp: &mut Datapath, terms: &[Term]) -> NodeId {
+        dp.node(
+            Kind::Add {
+                terms: Terms::of(terms),
+                wrap: None,
+            },
+            0,
+        )
     }
 
     /// Every node in cycle 0 except those given, outputs read a cycle
@@ -606,15 +661,6 @@ mod tests {
         let (mut dp, a) = with_input(8);
         let f = Format::new(true, 8, 0);
         let b = dp.input(0, 1, f, (f.min_raw(), f.max_raw()));
-        let add = |dp: &mut Datapath, t: &[Term]| {
-            dp.node(
-                Kind::Add {
-                    terms: Terms::of(t),
-                    wrap: None,
-                },
-                0,
-            )
-        };
         let two = add(&mut dp, &[term(a, 0, false), term(b, 3, false)]);
         let ty = FixedType::new(Format::new(true, 9, -3), QuantMode::Trn, OverflowMode::Wrap);
         let y = dp.node(
@@ -647,32 +693,37 @@ mod tests {
         assert_eq!((zero[three.index()], constant[three.index()]), (0, 0));
     }
 
+    /// `x` and `x << 3` registered alike: one set of flip-flops.
+    #[test]
+    fn a_shifted_copy_shares_its_sources_registers() {
+        let (mut dp, x) = with_input(8);
+        let neg = add(&mut dp, &[term(x, 0, true)]);
+        let ty = FixedType::new(Format::new(true, 12, 3), QuantMode::Trn, OverflowMode::Wrap);
+        let shifted = dp.node(
+            Kind::Cast {
+                x: neg,
+                from_frac: 0,
+                ty,
+            },
+            3,
+        );
+        output(&mut dp, neg);
+        output(&mut dp, shifted);
+        let s = schedule(&dp, &[]);
+        let c = count(&dp, &s, &vec![0; dp.nodes.len()]);
+        let kept = c.register_bits - c.redundant_register_bits;
+        // the valid bit and the 9 bits of `neg`
+        assert_eq!(kept, 1 + dp.fmt(neg).width as u64);
+    }
+
     /// A value read 2 and 6 cycles late: runs of 2 and 4 stages; the one
     /// read 4 cycles late, a run of 4.
     #[test]
     fn register_chains_are_cut_at_every_tap() {
         let (mut dp, x) = with_input(8);
-        let neg = dp.node(
-            Kind::Add {
-                terms: Terms::of(&[term(x, 0, true)]),
-                wrap: None,
-            },
-            0,
-        );
-        let y = dp.node(
-            Kind::Add {
-                terms: Terms::of(&[term(neg, 0, false), term(neg, 1, false)]),
-                wrap: None,
-            },
-            0,
-        );
-        let z = dp.node(
-            Kind::Add {
-                terms: Terms::of(&[term(neg, 0, false), term(y, 0, false)]),
-                wrap: None,
-            },
-            0,
-        );
+        let neg = add(&mut dp, &[term(x, 0, true)]);
+        let y = add(&mut dp, &[term(neg, 0, false), term(neg, 1, false)]);
+        let z = add(&mut dp, &[term(neg, 0, false), term(y, 0, false)]);
         output(&mut dp, z);
         let s = schedule(&dp, &[(y, 2), (z, 6)]);
         let c = count(&dp, &s, &vec![0; dp.nodes.len()]);
