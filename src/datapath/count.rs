@@ -126,7 +126,9 @@ pub fn merged_adders(dp: &super::Datapath, s: &super::schedule::Schedule) -> Vec
         let Kind::Add { terms, .. } = &node.kind else {
             continue;
         };
-        let mut root = terms.len() > 2;
+        // three terms, or two subtracted ones (`0 − a − b`), are two
+        // chained adders
+        let mut root = terms.len() > 2 || (terms.len() == 2 && terms.iter().all(|t| t.neg));
         for t in terms.iter() {
             let x = t.node.index();
             if t.shift == 0
@@ -168,12 +170,11 @@ pub fn known_low(dp: &super::Datapath, merged: &[bool]) -> (Vec<u32>, Vec<u32>) 
                     let x = t.node.index();
                     (z[x].saturating_add(t.shift), k[x].saturating_add(t.shift))
                 };
-                let mut ts: Vec<_> = terms.iter().collect();
-                ts.sort_by_key(|t| t.neg);
-                let ((za, ka), b) = match ts[..] {
-                    [t] if t.neg => ((ALL, ALL), Some(t)),
-                    [t] => (shifted(t), None),
-                    [a, b] => (shifted(a), Some(b)),
+                let ((za, ka), b) = match terms[..] {
+                    [ref t] if t.neg => ((ALL, ALL), Some(t)),
+                    [ref t] => (shifted(t), None),
+                    [ref a, ref b] if a.neg => (shifted(b), Some(a)),
+                    [ref a, ref b] => (shifted(a), Some(b)),
                     _ => unreachable!("three terms are merged"),
                 };
                 match b {
