@@ -24,12 +24,26 @@ use serde::Serialize;
 
 /// LUTs per adder bit that needs logic (`Counts::adder_logic_bits`),
 /// in adders with an operand wider than 4 bits.
-pub const LUTS_PER_ADDER_BIT: f64 = 0.862;
+pub const LUTS_PER_ADDER_BIT: f64 = 0.873;
 /// LUTs per adder bit in adders of operands up to 4 bits
 /// (`Counts::small_adder_logic_bits`).
-pub const LUTS_PER_SMALL_ADDER_BIT: f64 = 1.30;
+pub const LUTS_PER_SMALL_ADDER_BIT: f64 = 0.84;
 /// LUTs per bit of comparison or selection (`Counts::logic_bits`).
-pub const LUTS_PER_LOGIC_BIT: f64 = 0.11;
+pub const LUTS_PER_LOGIC_BIT: f64 = 0.18;
+
+/// The widest comparison with a constant, in variable bits, that Yosys
+/// `synth_xilinx` builds from LUTs (`cmp2lcu`: two LUT6-sized chunks; a
+/// wider one becomes a CARRY4 chain). LUT logic is simplified, so it reads
+/// only the bits the comparison depends on; the flip-flop count follows
+/// that (`datapath::count::unloaded_low`).
+pub const CMP_LUT_BITS: u32 = 12;
+
+/// The shortest register chain Yosys `synth_xilinx` packs into a
+/// shift-register LUT (`xilinx_srl -fixed -minlen 3`): a run of stages
+/// that nothing but the next stage reads, the last one excepted.
+pub const SRL_MIN_STAGES: u32 = 3;
+/// Stages of one SRLC32E.
+pub const SRL_STAGES: u32 = 32;
 
 /// The device family an estimate is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, clap::ValueEnum)]
@@ -92,7 +106,12 @@ pub struct Estimate {
     pub latency_ns: f64,
     /// Time between samples at the clock.
     pub interval_ns: f64,
+    /// Flip-flops after synthesis: on `xilinx`, less the register bits
+    /// packed into shift-register LUTs (`shift_registers`).
     pub flip_flops: u64,
+    /// Xilinx SRL16E/SRLC32E cells holding register chains (0 on the
+    /// other devices).
+    pub shift_registers: u64,
     /// Xilinx 7-series LUTs (model, see the constants above), whatever
     /// the device; the table shows them for `xilinx` only.
     pub luts: u64,
@@ -117,6 +136,20 @@ pub fn carry_cells(k: &verilog::Counts, d: &crate::backend::timing::DelayModel) 
         .iter()
         .map(|(&bits, &n)| n * bits.div_ceil(d.carry_bits) as u64)
         .sum()
+}
+
+/// The register bits synthesis packs into shift-register LUTs on Xilinx,
+/// and the cells: every run of `SRL_MIN_STAGES` or more stages, one cell
+/// per bit and `SRL_STAGES` stages.
+pub fn shift_registers(k: &verilog::Counts) -> (u64, u64) {
+    k.shift_runs
+        .range(SRL_MIN_STAGES..)
+        .fold((0, 0), |(bits, cells), (&len, &n)| {
+            (
+                bits + n * len as u64,
+                cells + n * len.div_ceil(SRL_STAGES) as u64,
+            )
+        })
 }
 
 /// Estimate a compiled model at `clock_mhz` on a Xilinx 7-series device.
@@ -166,6 +199,10 @@ impl Estimate {
     pub fn of_design_on(i: &DesignInfo, clock_mhz: f64, device: Device) -> Estimate {
         let period = 1e3 / clock_mhz;
         let k = &i.counts;
+        let (srl_bits, srl) = match device {
+            Device::Xilinx => shift_registers(k),
+            Device::Ice40 | Device::Asic => (0, 0),
+        };
         Estimate {
             top: i.top.clone(),
             device,
@@ -175,7 +212,8 @@ impl Estimate {
             clock_mhz,
             latency_ns: i.latency as f64 * period,
             interval_ns: i.ii as f64 * period,
-            flip_flops: k.register_bits - k.redundant_register_bits,
+            flip_flops: k.register_bits - k.redundant_register_bits - srl_bits,
+            shift_registers: srl,
             luts: (LUTS_PER_ADDER_BIT * (k.adder_logic_bits - k.small_adder_logic_bits) as f64
                 + LUTS_PER_SMALL_ADDER_BIT * k.small_adder_logic_bits as f64
                 + LUTS_PER_LOGIC_BIT * k.logic_bits as f64)
@@ -293,6 +331,12 @@ impl Estimate {
         if self.device == Device::Xilinx {
             rows.push(("LUTs (7-series)".into(), self.luts.to_string()));
             rows.push(("CARRY4".into(), self.carry4.to_string()));
+            if self.shift_registers > 0 {
+                rows.push((
+                    "shift registers".into(),
+                    format!("{} SRL16E/SRLC32E", self.shift_registers),
+                ));
+            }
         }
         rows.extend([
             (
@@ -339,5 +383,19 @@ fn device_name(d: Device) -> &'static str {
         Device::Xilinx => "Xilinx 7-series",
         Device::Ice40 => "iCE40",
         Device::Asic => "ASIC",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs of 3 stages and more are packed, one cell per bit and 32
+    /// stages; shorter ones stay flip-flops.
+    #[test]
+    fn long_register_runs_become_shift_registers() {
+        let mut k = verilog::Counts::default();
+        k.shift_runs.extend([(2, 8), (3, 5), (4, 9), (40, 1)]);
+        assert_eq!(shift_registers(&k), (3 * 5 + 4 * 9 + 40, 5 + 9 + 2));
     }
 }

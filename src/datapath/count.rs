@@ -17,8 +17,11 @@ pub struct Counts {
     pub comparators: u64,
     pub register_bits: u64,
     /// Register bits synthesis merges or removes: copies of a sign bit or
-    /// constants by the values' exact intervals, constant low bits
-    /// (`Val::low`) and low bits no consumer reads (`unread.rs`).
+    /// constants by the values' exact intervals, low bits it sees to be
+    /// constant (`known_low`), low bits no logic it keeps reads
+    /// (`unloaded_low`, which includes the demanded-bits analysis) and the
+    /// stages of a wired copy that hold what its source's registers hold
+    /// (`shared_stages`).
     pub redundant_register_bits: u64,
     /// Adder bits that need logic: bits below the lowest set bit of a
     /// shifted operand pass through (the resource estimate's main term).
@@ -30,6 +33,11 @@ pub struct Counts {
     /// each; how many carry cells that is depends on the device
     /// (`src/estimate.rs`).
     pub carry_chains: std::collections::BTreeMap<u32, u64>,
+    /// The register chains cut at every stage something reads: per run
+    /// length in stages, the register bits synthesis keeps in runs that
+    /// long. Whether a run is packed into a shift-register LUT depends on
+    /// the device (`src/estimate.rs`).
+    pub shift_runs: std::collections::BTreeMap<u32, u64>,
     /// Bits of comparisons and selections outside adders (rounding
     /// increments, saturation, clamps, max, thresholds).
     pub logic_bits: u64,
@@ -53,6 +61,9 @@ impl Counts {
         self.small_adder_logic_bits += o.small_adder_logic_bits;
         for (&bits, &n) in &o.carry_chains {
             *self.carry_chains.entry(bits).or_default() += n;
+        }
+        for (&len, &bits) in &o.shift_runs {
+            *self.shift_runs.entry(len).or_default() += bits;
         }
         self.logic_bits += o.logic_bits;
         self.tl_cells += o.tl_cells;
@@ -82,9 +93,330 @@ pub fn redundant_bits(fmt: Format, range: Interval) -> u32 {
     }
 }
 
+/// More low bits than any value has: "every bit".
+const ALL: u32 = 1 << 16;
+
+/// Trailing zero bits of a constant (`ALL` for zero).
+fn tz(v: i128) -> u32 {
+    if v == 0 { ALL } else { v.trailing_zeros() }
+}
+
+/// Per adder node, whether synthesis builds it as one multi-operand adder
+/// (a Yosys `$macc`) rather than as two-operand adders: an adder of three
+/// terms (printed as two chained adders), or one that reads another adder
+/// of its width unshifted in the same cycle with nothing else reading that
+/// one (which `alumacc` merges into it). The merged adder is marked too.
+pub fn merged_adders(dp: &super::Datapath, s: &super::schedule::Schedule) -> Vec<bool> {
+    use super::Kind;
+    // how many cell ports read each node's own wire: same-cycle operands
+    // and the first register of its chain
+    let mut ports = vec![0u32; dp.nodes.len()];
+    for (i, node) in dp.nodes.iter().enumerate() {
+        for o in node.kind.operands() {
+            if s.cycle[i] == s.of(o) {
+                ports[o.index()] += 1;
+            }
+        }
+    }
+    for (p, &d) in ports.iter_mut().zip(&s.delay) {
+        *p += (d > 0) as u32;
+    }
+    let mut merged = vec![false; dp.nodes.len()];
+    for (i, node) in dp.nodes.iter().enumerate() {
+        let Kind::Add { terms, .. } = &node.kind else {
+            continue;
+        };
+        // three terms, or two subtracted ones (`0 − a − b`), are two
+        // chained adders
+        let mut root = terms.len() > 2 || (terms.len() == 2 && terms.iter().all(|t| t.neg));
+        for t in terms.iter() {
+            let x = t.node.index();
+            if t.shift == 0
+                && matches!(dp.nodes[x].kind, Kind::Add { .. })
+                && dp.nodes[x].fmt.width == node.fmt.width
+                && ports[x] == 1
+                && s.cycle[x] == s.cycle[i]
+            {
+                merged[x] = true;
+                root = true;
+            }
+        }
+        merged[i] |= root;
+    }
+    merged
+}
+
+/// Per node, how many of its lowest raw bits synthesis sees to be 0
+/// (`zero`, `ALL` for the constant 0) and to be constant (`constant`):
+/// the zeros a shift or a constant puts there, carried through
+/// two-operand adders (which Yosys strips of low bits where one operand
+/// is 0), casts, clamps and selections. A multi-operand adder
+/// (`merged_adders`) shows none: its compressor tree and carry chain
+/// hide them.
+pub fn known_low(dp: &super::Datapath, merged: &[bool]) -> (Vec<u32>, Vec<u32>) {
+    use super::Kind;
+    use crate::fixed::OverflowMode;
+    let n = dp.nodes.len();
+    let (mut z, mut k): (Vec<u32>, Vec<u32>) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    for (i, node) in dp.nodes.iter().enumerate() {
+        let (zv, kv) = match &node.kind {
+            Kind::Const(v) => (tz(*v), ALL),
+            Kind::Input { .. } | Kind::Bipolar(_) => (0, node.low),
+            Kind::Add { .. } if merged[i] => (0, 0),
+            Kind::Add { terms, .. } => {
+                // printed as `a ± b`, the subtracted term second, or as
+                // `0 − b` for a lone subtracted term
+                let shifted = |t: &super::Term| {
+                    let x = t.node.index();
+                    (z[x].saturating_add(t.shift), k[x].saturating_add(t.shift))
+                };
+                let ((za, ka), b) = match terms[..] {
+                    [ref t] if t.neg => ((ALL, ALL), Some(t)),
+                    [ref t] => (shifted(t), None),
+                    [ref a, ref b] if a.neg => (shifted(b), Some(a)),
+                    [ref a, ref b] => (shifted(a), Some(b)),
+                    _ => unreachable!("three terms are merged"),
+                };
+                match b {
+                    None => (za, ka),
+                    Some(b) => {
+                        let (zb, kb) = shifted(b);
+                        // y = a where b is 0; for a sum also y = b where a is 0
+                        let kv = if b.neg {
+                            zb.min(ka)
+                        } else {
+                            zb.min(ka).max(za.min(kb))
+                        };
+                        (za.min(zb), kv)
+                    }
+                }
+            }
+            Kind::Cast { x, from_frac, ty } => {
+                let shift = from_frac - ty.format.frac;
+                let (zx, kx) = (z[x.index()], k[x.index()]);
+                let (zv, kv) = if shift <= 0 {
+                    let l = shift.unsigned_abs();
+                    (zx.saturating_add(l), kx.saturating_add(l))
+                } else {
+                    let s = shift as u32;
+                    // dropped bits that are all 0 round nothing, in every
+                    // mode; truncation keeps whatever is above them
+                    let zv = zx.saturating_sub(s);
+                    let kv = match ty.quant {
+                        crate::fixed::QuantMode::Trn => kx.saturating_sub(s),
+                        _ => zv,
+                    };
+                    (zv, kv)
+                };
+                match ty.overflow {
+                    OverflowMode::Wrap => (zv, kv),
+                    OverflowMode::SatZero => (zv, zv),
+                    // the largest value, 2^n - 1, is odd
+                    OverflowMode::Sat | OverflowMode::SatSym => (0, 0),
+                }
+            }
+            Kind::Clamp { x, shift, lo, hi } => {
+                let mut v = z[x.index()].saturating_add(*shift);
+                for b in [lo, hi].into_iter().flatten() {
+                    v = v.min(tz(*b));
+                }
+                (v, v)
+            }
+            Kind::Mux { a, b, .. } => {
+                let v = z[a.index()].min(z[b.index()]);
+                (v, v)
+            }
+            Kind::Leaky { .. }
+            | Kind::Bit { .. }
+            | Kind::Ge { .. }
+            | Kind::Less { .. }
+            | Kind::Not(_)
+            | Kind::TlCell { .. } => (0, 0),
+        };
+        let w = node.fmt.width;
+        z.push(zv.min(w));
+        k.push(kv.max(zv).min(w));
+    }
+    (z, k)
+}
+
+/// Per node, how many of its lowest raw bits no logic reads that
+/// synthesis keeps: logic whose outputs nothing reads is removed, and
+/// with it the reads of its own operands. This follows more than the
+/// demanded-bits analysis the printer zeros by (`demand.rs`):
+///
+/// - a comparison with a constant `c` (a threshold, a saturation or clamp
+///   bound) looks only at the bits from `c`'s lowest set bit up
+///   (`x < c` is `x >> k < c >> k` when `2^k` divides `c`), a comparison
+///   with 0 only at the sign;
+/// - a clamp or a saturating cast passes its readers' demand on to its
+///   operand, like a truncating cast, down to the lowest bit its
+///   comparisons look at;
+/// - in a two-operand adder, an operand's bits where the other one is
+///   known to be 0 (`zero`) pass through to the sum, so the operand needs
+///   no more of them than the sum's readers do (a subtracted operand
+///   needs all: its borrow runs from its lowest bit).
+///
+/// That holds for a comparison of at most `cmp_lut_bits` variable bits,
+/// which synthesis builds from LUTs and simplifies; a wider one is a
+/// carry chain, and every bit it compares is read. A multi-operand adder
+/// (`merged`) is a carry chain over all its operands' bits too.
+///
+/// A signed operand's top bit is read whenever anything of it is: the
+/// readers sign-extend it.
+pub fn unloaded_low(
+    dp: &super::Datapath,
+    zero: &[u32],
+    merged: &[bool],
+    cmp_lut_bits: u32,
+) -> Vec<u32> {
+    use super::Kind;
+    use crate::fixed::{OverflowMode, QuantMode};
+    let n = dp.nodes.len();
+    let mut u: Vec<u32> = dp.nodes.iter().map(|x| x.fmt.width).collect();
+    for o in &dp.outputs {
+        u[o.node.index()] = 0;
+    }
+    for i in (0..n).rev() {
+        let node = &dp.nodes[i];
+        let mine = u[i];
+        if mine >= node.fmt.width {
+            continue; // nothing reads this node: it reads nothing
+        }
+        // the lowest bit a comparison of `bits` variable bits with a
+        // constant whose lowest set bit is `k` reads
+        let compared = |bits: u32, k: u32| if bits > cmp_lut_bits { 0 } else { k };
+        // `x` is read from its bit `from` up (positions past its top are
+        // its sign or zero extension)
+        let mut need = |x: super::NodeId, from: u32| {
+            let f = dp.fmt(x);
+            let from = from.min(f.width - f.signed as u32);
+            let e = &mut u[x.index()];
+            *e = (*e).min(from);
+        };
+        match &node.kind {
+            Kind::Add { terms, .. } if merged[i] => {
+                for t in terms.iter() {
+                    need(t.node, 0);
+                }
+            }
+            Kind::Add { terms, .. } => {
+                for (k, t) in terms.iter().enumerate() {
+                    let others = terms
+                        .iter()
+                        .enumerate()
+                        .filter(|&(j, _)| j != k)
+                        .map(|(_, o)| zero[o.node.index()].saturating_add(o.shift))
+                        .min()
+                        .unwrap_or(0);
+                    let from = if t.neg {
+                        0
+                    } else {
+                        mine.min(others).saturating_sub(t.shift)
+                    };
+                    need(t.node, from);
+                }
+            }
+            Kind::Cast { x, from_frac, ty } => {
+                let shift = from_frac - ty.format.frac;
+                let out = ty.format;
+                // the lowest bit of the value on the output grid that the
+                // overflow comparisons look at: the bounds are 2^k - 1 and
+                // -2^k (or 0), except a symmetric one's odd -(2^k - 1)
+                let bound = match ty.overflow {
+                    _ if !out.signed => out.width,
+                    OverflowMode::SatSym => 0,
+                    _ => out.width - 1,
+                };
+                let xw = dp.fmt(*x).width;
+                let bits = if shift > 0 {
+                    xw.saturating_sub(shift as u32)
+                } else {
+                    xw
+                };
+                let v = match ty.overflow {
+                    OverflowMode::Wrap => mine,
+                    _ => mine.min(compared(bits, bound)),
+                };
+                let from = if shift <= 0 {
+                    v.saturating_sub(shift.unsigned_abs())
+                } else {
+                    match ty.quant {
+                        QuantMode::Trn => v.saturating_add(shift as u32),
+                        // the increment reads the half bit; its carry
+                        // runs through every kept bit
+                        QuantMode::Rnd => shift as u32 - 1,
+                        _ => 0,
+                    }
+                };
+                need(*x, from);
+            }
+            Kind::Clamp { x, shift, lo, hi } => {
+                let bits = dp.fmt(*x).width;
+                let mut v = mine;
+                if let Some(b) = lo {
+                    v = v.min(compared(bits, tz(*b)));
+                }
+                if let Some(b) = hi {
+                    v = v.min(compared(bits, tz(*b + 1)));
+                }
+                need(*x, v.saturating_sub(*shift));
+            }
+            Kind::Ge { x, t } => need(*x, compared(dp.fmt(*x).width, tz(*t))),
+            Kind::Mux { sel, a, b } => {
+                need(*sel, 0);
+                need(*a, mine);
+                need(*b, mine);
+            }
+            Kind::Bit { x, index } => need(*x, *index),
+            kind => {
+                for x in kind.operands() {
+                    need(x, 0);
+                }
+            }
+        }
+    }
+    u
+}
+
+/// Per node, the node its bits are a wired copy of (a cast that only
+/// shifts, without saturation, or a bit select; through copies of
+/// copies), and how many of its register stages hold the same bits at the
+/// same time as a stage of that node's chain: Yosys merges flip-flops
+/// with the same input, so those stages are the source's.
+fn shared_stages(
+    dp: &super::Datapath,
+    s: &super::schedule::Schedule,
+) -> (Vec<super::NodeId>, Vec<u32>) {
+    use super::Kind;
+    use crate::fixed::{OverflowMode, QuantMode};
+    let n = dp.nodes.len();
+    let mut source: Vec<super::NodeId> = (0..n as u32).map(super::NodeId).collect();
+    let mut shared = vec![0u32; n];
+    for (i, node) in dp.nodes.iter().enumerate() {
+        let x = match &node.kind {
+            Kind::Cast { x, from_frac, ty }
+                if ty.overflow == OverflowMode::Wrap
+                    && (*from_frac <= ty.format.frac || ty.quant == QuantMode::Trn) =>
+            {
+                *x
+            }
+            Kind::Bit { x, .. } => *x,
+            _ => continue,
+        };
+        let src = source[x.index()];
+        source[i] = src;
+        let late = s.cycle[i] - s.cycle[src.index()];
+        shared[i] = s.delay[i].min(s.delay[src.index()].saturating_sub(late));
+    }
+    (source, shared)
+}
+
 /// What a scheduled datapath instantiates, with `unread` the demanded-bits
 /// analysis (undemanded register bits are driven as zeros, so synthesis
-/// keeps none of them).
+/// keeps none of them). The flip-flops are those Yosys `synth_xilinx`
+/// keeps of the registers, before shift-register packing
+/// (`shift_runs`).
 pub fn count(dp: &super::Datapath, s: &super::schedule::Schedule, unread: &[u32]) -> Counts {
     use super::Kind;
     let mut c = Counts::default();
@@ -146,13 +478,259 @@ pub fn count(dp: &super::Datapath, s: &super::schedule::Schedule, unread: &[u32]
             | Kind::Bipolar(_) => {}
         }
     }
+    // Registers that hold the same bits as another's are merged: a copy's
+    // first `shared` stages are its source's.
+    let (source, shared) = shared_stages(dp, s);
+    // Every stage of a register chain that something reads: its readers'
+    // lateness, and the outputs'; a shared stage is its source's.
+    let mut taps: Vec<(u32, u32)> = vec![];
+    let mut tap = |o: super::NodeId, late: u32| {
+        if late == 0 || super::schedule::is_const(dp, o) {
+            return;
+        }
+        let i = o.index();
+        if late <= shared[i] {
+            let src = source[i];
+            taps.push((src.0, late + s.cycle[i] - s.cycle[src.index()]));
+        } else {
+            taps.push((o.0, late));
+        }
+    };
+    for (i, node) in dp.nodes.iter().enumerate() {
+        for o in node.kind.operands() {
+            tap(o, s.cycle[i] - s.of(o));
+        }
+    }
+    for o in &dp.outputs {
+        tap(o.node, s.latency - s.of(o.node));
+    }
+    // a copy's own stages continue from its last shared one
+    for (i, &d) in s.delay.iter().enumerate() {
+        if (1..d).contains(&shared[i]) {
+            tap(
+                source[i],
+                shared[i] + s.cycle[i] - s.cycle[source[i].index()],
+            );
+        }
+    }
+    taps.sort_unstable();
+    taps.dedup();
+    let mut taps = taps.as_slice();
+    let merged = merged_adders(dp, s);
+    let (zero, constant) = known_low(dp, &merged);
+    let unloaded = unloaded_low(dp, &zero, &merged, crate::estimate::CMP_LUT_BITS);
     for (i, &d) in s.delay.iter().enumerate() {
         let node = &dp.nodes[i];
         c.register_bits += node.fmt.width as u64 * d as u64;
-        let unkept = unkept_bits(node.fmt, node.range, node.low.max(unread[i]));
-        c.redundant_register_bits += unkept as u64 * d as u64;
+        let low = constant[i].max(unread[i]).max(unloaded[i]);
+        let unkept = unkept_bits(node.fmt, node.range, low);
+        let kept = (node.fmt.width - unkept) as u64;
+        c.redundant_register_bits += unkept as u64 * d as u64 + kept * shared[i] as u64;
+        let mut prev = shared[i];
+        while let Some((&(n, late), rest)) = taps.split_first() {
+            if n as usize != i {
+                break;
+            }
+            if kept > 0 {
+                *c.shift_runs.entry(late - prev).or_default() += kept;
+            }
+            prev = late;
+            taps = rest;
+        }
     }
     c.register_bits += s.latency as u64;
     c.tl = dp.tl.clone();
     c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::datapath::schedule::Schedule;
+    use crate::datapath::{Datapath, Kind, NodeId, Output, Term, Terms};
+    use crate::fixed::{FixedType, OverflowMode, QuantMode};
+
+    /// A datapath with one signed input of `width` bits.
+    fn with_input(width: u32) -> (Datapath, NodeId) {
+        let mut dp = Datapath::default();
+        let f = Format::new(true, width, 0);
+        let x = dp.input(0, 0, f, (f.min_raw(), f.max_raw()));
+        (dp, x)
+    }
+
+    fn output(dp: &mut Datapath, id: NodeId) {
+        let port = dp.fmt(id);
+        dp.outputs.push(Output { node: id, port });
+    }
+
+    fn term(node: NodeId, shift: u32, neg: bool) -> Term {
+        Term { node, shift, neg }
+    }
+
+    fn add(dp: &mut Datapath, terms: &[Term]) -> NodeId {
+        dp.node(
+            Kind::Add {
+                terms: Terms::of(terms),
+                wrap: None,
+            },
+            0,
+        )
+    }
+
+    /// Every node in cycle 0 except those given, outputs read a cycle
+    /// after the last, chains as long as the latest reader needs.
+    fn schedule(dp: &Datapath, cycles: &[(NodeId, u32)]) -> Schedule {
+        let mut cycle = vec![0; dp.nodes.len()];
+        for &(id, c) in cycles {
+            cycle[id.index()] = c;
+        }
+        let latency = dp
+            .outputs
+            .iter()
+            .map(|o| cycle[o.node.index()] + 1)
+            .max()
+            .unwrap_or(0);
+        let mut delay = vec![0; dp.nodes.len()];
+        for (i, n) in dp.nodes.iter().enumerate() {
+            for o in n.kind.operands() {
+                delay[o.index()] = delay[o.index()].max(cycle[i] - cycle[o.index()]);
+            }
+        }
+        for o in &dp.outputs {
+            delay[o.node.index()] = delay[o.node.index()].max(latency - cycle[o.node.index()]);
+        }
+        Schedule {
+            cycle,
+            latency,
+            arrival: vec![],
+            delay,
+        }
+    }
+
+    /// `relu(x)` truncated by two bits: the comparison with 0 reads only
+    /// the sign, so x's two low bits are read by nothing; past 12 bits the
+    /// comparison is a carry chain that reads them all.
+    #[test]
+    fn a_clamp_passes_a_truncation_on_when_its_comparison_is_narrow() {
+        for (width, unread) in [(8, 2), (12, 2), (13, 0)] {
+            let (mut dp, x) = with_input(width);
+            let relu = dp.node(
+                Kind::Clamp {
+                    x,
+                    shift: 0,
+                    lo: Some(0),
+                    hi: None,
+                },
+                0,
+            );
+            let ty = FixedType::new(
+                Format::new(false, width - 2, -2),
+                QuantMode::Trn,
+                OverflowMode::Wrap,
+            );
+            let y = dp.node(
+                Kind::Cast {
+                    x: relu,
+                    from_frac: 0,
+                    ty,
+                },
+                -2,
+            );
+            output(&mut dp, y);
+            let merged = vec![false; dp.nodes.len()];
+            let (zero, _) = known_low(&dp, &merged);
+            let u = unloaded_low(&dp, &zero, &merged, 12);
+            assert_eq!(u[x.index()], unread, "{width} bits");
+        }
+    }
+
+    /// `x ≥ 8` reads bits 3 and up.
+    #[test]
+    fn a_threshold_reads_from_its_lowest_set_bit() {
+        let (mut dp, x) = with_input(8);
+        let y = dp.node(Kind::Ge { x, t: 8 }, 0);
+        output(&mut dp, y);
+        let merged = vec![false; dp.nodes.len()];
+        let (zero, _) = known_low(&dp, &merged);
+        assert_eq!(unloaded_low(&dp, &zero, &merged, 12)[x.index()], 3);
+    }
+
+    /// `a + (b << 3)` with its three low bits unread: they are `a`'s,
+    /// passed through, unless the adder is part of a multi-operand one.
+    /// Its constant low bits are seen only outside one.
+    #[test]
+    fn merged_adders_hide_their_low_bits() {
+        let (mut dp, a) = with_input(8);
+        let f = Format::new(true, 8, 0);
+        let b = dp.input(0, 1, f, (f.min_raw(), f.max_raw()));
+        let two = add(&mut dp, &[term(a, 0, false), term(b, 3, false)]);
+        let ty = FixedType::new(Format::new(true, 9, -3), QuantMode::Trn, OverflowMode::Wrap);
+        let y = dp.node(
+            Kind::Cast {
+                x: two,
+                from_frac: 0,
+                ty,
+            },
+            -3,
+        );
+        output(&mut dp, y);
+        let s = schedule(&dp, &[]);
+        let merged = merged_adders(&dp, &s);
+        assert!(!merged[two.index()]);
+        let (zero, _) = known_low(&dp, &merged);
+        assert_eq!(unloaded_low(&dp, &zero, &merged, 12)[a.index()], 3);
+
+        let (mut dp, a) = with_input(8);
+        let b = dp.input(0, 1, f, (f.min_raw(), f.max_raw()));
+        let c2 = dp.input(0, 2, f, (f.min_raw(), f.max_raw()));
+        let three = add(
+            &mut dp,
+            &[term(a, 2, false), term(b, 3, false), term(c2, 4, false)],
+        );
+        output(&mut dp, three);
+        let s = schedule(&dp, &[]);
+        let merged = merged_adders(&dp, &s);
+        assert!(merged[three.index()]);
+        let (zero, constant) = known_low(&dp, &merged);
+        assert_eq!((zero[three.index()], constant[three.index()]), (0, 0));
+    }
+
+    /// `x` and `x << 3` registered alike: one set of flip-flops.
+    #[test]
+    fn a_shifted_copy_shares_its_sources_registers() {
+        let (mut dp, x) = with_input(8);
+        let neg = add(&mut dp, &[term(x, 0, true)]);
+        let ty = FixedType::new(Format::new(true, 12, 3), QuantMode::Trn, OverflowMode::Wrap);
+        let shifted = dp.node(
+            Kind::Cast {
+                x: neg,
+                from_frac: 0,
+                ty,
+            },
+            3,
+        );
+        output(&mut dp, neg);
+        output(&mut dp, shifted);
+        let s = schedule(&dp, &[]);
+        let c = count(&dp, &s, &vec![0; dp.nodes.len()]);
+        let kept = c.register_bits - c.redundant_register_bits;
+        // the valid bit and the 9 bits of `neg`
+        assert_eq!(kept, 1 + dp.fmt(neg).width as u64);
+    }
+
+    /// A value read 2 and 6 cycles late: runs of 2 and 4 stages; the one
+    /// read 4 cycles late, a run of 4.
+    #[test]
+    fn register_chains_are_cut_at_every_tap() {
+        let (mut dp, x) = with_input(8);
+        let neg = add(&mut dp, &[term(x, 0, true)]);
+        let y = add(&mut dp, &[term(neg, 0, false), term(neg, 1, false)]);
+        let z = add(&mut dp, &[term(neg, 0, false), term(y, 0, false)]);
+        output(&mut dp, z);
+        let s = schedule(&dp, &[(y, 2), (z, 6)]);
+        let c = count(&dp, &s, &vec![0; dp.nodes.len()]);
+        let w = dp.fmt(neg).width as u64;
+        assert_eq!(c.shift_runs.get(&2), Some(&w));
+        assert_eq!(c.shift_runs.get(&4), Some(&(w + dp.fmt(y).width as u64)));
+    }
 }
