@@ -227,6 +227,7 @@ pub fn known_low(dp: &super::Datapath, merged: &[bool]) -> (Vec<u32>, Vec<u32>) 
                 (v, v)
             }
             Kind::Leaky { .. }
+            | Kind::Bank { .. }
             | Kind::Bit { .. }
             | Kind::Ge { .. }
             | Kind::Less { .. }

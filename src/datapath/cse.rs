@@ -73,8 +73,6 @@ struct Share<'a> {
     /// Per output, its leaves (`None` once merged into a shared sum).
     exprs: Vec<Vec<Option<Leaf>>>,
     count: FxHashMap<Pair, u32>,
-    /// Outputs a pair has (or had) an occurrence in.
-    seen_in: FxHashMap<Pair, Vec<u32>>,
     heap: BinaryHeap<(u64, std::cmp::Reverse<u32>, Pair)>,
     /// Adders between the layer's inputs and each shared sum.
     depth: FxHashMap<NodeId, u32>,
@@ -94,7 +92,6 @@ pub fn share(dp: &mut Datapath, exprs: Vec<Vec<Leaf>>) -> Vec<Vec<Leaf>> {
             .map(|e| e.into_iter().map(Some).collect())
             .collect(),
         count: FxHashMap::default(),
-        seen_in: FxHashMap::default(),
         heap: BinaryHeap::new(),
         depth: FxHashMap::default(),
     };
@@ -102,7 +99,7 @@ pub fn share(dp: &mut Datapath, exprs: Vec<Vec<Leaf>>) -> Vec<Vec<Leaf>> {
         let e: Vec<Leaf> = s.exprs[j].iter().flatten().copied().collect();
         for (i, &x) in e.iter().enumerate() {
             for &y in &e[i + 1..] {
-                s.bump(x, y, j as u32, 1);
+                s.bump(x, y, 1);
             }
         }
     }
@@ -124,19 +121,13 @@ pub fn share(dp: &mut Datapath, exprs: Vec<Vec<Leaf>>) -> Vec<Vec<Leaf>> {
 }
 
 impl Share<'_> {
-    /// Add `by` occurrences of the pair of `x` and `y` in output `j`.
-    fn bump(&mut self, x: Leaf, y: Leaf, j: u32, by: i32) {
+    /// Add `by` occurrences of the pair of `x` and `y`.
+    fn bump(&mut self, x: Leaf, y: Leaf, by: i32) {
         let Some((p, _, _)) = pair_of(x, y) else {
             return;
         };
         let c = self.count.entry(p).or_default();
         *c = c.saturating_add_signed(by);
-        if by > 0 {
-            let s = self.seen_in.entry(p).or_default();
-            if s.last() != Some(&j) {
-                s.push(j);
-            }
-        }
     }
 
     /// Adder bits saved by sharing `p`: one adder of its width per
@@ -189,10 +180,10 @@ impl Share<'_> {
         let sum = self.dp.node(Kind::Add { terms, wrap: None }, 0);
         let d = self.depth_of(p.a).max(self.depth_of(p.b)) + 1;
         self.depth.insert(sum, d);
-        let outputs = self.seen_in.remove(&p).unwrap_or_default();
         let mut touched = vec![];
-        for j in outputs {
-            while let Some((x, y, neg, frac)) = self.find(j as usize, p) {
+        // a scan of every output is cheaper than indexing pairs by output
+        for j in 0..self.exprs.len() {
+            while let Some((x, y, neg, frac)) = self.find(j, p) {
                 self.replace(j, (x, y), Leaf { id: sum, frac, neg }, &mut touched);
             }
         }
@@ -203,21 +194,21 @@ impl Share<'_> {
         }
     }
 
-    /// Slots of one occurrence of `p` in output `j`, with its sign and frac.
+    /// Slots of one occurrence of `p` in output `j`, with its sign and
+    /// frac: a leaf of `p.a` and, `p.shift` coarser, its partner of `p.b`.
     fn find(&self, j: usize, p: Pair) -> Option<(usize, usize, bool, i32)> {
         let e = &self.exprs[j];
         for (i, x) in e.iter().enumerate() {
-            let Some(x) = x else { continue };
-            if x.id != p.a && x.id != p.b {
+            let Some(x) = x.filter(|x| x.id == p.a) else {
                 continue;
-            }
-            for (k, y) in e.iter().enumerate().skip(i + 1) {
-                let Some(y) = y else { continue };
-                if let Some((q, neg, frac)) = pair_of(*x, *y)
-                    && q == p
-                {
-                    return Some((i, k, neg, frac));
-                }
+            };
+            let want = Leaf {
+                id: p.b,
+                frac: x.frac - p.shift as i32,
+                neg: x.neg != p.sub,
+            };
+            if let Some(k) = e.iter().enumerate().position(|(k, y)| k != i && *y == Some(want)) {
+                return Some((i.min(k), i.max(k), x.neg, x.frac));
             }
         }
         None
@@ -225,16 +216,16 @@ impl Share<'_> {
 
     /// Replace slots `x`, `y` of output `j` by `new`, keeping the pair
     /// counts; the pairs whose count rose go to `touched`.
-    fn replace(&mut self, j: u32, (x, y): (usize, usize), new: Leaf, touched: &mut Vec<Pair>) {
-        let e = &mut self.exprs[j as usize];
+    fn replace(&mut self, j: usize, (x, y): (usize, usize), new: Leaf, touched: &mut Vec<Pair>) {
+        let e = &mut self.exprs[j];
         let (lx, ly) = (e[x].take().unwrap(), e[y].take().unwrap());
         let rest: Vec<Leaf> = e.iter().flatten().copied().collect();
         e.push(Some(new));
-        self.bump(lx, ly, j, -1);
+        self.bump(lx, ly, -1);
         for &u in &rest {
-            self.bump(lx, u, j, -1);
-            self.bump(ly, u, j, -1);
-            self.bump(new, u, j, 1);
+            self.bump(lx, u, -1);
+            self.bump(ly, u, -1);
+            self.bump(new, u, 1);
             if let Some((q, _, _)) = pair_of(new, u) {
                 touched.push(q);
             }
