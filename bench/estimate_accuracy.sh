@@ -48,7 +48,7 @@ for m in "${models[@]}"; do
         echo "$secs" > "$d/yosys.secs"
         cat "$d"/rtl/*.v > "$d/rtl.synthesized"
     fi
-    lut=$(cells "$d/yosys.log" '^LUT[1-6]$')
+    lut=$(cells "$d/yosys.log" '^LUT([1-6]|6_2)$')
     ff=$(cells "$d/yosys.log" '^FD')
     carry=$(cells "$d/yosys.log" '^CARRY4$')
     dsp=$(cells "$d/yosys.log" '^DSP48')

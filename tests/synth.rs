@@ -164,22 +164,19 @@ fn three_flows_on_tiny() {
     assert_eq!(ff, sum_cells(&s["cells"], |k| k.starts_with("FD")));
     assert!(ff > 0);
     // Synthesis can only remove the design's register bits. The estimate
-    // leaves out those it can prove removable (sign copies, constant and
-    // unread bits); Yosys also merges two registers that hold the same bit
-    // (a value and a shifted copy of it delayed alike), which it does not
-    // look for. On tiny that is 4 of 55 flip-flops: never below, and
-    // within 10 % (the larger calibration designs are within 5 %, except
-    // matmul_add with --pipeline layer; docs/estimation.md).
+    // predicts what synth_xilinx keeps of them (constant, sign-copy,
+    // unloaded and merged bits left out), within the 5 % the calibration
+    // set holds (docs/estimation.md).
     let est_ff = x["estimate"]["flip_flops"].as_u64().unwrap();
     assert!(ff <= register_bits, "{ff} {register_bits}");
     assert!(
-        est_ff >= ff && est_ff * 100 <= ff * 110,
+        est_ff * 100 <= ff * 105 && ff * 100 <= est_ff * 105,
         "estimate {est_ff}, Yosys {ff}"
     );
     let luts = s["figures"]["xilinx"]["luts"].as_u64().unwrap();
     assert_eq!(
         luts,
-        sum_cells(&s["cells"], |k| k.len() == 4 && k.starts_with("LUT"))
+        sum_cells(&s["cells"], |k| k.starts_with("LUT"))
     );
     assert!(luts > 0);
     assert_eq!(
@@ -234,7 +231,10 @@ fn three_flows_on_tiny() {
     // between what the Xilinx flow kept and the estimate (the flows merge
     // duplicate bits differently).
     let ice_ff = s["flip_flops"].as_u64().unwrap();
-    assert!(ff <= ice_ff && ice_ff <= est_ff, "{ff} {ice_ff} {est_ff}");
+    // iCE40 keeps at least what 7-series keeps (its comparisons wider
+    // than 4 bits are carry chains that read every bit), never more than
+    // the design has
+    assert!(ff <= ice_ff && ice_ff <= register_bits, "{ff} {ice_ff} {register_bits}");
     assert_eq!(
         sum_cells(&s["cells"], |k| k.starts_with("SB_DFF")),
         ice_ff + wrapper
