@@ -604,7 +604,9 @@ fn rows16(rows: &[Vec<i128>], xmax: u128) -> Option<Vec<Vec<i16>>> {
     )
 }
 
-/// `dense_lanes` on `i16` coefficients and inputs (see `rows16`).
+/// `dense_lanes` on `i16` coefficients and inputs (see `rows16`). A lane
+/// whose inputs are outside their format (raw values given by a caller)
+/// is summed in `i128` instead.
 fn dense16_lanes<T: Word>(
     lanes: &mut [Vec<Vec<T>>],
     k: usize,
@@ -612,20 +614,29 @@ fn dense16_lanes<T: Word>(
     rows: &[Vec<i16>],
     bias: &[i128],
 ) {
-    let xs: Vec<Vec<i16>> = lanes
+    let xs: Vec<Option<Vec<i16>>> = lanes
         .iter()
         .map(|bufs| {
             bufs[arg]
                 .iter()
-                .map(|v| i16::try_from(v.to()).expect("inputs fit their format"))
+                .map(|v| i16::try_from(v.to()).ok())
                 .collect()
         })
         .collect();
     let units = lanes[0][k].len();
     for (j, (row, &b)) in rows.iter().zip(bias).take(units).enumerate() {
         for (bufs, x) in lanes.iter_mut().zip(&xs) {
-            let dot: i32 = row.iter().zip(x).map(|(&w, &x)| w as i32 * x as i32).sum();
-            bufs[k][j] = T::from(b + dot as i128);
+            let dot = match x {
+                Some(x) => row
+                    .iter()
+                    .zip(x)
+                    .map(|(&w, &x)| w as i32 * x as i32)
+                    .sum::<i32>() as i128,
+                None => (row.iter().zip(&bufs[arg]))
+                    .map(|(&w, x)| w as i128 * x.to())
+                    .sum(),
+            };
+            bufs[k][j] = T::from(b + dot);
         }
     }
 }
