@@ -23,11 +23,8 @@ enum Kernel {
     },
     /// Auto accumulator: `acc = bias + Σ c·x` with `c = w << shift`.
     DenseExact {
-        rows: Vec<Vec<i128>>,
+        rows: Coeffs,
         bias: Vec<i128>,
-        /// `rows` as `i16`, where every dot product with the layer's
-        /// inputs is exact in `i32` (`rows16`).
-        rows16: Option<Vec<Vec<i16>>>,
     },
     /// Explicit accumulator: each product cast to `acc`, wrapping sum.
     DenseWrap {
@@ -66,6 +63,15 @@ enum Kernel {
         scale: i128,
         bias: i128,
     },
+}
+
+/// The coefficients `c` of an exact dense layer.
+#[derive(Debug, Clone)]
+enum Coeffs {
+    Wide(Vec<Vec<i128>>),
+    /// Every dot product with the layer's inputs is exact in `i32`
+    /// (`rows16`).
+    Narrow(Vec<Vec<i16>>),
 }
 
 #[derive(Debug, Clone)]
@@ -222,8 +228,11 @@ impl Golden {
                                 .iter()
                                 .map(|r| r.iter().map(|&w| w << acc.product_shift).collect())
                                 .collect();
+                            let rows = match rows16(&rows, xmax) {
+                                Some(narrow) => Coeffs::Narrow(narrow),
+                                None => Coeffs::Wide(rows),
+                            };
                             Kernel::DenseExact {
-                                rows16: rows16(&rows, xmax),
                                 rows,
                                 bias: acc.bias.clone(),
                             }
@@ -391,7 +400,8 @@ impl Golden {
             .iter()
             .map(|s| match &s.kernel {
                 Kernel::DenseExact {
-                    rows, rows16: None, ..
+                    rows: Coeffs::Wide(rows),
+                    ..
                 } => Some(
                     rows.iter()
                         .map(|r| r.iter().map(|&w| T::from(w)).collect())
@@ -418,8 +428,7 @@ impl Golden {
                     (
                         Kernel::DenseExact {
                             bias,
-                            rows16: Some(w),
-                            ..
+                            rows: Coeffs::Narrow(w),
                         },
                         _,
                     ) => dense16_lanes(lanes, k, step.args[0], w, bias),
