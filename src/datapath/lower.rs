@@ -334,27 +334,33 @@ impl Lower<'_> {
         let terms = d.terms.as_ref().unwrap();
         let x = self.numeric(n, 0);
         let wfrac = d.weight_type.format.frac;
+        // x·w = (x·odd) << k: the odd multiple is shared by every neuron
+        // reading x, the shift is free.
+        let odd_shift = |t: &crate::ir::Term| {
+            let w = t.weight << acc.product_shift;
+            let k = w.unsigned_abs().trailing_zeros();
+            (w.abs() >> k, k, w < 0)
+        };
+        let max_odd = terms.iter().flatten().map(|t| odd_shift(t).0).max();
+        let mut table = Products::new(x.len(), max_odd.unwrap_or(0));
         (0..d.units)
             .map(|j| match &d.accum {
                 Accum::Auto => {
                     let mut leaves: Vec<Signed> = terms[j]
                         .iter()
                         .map(|t| {
-                            // x·w = (x·odd) << k: the odd multiple is shared
-                            // by every neuron reading x, the shift is free.
-                            let w = t.weight << acc.product_shift;
-                            let k = w.unsigned_abs().trailing_zeros();
-                            let p = self.cmul(
-                                x[t.input],
-                                w.abs() >> k,
-                                wfrac + acc.product_shift as i32,
-                            );
+                            let (odd, k, neg) = odd_shift(t);
+                            let frac_c = wfrac + acc.product_shift as i32;
+                            let p = match &mut table {
+                                Some(table) => self.product(table, &x, t.input, odd, frac_c),
+                                None => self.cmul(x[t.input], odd, frac_c),
+                            };
                             (
                                 V {
                                     id: p.id,
                                     frac: p.frac - k as i32,
                                 },
-                                w < 0,
+                                neg,
                             )
                         })
                         .collect();
@@ -369,6 +375,24 @@ impl Lower<'_> {
                 Accum::Explicit(a) => self.wrapping_neuron(&x, &terms[j], acc.bias[j], wfrac, a),
             })
             .collect()
+    }
+
+    /// `cmul(x[input], odd, frac_c)`, looked up in `table` first.
+    fn product(
+        &mut self,
+        table: &mut Products,
+        x: &[V],
+        input: usize,
+        odd: i128,
+        frac_c: i32,
+    ) -> V {
+        let slot = table.slot(input, odd);
+        if let Some(p) = *slot {
+            return p;
+        }
+        let p = self.cmul(x[input], odd, frac_c);
+        *slot = Some(p);
+        p
     }
 
     /// hls4ml's explicit accumulator: every product cast to `a`, then a
@@ -743,6 +767,31 @@ impl PartialEq for TreeEntry {
     }
 }
 impl Eq for TreeEntry {}
+
+/// One dense layer's products by input and odd weight magnitude, where
+/// the magnitudes are small (8-bit weights: 64 per input). The layer looks
+/// up a product for every weight; this table stays in cache, the hash map
+/// of `Lower::products` does not.
+struct Products {
+    per_input: usize,
+    slots: Vec<Option<V>>,
+}
+
+impl Products {
+    /// A table for odd magnitudes up to `max_odd`, if they are small.
+    fn new(inputs: usize, max_odd: i128) -> Option<Products> {
+        let per_input = usize::try_from(max_odd / 2 + 1)
+            .ok()
+            .filter(|&n| n <= 512)?;
+        Some(Products {
+            per_input,
+            slots: vec![None; inputs * per_input],
+        })
+    }
+    fn slot(&mut self, input: usize, odd: i128) -> &mut Option<V> {
+        &mut self.slots[input * self.per_input + (odd / 2) as usize]
+    }
+}
 
 fn term(v: V, shift: u32, neg: bool) -> Term {
     Term {
