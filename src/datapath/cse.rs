@@ -18,8 +18,7 @@
 //! Pair counts are kept incrementally: an extraction only touches the
 //! outputs that contain the pair. The cost is quadratic in the digits of
 //! one output, so a layer with more than [`PAIR_BUDGET`] initial pairs is
-//! left as it is (its inputs' odd multiples are still shared by the
-//! datapath's structural hashing).
+//! not searched: the lowering gives it each input's odd multiples instead.
 
 use super::{Datapath, Kind, NodeId, Term, Terms};
 use crate::fixed::Format;
@@ -81,11 +80,16 @@ struct Share<'a> {
     depth: FxHashMap<NodeId, u32>,
 }
 
+/// Whether `exprs` are few enough pairs to search ([`PAIR_BUDGET`]).
+pub fn fits(exprs: &[Vec<Leaf>]) -> bool {
+    let pairs: u64 = exprs.iter().map(|e| (e.len() * e.len()) as u64 / 2).sum();
+    pairs <= PAIR_BUDGET
+}
+
 /// Share subexpressions among `exprs`, the leaves of each output; returns
 /// each output's leaves afterwards (shared sums included).
 pub fn share(dp: &mut Datapath, exprs: Vec<Vec<Leaf>>) -> Vec<Vec<Leaf>> {
-    let pairs: u64 = exprs.iter().map(|e| (e.len() * e.len()) as u64 / 2).sum();
-    if pairs > PAIR_BUDGET {
+    if !fits(&exprs) {
         return exprs;
     }
     let mut s = Share {

@@ -362,17 +362,18 @@ impl Lower<'_> {
                 .map(|j| self.wrapping_neuron(&x, &terms[j], acc.bias[j], wfrac, a))
                 .collect();
         }
-        let leaves = if self.g.meta.pipeline.unwrap_or_default().share {
-            let digits = terms
-                .iter()
-                .map(|row| self.digits(&x, row, wfrac, acc.product_shift))
-                .collect();
-            cse::share(&mut self.dp, digits)
-        } else {
-            terms
-                .iter()
-                .map(|row| self.odd_multiples(&x, row, wfrac, acc.product_shift))
-                .collect()
+        let ps = acc.product_shift;
+        let digits: Option<Vec<Vec<Leaf>>> = self
+            .g
+            .meta
+            .pipeline
+            .unwrap_or_default()
+            .share
+            .then(|| terms.iter().map(|row| self.digits(&x, row, wfrac, ps)).collect());
+        let leaves = match digits {
+            Some(d) if cse::fits(&d) => cse::share(&mut self.dp, d),
+            // too many pairs to search: each input's odd multiples
+            _ => self.odd_multiples(&x, terms, wfrac, ps),
         };
         leaves
             .into_iter()
@@ -409,24 +410,65 @@ impl Lower<'_> {
             .collect()
     }
 
-    /// A neuron's products as shifted odd multiples of its inputs,
+    /// Every neuron's products as shifted odd multiples of its inputs,
     /// `x·w = (x·odd) << k`: the odd multiple is shared by every neuron
     /// reading x, the shift is free.
-    fn odd_multiples(&mut self, x: &[V], row: &[crate::ir::Term], wfrac: i32, ps: u32) -> Vec<Leaf> {
-        row.iter()
-            .map(|t| {
-                let w = t.weight << ps;
-                let k = w.unsigned_abs().trailing_zeros();
-                let p = self.cmul(x[t.input], w.abs() >> k, wfrac + ps as i32);
-                Leaf {
-                    id: p.id,
-                    frac: p.frac - k as i32,
-                    neg: w < 0,
-                }
+    fn odd_multiples(
+        &mut self,
+        x: &[V],
+        terms: &[Vec<crate::ir::Term>],
+        wfrac: i32,
+        ps: u32,
+    ) -> Vec<Vec<Leaf>> {
+        let odd_shift = |t: &crate::ir::Term| {
+            let w = t.weight << ps;
+            let k = w.unsigned_abs().trailing_zeros();
+            (w.abs() >> k, k, w < 0)
+        };
+        let max_odd = terms.iter().flatten().map(|t| odd_shift(t).0).max();
+        let mut table = Products::new(x.len(), max_odd.unwrap_or(0));
+        let frac_c = wfrac + ps as i32;
+        terms
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|t| {
+                        let (odd, k, neg) = odd_shift(t);
+                        let p = match &mut table {
+                            Some(table) => self.product(table, x, t.input, odd, frac_c),
+                            None => self.cmul(x[t.input], odd, frac_c),
+                        };
+                        Leaf {
+                            id: p.id,
+                            frac: p.frac - k as i32,
+                            neg,
+                        }
+                    })
+                    .collect()
             })
             .collect()
     }
 
+    /// `cmul(x[input], odd, frac_c)`, looked up in `table` first.
+    fn product(
+        &mut self,
+        table: &mut Products,
+        x: &[V],
+        input: usize,
+        odd: i128,
+        frac_c: i32,
+    ) -> V {
+        let slot = table.slot(input, odd);
+        if let Some(p) = *slot {
+            return p;
+        }
+        let p = self.cmul(x[input], odd, frac_c);
+        *slot = Some(p);
+        p
+    }
+
+    /// hls4ml's explicit accumulator: every product cast to `a`, then a
+    /// sum modulo `2^width`.
     fn wrapping_neuron(
         &mut self,
         x: &[V],
@@ -848,6 +890,31 @@ impl PartialEq for TreeEntry {
     }
 }
 impl Eq for TreeEntry {}
+
+/// One dense layer's products by input and odd weight magnitude, where
+/// the magnitudes are small (8-bit weights: 64 per input). The layer looks
+/// up a product for every weight; this table stays in cache, the hash map
+/// of `Lower::products` does not.
+struct Products {
+    per_input: usize,
+    slots: Vec<Option<V>>,
+}
+
+impl Products {
+    /// A table for odd magnitudes up to `max_odd`, if they are small.
+    fn new(inputs: usize, max_odd: i128) -> Option<Products> {
+        let per_input = usize::try_from(max_odd / 2 + 1)
+            .ok()
+            .filter(|&n| n <= 512)?;
+        Some(Products {
+            per_input,
+            slots: vec![None; inputs * per_input],
+        })
+    }
+    fn slot(&mut self, input: usize, odd: i128) -> &mut Option<V> {
+        &mut self.slots[input * self.per_input + (odd / 2) as usize]
+    }
+}
 
 fn term(v: V, shift: u32, neg: bool) -> Term {
     Term {

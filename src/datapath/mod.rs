@@ -139,7 +139,9 @@ pub enum Kind {
 }
 
 impl Kind {
-    /// The nodes this one reads, in operand order.
+    /// The nodes this one reads, in operand order. Inlined: every pass
+    /// walks it in its innermost loop.
+    #[inline]
     pub fn operands(&self) -> Operands<'_> {
         let fixed = |v: &[NodeId]| {
             let mut a = [NodeId(0); 3];
@@ -172,6 +174,7 @@ pub enum Operands<'a> {
 
 impl Iterator for Operands<'_> {
     type Item = NodeId;
+    #[inline]
     fn next(&mut self) -> Option<NodeId> {
         match self {
             Operands::Fixed(a, i, n) => (*i < *n).then(|| {
@@ -314,24 +317,30 @@ fn fit(range: Interval, frac: i32) -> Format {
 }
 
 impl Datapath {
+    #[inline]
     pub fn node_ref(&self, id: NodeId) -> &Node {
         &self.nodes[id.index()]
     }
+    #[inline]
     pub fn fmt(&self, id: NodeId) -> Format {
         self.nodes[id.index()].fmt
     }
+    #[inline]
     pub fn range(&self, id: NodeId) -> Interval {
         self.nodes[id.index()].range
     }
     /// `fmt(id).width`, without reading the node.
+    #[inline]
     pub fn width(&self, id: NodeId) -> u32 {
         self.brief[id.index()].width as u32
     }
     /// `fmt(id).signed`, without reading the node.
+    #[inline]
     pub fn is_signed(&self, id: NodeId) -> bool {
         self.brief[id.index()].signed
     }
     /// Whether the node is a [`Kind::Const`], without reading it.
+    #[inline]
     pub fn is_const(&self, id: NodeId) -> bool {
         self.brief[id.index()].konst
     }

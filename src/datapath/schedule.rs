@@ -78,6 +78,7 @@ impl Schedule {
 }
 
 /// Constants are wires to every cycle: no register ever holds one.
+#[inline]
 pub fn is_const(dp: &Datapath, id: NodeId) -> bool {
     dp.is_const(id)
 }

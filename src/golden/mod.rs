@@ -23,11 +23,8 @@ enum Kernel {
     },
     /// Auto accumulator: `acc = bias + Σ c·x` with `c = w << shift`.
     DenseExact {
-        rows: Vec<Vec<i128>>,
+        rows: Coeffs,
         bias: Vec<i128>,
-        /// `rows` as `i16`, where every dot product with the layer's
-        /// inputs is exact in `i32` (`rows16`).
-        rows16: Option<Vec<Vec<i16>>>,
     },
     /// Explicit accumulator: each product cast to `acc`, wrapping sum.
     DenseWrap {
@@ -66,6 +63,15 @@ enum Kernel {
         scale: i128,
         bias: i128,
     },
+}
+
+/// The coefficients `c` of an exact dense layer.
+#[derive(Debug, Clone)]
+enum Coeffs {
+    Wide(Vec<Vec<i128>>),
+    /// Every dot product with the layer's inputs is exact in `i32`
+    /// (`rows16`).
+    Narrow(Vec<Vec<i16>>),
 }
 
 #[derive(Debug, Clone)]
@@ -222,8 +228,11 @@ impl Golden {
                                 .iter()
                                 .map(|r| r.iter().map(|&w| w << acc.product_shift).collect())
                                 .collect();
+                            let rows = match rows16(&rows, xmax) {
+                                Some(narrow) => Coeffs::Narrow(narrow),
+                                None => Coeffs::Wide(rows),
+                            };
                             Kernel::DenseExact {
-                                rows16: rows16(&rows, xmax),
                                 rows,
                                 bias: acc.bias.clone(),
                             }
@@ -391,7 +400,8 @@ impl Golden {
             .iter()
             .map(|s| match &s.kernel {
                 Kernel::DenseExact {
-                    rows, rows16: None, ..
+                    rows: Coeffs::Wide(rows),
+                    ..
                 } => Some(
                     rows.iter()
                         .map(|r| r.iter().map(|&w| T::from(w)).collect())
@@ -418,8 +428,7 @@ impl Golden {
                     (
                         Kernel::DenseExact {
                             bias,
-                            rows16: Some(w),
-                            ..
+                            rows: Coeffs::Narrow(w),
                         },
                         _,
                     ) => dense16_lanes(lanes, k, step.args[0], w, bias),
@@ -604,7 +613,9 @@ fn rows16(rows: &[Vec<i128>], xmax: u128) -> Option<Vec<Vec<i16>>> {
     )
 }
 
-/// `dense_lanes` on `i16` coefficients and inputs (see `rows16`).
+/// `dense_lanes` on `i16` coefficients and inputs (see `rows16`). A lane
+/// whose inputs are outside their format (raw values given by a caller)
+/// is summed in `i128` instead.
 fn dense16_lanes<T: Word>(
     lanes: &mut [Vec<Vec<T>>],
     k: usize,
@@ -612,20 +623,29 @@ fn dense16_lanes<T: Word>(
     rows: &[Vec<i16>],
     bias: &[i128],
 ) {
-    let xs: Vec<Vec<i16>> = lanes
+    let xs: Vec<Option<Vec<i16>>> = lanes
         .iter()
         .map(|bufs| {
             bufs[arg]
                 .iter()
-                .map(|v| i16::try_from(v.to()).expect("inputs fit their format"))
+                .map(|v| i16::try_from(v.to()).ok())
                 .collect()
         })
         .collect();
     let units = lanes[0][k].len();
     for (j, (row, &b)) in rows.iter().zip(bias).take(units).enumerate() {
         for (bufs, x) in lanes.iter_mut().zip(&xs) {
-            let dot: i32 = row.iter().zip(x).map(|(&w, &x)| w as i32 * x as i32).sum();
-            bufs[k][j] = T::from(b + dot as i128);
+            let dot = match x {
+                Some(x) => row
+                    .iter()
+                    .zip(x)
+                    .map(|(&w, &x)| w as i32 * x as i32)
+                    .sum::<i32>() as i128,
+                None => (row.iter().zip(&bufs[arg]))
+                    .map(|(&w, x)| w as i128 * x.to())
+                    .sum(),
+            };
+            bufs[k][j] = T::from(b + dot);
         }
     }
 }
