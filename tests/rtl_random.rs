@@ -61,9 +61,11 @@ fn build(
         tl_max_weight: 2 + (seed / 16 % 3) as u32,
         pes: 1 + (seed / 3 % 5) as u32,
         cells_per_pe: [60, 120, 300][(seed / 5 % 3) as usize],
-        // every third network with ternary adders of 7-series cells, and
-        // one in five without cross-input sharing
-        vendor_cells: seed % 3 == 2,
+        // two networks in the default run with ternary adders of 7-series
+        // cells (Verilator 5.006 takes minutes on their per-bit cells;
+        // the datapath interpreter covers one network in five), and one
+        // in five without cross-input sharing
+        vendor_cells: seed % 25 == 2,
         share: seed % 5 != 4,
         ..opts
     };
