@@ -174,10 +174,7 @@ fn three_flows_on_tiny() {
         "estimate {est_ff}, Yosys {ff}"
     );
     let luts = s["figures"]["xilinx"]["luts"].as_u64().unwrap();
-    assert_eq!(
-        luts,
-        sum_cells(&s["cells"], |k| k.starts_with("LUT"))
-    );
+    assert_eq!(luts, sum_cells(&s["cells"], |k| k.starts_with("LUT")));
     assert!(luts > 0);
     assert_eq!(
         s["figures"]["xilinx"]["dsp48e1"], 0,
@@ -234,7 +231,10 @@ fn three_flows_on_tiny() {
     // iCE40 keeps at least what 7-series keeps (its comparisons wider
     // than 4 bits are carry chains that read every bit), never more than
     // the design has
-    assert!(ff <= ice_ff && ice_ff <= register_bits, "{ff} {ice_ff} {register_bits}");
+    assert!(
+        ff <= ice_ff && ice_ff <= register_bits,
+        "{ff} {ice_ff} {register_bits}"
+    );
     assert_eq!(
         sum_cells(&s["cells"], |k| k.starts_with("SB_DFF")),
         ice_ff + wrapper

@@ -170,7 +170,10 @@ pub fn adder(t: Arrival, bits: u32) -> Arrival {
 /// path, I1 → O6 631 ps into the chain, is shorter than this one.)
 pub fn ternary(t: Arrival, bits: u32) -> Arrival {
     const MAJORITY: f64 = 0.472;
-    adder(t.map(|d, lsb, msb| (lsb + d.net + MAJORITY, msb + d.net + MAJORITY)), bits)
+    adder(
+        t.map(|d, lsb, msb| (lsb + d.net + MAJORITY, msb + d.net + MAJORITY)),
+        bits,
+    )
 }
 
 /// A comparison of `bits` bits settling at `t` against a constant, as a

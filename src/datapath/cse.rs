@@ -214,7 +214,11 @@ impl Share<'_> {
                 frac: x.frac - p.shift as i32,
                 neg: x.neg != p.sub,
             };
-            if let Some(k) = e.iter().enumerate().position(|(k, y)| k != i && *y == Some(want)) {
+            if let Some(k) = e
+                .iter()
+                .enumerate()
+                .position(|(k, y)| k != i && *y == Some(want))
+            {
                 return Some((i.min(k), i.max(k), x.neg, x.frac));
             }
         }
@@ -273,7 +277,11 @@ mod tests {
         let leaf = |id, frac, neg| Leaf { id, frac, neg };
         // y_j = x0 − 2·x1 (+ x2 in the first): x0 − (x1 << 1) is shared
         let exprs = vec![
-            vec![leaf(x[0], 0, false), leaf(x[1], -1, true), leaf(x[2], 0, false)],
+            vec![
+                leaf(x[0], 0, false),
+                leaf(x[1], -1, true),
+                leaf(x[2], 0, false),
+            ],
             vec![leaf(x[0], 0, false), leaf(x[1], -1, true)],
             vec![leaf(x[0], 2, true), leaf(x[1], 1, false)],
         ];
@@ -295,7 +303,9 @@ mod tests {
         let (mut dp, x) = inputs(6);
         let mut seed = 7u64;
         let mut next = || {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             (seed >> 33) as u32
         };
         let exprs: Vec<Vec<Leaf>> = (0..12)

@@ -25,7 +25,7 @@
 //! between the captured input, the result banks ([`Kind::Bank`]) and the
 //! output.
 
-use super::{Datapath, Kind, NodeId, Output, BIT};
+use super::{BIT, Datapath, Kind, NodeId, Output};
 use crate::backend::tl_cells::{Limits, Netlist, Sig};
 use crate::ir::{Graph, Op};
 use petgraph::stable_graph::NodeIndex;
@@ -53,7 +53,6 @@ pub struct FoldStats {
 pub struct FoldLayer {
     /// The graph node (a `Neurons` layer).
     pub node: NodeIndex,
-    pub name: String,
     /// Per input element, the bits of its unsigned code (`bits` of them),
     /// as one-bit nodes of the main datapath; filled in by the lowering.
     pub code: Vec<Vec<NodeId>>,
@@ -308,7 +307,6 @@ fn fold_layer(g: &Graph, n: NodeIndex, nr: &crate::ir::Neurons) -> (FoldLayer, V
         .collect();
     let layer = FoldLayer {
         node: n,
-        name: g.node(n).name.clone(),
         code: vec![],
         k,
         u: nr.rows.len(),
@@ -396,18 +394,45 @@ fn pe_datapath(lanes: usize, wmax: u32, n: u32, limits: Limits) -> Datapath {
         .collect();
     let zero = dp.node(Kind::Const(0), 0);
     let mut terms: Vec<(Sig, i128)> = vec![];
+    // the ports in the order of PE_PORTS
+    let port = |p: PePort| &ports[p as usize];
     for i in 0..=n as usize {
-        let (start, acc, first) = (ports[4][i], ports[5][i], ports[3][0]);
-        let a = dp.node(Kind::Mux { sel: first, a: acc, b: start }, 0);
+        let (start, acc, first) = (
+            port(PePort::Start)[i],
+            port(PePort::Acc)[i],
+            port(PePort::First)[0],
+        );
+        let a = dp.node(
+            Kind::Mux {
+                sel: first,
+                a: acc,
+                b: start,
+            },
+            0,
+        );
         terms.push((Sig::Input(a.0.to_string()), 1i128 << i));
     }
     for k in 0..lanes {
         for b in 0..wmax as usize {
-            let lane = ports[0][k * wmax as usize + b];
+            let lane = port(PePort::Lanes)[k * wmax as usize + b];
             let flipped = dp.node(Kind::Not(lane), 0);
-            let w = ports[1][k];
-            let xnor = dp.node(Kind::Mux { sel: w, a: flipped, b: lane }, 0);
-            let v = dp.node(Kind::Mux { sel: ports[2][b], a: zero, b: xnor }, 0);
+            let w = port(PePort::Weights)[k];
+            let xnor = dp.node(
+                Kind::Mux {
+                    sel: w,
+                    a: flipped,
+                    b: lane,
+                },
+                0,
+            );
+            let v = dp.node(
+                Kind::Mux {
+                    sel: port(PePort::Mask)[b],
+                    a: zero,
+                    b: xnor,
+                },
+                0,
+            );
             terms.push((Sig::Input(v.0.to_string()), 1i128 << b));
         }
     }
@@ -498,12 +523,11 @@ fn empty_stats() -> FoldStats {
 }
 
 fn stats(f: &Fold, g: &Graph) -> FoldStats {
-    let cells = f
-        .pe
-        .nodes
-        .iter()
-        .filter(|n| matches!(n.kind, Kind::TlCell { .. }))
-        .count() as u64;
+    let cells =
+        f.pe.nodes
+            .iter()
+            .filter(|n| matches!(n.kind, Kind::TlCell { .. }))
+            .count() as u64;
     let s = f.steps.len();
     let useful: usize = f.layers.iter().map(|l| l.u * l.chunks).sum();
     let rom_bits = |r: &[Rom]| r.iter().map(|r| r.bits.len() as u64).sum::<u64>();
@@ -517,6 +541,10 @@ fn stats(f: &Fold, g: &Graph) -> FoldStats {
         weight_memory_bits: rom_bits(&f.weight_roms),
         start_value_memory_bits: rom_bits(&f.start_roms),
         control_memory_bits: f.control_rom.bits.len() as u64,
-        folded_layers: f.layers.iter().map(|l| g.node(l.node).name.clone()).collect(),
+        folded_layers: f
+            .layers
+            .iter()
+            .map(|l| g.node(l.node).name.clone())
+            .collect(),
     }
 }

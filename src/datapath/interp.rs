@@ -83,7 +83,11 @@ impl<'a> Interpreter<'a> {
                 };
                 let sample: Vec<i128> = PE_PORTS.iter().flat_map(|&q| input(q)).collect();
                 pe.eval(&sample, &[], &mut pe_vals);
-                *acc = f.pe.outputs.iter().map(|o| pe_vals[o.node.index()]).collect();
+                *acc =
+                    f.pe.outputs
+                        .iter()
+                        .map(|o| pe_vals[o.node.index()])
+                        .collect();
             }
             if ctl[f.control.last().0 as usize] {
                 write_banks(f, group, &acc, &mut banks);

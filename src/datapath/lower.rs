@@ -363,13 +363,13 @@ impl Lower<'_> {
                 .collect();
         }
         let ps = acc.product_shift;
-        let digits: Option<Vec<Vec<Leaf>>> = self
-            .g
-            .meta
-            .pipeline
-            .unwrap_or_default()
-            .share
-            .then(|| terms.iter().map(|row| self.digits(&x, row, wfrac, ps)).collect());
+        let digits: Option<Vec<Vec<Leaf>>> =
+            self.g.meta.pipeline.unwrap_or_default().share.then(|| {
+                terms
+                    .iter()
+                    .map(|row| self.digits(&x, row, wfrac, ps))
+                    .collect()
+            });
         let leaves = match digits {
             Some(d) if cse::fits(&d) => cse::share(&mut self.dp, d),
             // too many pairs to search: each input's odd multiples
@@ -381,7 +381,15 @@ impl Lower<'_> {
             .map(|(leaves, &bias)| {
                 let mut leaves: Vec<Signed> = leaves
                     .into_iter()
-                    .map(|l| (V { id: l.id, frac: l.frac }, l.neg))
+                    .map(|l| {
+                        (
+                            V {
+                                id: l.id,
+                                frac: l.frac,
+                            },
+                            l.neg,
+                        )
+                    })
                     .collect();
                 if bias != 0 {
                     leaves.push((self.constant(bias, acc.frac), false));
@@ -401,11 +409,13 @@ impl Lower<'_> {
             .flat_map(|t| {
                 let v = x[t.input];
                 let f = v.frac + wfrac + ps as i32;
-                csd_digits(t.weight << ps).into_iter().map(move |(k, neg)| Leaf {
-                    id: v.id,
-                    frac: f - k as i32,
-                    neg,
-                })
+                csd_digits(t.weight << ps)
+                    .into_iter()
+                    .map(move |(k, neg)| Leaf {
+                        id: v.id,
+                        frac: f - k as i32,
+                        neg,
+                    })
             })
             .collect()
     }
@@ -608,7 +618,13 @@ impl Lower<'_> {
             .wires(n, 0)
             .to_vec()
             .into_iter()
-            .map(|v| if bipolar { vec![v.id] } else { self.offset_code(v, f) })
+            .map(|v| {
+                if bipolar {
+                    vec![v.id]
+                } else {
+                    self.offset_code(v, f)
+                }
+            })
             .collect();
         self.fold.as_mut().unwrap().layers[li].code = code;
         (0..u as u32)

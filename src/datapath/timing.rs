@@ -53,9 +53,7 @@ pub fn settle(dp: &Datapath, id: NodeId, t: Arrival) -> Arrival {
         Kind::Input { .. } | Kind::Bank { .. } => Arrival::register(),
         Kind::Const(_) => Arrival::ZERO,
         // three operands are a 7-series ternary adder (`nt_add3`)
-        Kind::Add { terms, .. } if terms.len() == 3 => {
-            timing::ternary(t, adder_logic_bits(dp, id))
-        }
+        Kind::Add { terms, .. } if terms.len() == 3 => timing::ternary(t, adder_logic_bits(dp, id)),
         Kind::Add { .. } => timing::adder(t, adder_logic_bits(dp, id)),
         Kind::Cast { x, from_frac, ty } => {
             let shift = from_frac - ty.format.frac;

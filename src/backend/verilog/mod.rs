@@ -72,15 +72,6 @@ pub struct BusField {
     pub offset: u64,
 }
 
-/// The threshold-cell limits the user chose.
-pub fn tl_cells_limits(g: &Graph) -> crate::backend::tl_cells::Limits {
-    let o = g.meta.pipeline.unwrap_or_default();
-    crate::backend::tl_cells::Limits {
-        max_fanin: o.tl_max_fanin,
-        max_weight: o.tl_max_weight,
-    }
-}
-
 /// What the generated design is, for the report and the testbenches.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct DesignInfo {
@@ -237,7 +228,10 @@ pub fn generate(l: Lowered<'_>) -> Result<Design, VerilogError> {
     let opts = g.meta.pipeline.unwrap_or_default();
     let b = build_datapath(l)?;
     let info = datapath_info(g, &b);
-    let header = format!("{}: latency {} cycles, II = {}", b.top, info.latency, info.ii);
+    let header = format!(
+        "{}: latency {} cycles, II = {}",
+        b.top, info.latency, info.ii
+    );
     let printed = print::print(&b.dp, &b.sched, &b.unread, &b.top, header);
     let mut primitives = printed.primitives;
     let mut modules = vec![(b.top.clone(), printed.text)];
@@ -370,15 +364,18 @@ fn pe_timing(b: &Built, f: &crate::datapath::fold::Fold) -> LayerTiming {
         let ops = node.kind.operands().map(|o| at[o.index()]);
         at[i] = match node.kind {
             Kind::Input { .. } => inputs,
-            _ => timing::settle(&f.pe, NodeId(i as u32), ops.fold(Arrival::ZERO, Arrival::max)),
+            _ => timing::settle(
+                &f.pe,
+                NodeId(i as u32),
+                ops.fold(Arrival::ZERO, Arrival::max),
+            ),
         };
     }
-    let path = f
-        .pe
-        .outputs
-        .iter()
-        .map(|o| at[o.node.index()].captured())
-        .fold(Arrival::ZERO, Arrival::max);
+    let path =
+        f.pe.outputs
+            .iter()
+            .map(|o| at[o.node.index()].captured())
+            .fold(Arrival::ZERO, Arrival::max);
     LayerTiming {
         name: print::pe_module(&b.top),
         start: 0,

@@ -297,7 +297,13 @@ pub fn print(dp: &Datapath, s: &Schedule, unread: &[u32], name: &str, header: St
 }
 
 /// Print `dp` as a module of logic only: `in_data` to `out_data`.
-pub fn print_logic(dp: &Datapath, s: &Schedule, unread: &[u32], name: &str, header: String) -> Printed {
+pub fn print_logic(
+    dp: &Datapath,
+    s: &Schedule,
+    unread: &[u32],
+    name: &str,
+    header: String,
+) -> Printed {
     print_frame(dp, s, unread, (name, Frame::Logic), header)
 }
 
@@ -518,11 +524,7 @@ impl Printer<'_> {
 
     /// `read`, naming the wire without allocating.
     fn read_wire(&mut self, x: NodeId, at: u32, bit: Option<u32>) -> Wire {
-        let d = if is_const(self.dp, x) {
-            0
-        } else {
-            at - self.s.of(x)
-        };
+        let d = self.delay_of(x, at);
         match bit {
             None => self.reads.all(x, d),
             Some(k) => {
@@ -752,14 +754,22 @@ impl Printer<'_> {
             for k in 0..kept {
                 self.read(t.node, at, Some(k));
             }
-            format!("{}[{}:0]", name(t.node, self.delay_of(t.node, at)), kept - 1)
+            format!(
+                "{}[{}:0]",
+                name(t.node, self.delay_of(t.node, at)),
+                kept - 1
+            )
         };
         let mut parts = vec![];
         let fill = w - t.shift - kept;
         if fill > 0 {
             let top = if f.signed {
                 self.read(t.node, at, Some(f.width - 1));
-                format!("{}[{}]", name(t.node, self.delay_of(t.node, at)), f.width - 1)
+                format!(
+                    "{}[{}]",
+                    name(t.node, self.delay_of(t.node, at)),
+                    f.width - 1
+                )
             } else {
                 "1'b0".into()
             };
@@ -774,7 +784,11 @@ impl Printer<'_> {
 
     /// How late a node of cycle `at` reads `x` (constants: never).
     fn delay_of(&self, x: NodeId, at: u32) -> u32 {
-        if is_const(self.dp, x) { 0 } else { at - self.s.of(x) }
+        if is_const(self.dp, x) {
+            0
+        } else {
+            at - self.s.of(x)
+        }
     }
 
     /// An operand's width and signedness (its binary point left at 0), from

@@ -4,8 +4,8 @@
 //! them to the main datapath's nodes.
 
 use super::Printer;
-use crate::datapath::fold::{Fold, Rom, bits_for};
 use crate::datapath::NodeId;
+use crate::datapath::fold::{Fold, Rom, bits_for};
 use std::fmt::Write;
 
 /// The register holding the sample while the array runs.
