@@ -12,7 +12,9 @@ use neurtl::frontend::onnx::proto::*;
 use neurtl::frontend::onnx::{ImportOptions, import};
 use neurtl::vectors::Rng;
 use prost::Message;
-use std::time::{Duration, Instant};
+mod common;
+
+use common::best;
 
 fn attr_i(name: &str, v: i64) -> AttributeProto {
     AttributeProto {
@@ -91,17 +93,6 @@ fn big_model() -> (Vec<u8>, usize) {
         }
     }
     (ModelProto::with_graph(g, 13).encode_to_vec(), params)
-}
-
-fn best(runs: usize, mut f: impl FnMut()) -> Duration {
-    (0..runs)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed()
-        })
-        .min()
-        .unwrap()
 }
 
 fn main() {

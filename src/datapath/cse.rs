@@ -16,9 +16,12 @@
 //! the shallower goes first.
 //!
 //! Pair counts are kept incrementally: an extraction only touches the
-//! outputs that contain the pair. The cost is quadratic in the digits of
-//! one output, so a layer with more than [`PAIR_BUDGET`] initial pairs is
-//! not searched: the lowering gives it each input's odd multiples instead.
+//! outputs that contain the pair, found through a per-output index of
+//! slots by node. Pairs of existing leaves only lose occurrences, so a
+//! pair seen once is dropped for good and the counts stay small. The
+//! cost is quadratic in the digits of one output, so a layer with more
+//! than [`PAIR_BUDGET`] initial pairs is not searched: the lowering gives
+//! it each input's odd multiples instead.
 
 use super::{Datapath, Kind, NodeId, Term, Terms};
 use crate::fixed::Format;
@@ -70,12 +73,52 @@ fn pair_of(x: Leaf, y: Leaf) -> Option<(Pair, bool, i32)> {
     Some((p, x.neg, x.frac))
 }
 
+/// A pair's place in the extraction order, packed in one integer so the
+/// heap compares words: the larger saving first, then the shallower
+/// pair, then the pair itself (by `a`, `b`, shift, sign), from the top
+/// bits down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Rank(u128);
+
+impl Rank {
+    fn new(saving: u64, depth: u32, p: Pair) -> Rank {
+        assert!(saving < 1 << 47 && depth < 256 && p.shift < 256);
+        let depth = 255 - depth.min(255) as u128;
+        Rank(
+            (saving as u128) << 81
+                | depth << 73
+                | (p.a.0 as u128) << 41
+                | (p.b.0 as u128) << 9
+                | (p.shift as u128) << 1
+                | p.sub as u128,
+        )
+    }
+
+    fn saving(self) -> u64 {
+        (self.0 >> 81) as u64
+    }
+
+    fn pair(self) -> Pair {
+        Pair {
+            a: NodeId((self.0 >> 41) as u32),
+            b: NodeId((self.0 >> 9) as u32),
+            shift: (self.0 >> 1) as u32 & 0xff,
+            sub: self.0 & 1 == 1,
+        }
+    }
+}
+
 struct Share<'a> {
     dp: &'a mut Datapath,
     /// Per output, its leaves (`None` once merged into a shared sum).
     exprs: Vec<Vec<Option<Leaf>>>,
+    /// Per output, the slots holding each node, in slot order: finding a
+    /// pair's occurrences then costs lookups, not scans of long outputs.
+    slots: Vec<FxHashMap<NodeId, Vec<u32>>>,
     count: FxHashMap<Pair, u32>,
-    heap: BinaryHeap<(u64, std::cmp::Reverse<u32>, Pair)>,
+    /// Pairs by [`Rank`], best first; an entry is stale when its
+    /// pair's count fell after it was pushed.
+    heap: BinaryHeap<Rank>,
     /// Adders between the layer's inputs and each shared sum.
     depth: FxHashMap<NodeId, u32>,
 }
@@ -86,18 +129,29 @@ pub fn fits(exprs: &[Vec<Leaf>]) -> bool {
     pairs <= PAIR_BUDGET
 }
 
+/// Per node, the positions of its leaves in `e`, in order.
+fn index(e: &[Leaf]) -> FxHashMap<NodeId, Vec<u32>> {
+    let mut m: FxHashMap<NodeId, Vec<u32>> = FxHashMap::default();
+    for (i, l) in e.iter().enumerate() {
+        m.entry(l.id).or_default().push(i as u32);
+    }
+    m
+}
+
 /// Share subexpressions among `exprs`, the leaves of each output; returns
 /// each output's leaves afterwards (shared sums included).
 pub fn share(dp: &mut Datapath, exprs: Vec<Vec<Leaf>>) -> Vec<Vec<Leaf>> {
     if !fits(&exprs) {
         return exprs;
     }
+    let slots = exprs.iter().map(|e| index(e)).collect();
     let mut s = Share {
         dp,
         exprs: exprs
             .into_iter()
             .map(|e| e.into_iter().map(Some).collect())
             .collect(),
+        slots,
         count: FxHashMap::default(),
         heap: BinaryHeap::new(),
         depth: FxHashMap::default(),
@@ -106,16 +160,20 @@ pub fn share(dp: &mut Datapath, exprs: Vec<Vec<Leaf>>) -> Vec<Vec<Leaf>> {
         let e: Vec<Leaf> = s.exprs[j].iter().flatten().copied().collect();
         for (i, &x) in e.iter().enumerate() {
             for &y in &e[i + 1..] {
-                s.bump(x, y, 1);
+                s.bump(x, y);
             }
         }
     }
+    // a pair of leaves that exist now only ever loses occurrences, so
+    // one seen once can never be shared: dropping it keeps the map small
+    s.count.retain(|_, c| *c >= 2);
     let keys: Vec<Pair> = s.count.keys().copied().collect();
     for p in keys {
         s.push(p);
     }
-    while let Some((saving, _, p)) = s.heap.pop() {
-        if saving != s.saving(p) {
+    while let Some(r) = s.heap.pop() {
+        let p = r.pair();
+        if r.saving() != s.saving(p) {
             s.push(p); // stale: its count fell since
             continue;
         }
@@ -128,13 +186,23 @@ pub fn share(dp: &mut Datapath, exprs: Vec<Vec<Leaf>>) -> Vec<Vec<Leaf>> {
 }
 
 impl Share<'_> {
-    /// Add `by` occurrences of the pair of `x` and `y`.
-    fn bump(&mut self, x: Leaf, y: Leaf, by: i32) {
-        let Some((p, _, _)) = pair_of(x, y) else {
-            return;
-        };
+    /// Count one more occurrence of the pair of `x` and `y`; the pair
+    /// when this is its first.
+    fn bump(&mut self, x: Leaf, y: Leaf) -> Option<Pair> {
+        let (p, _, _) = pair_of(x, y)?;
         let c = self.count.entry(p).or_default();
-        *c = c.saturating_add_signed(by);
+        *c += 1;
+        (*c == 1).then_some(p)
+    }
+
+    /// Count one occurrence fewer of the pair of `x` and `y`, unless it
+    /// was dropped as one that cannot be shared.
+    fn drop_one(&mut self, x: Leaf, y: Leaf) {
+        if let Some((p, _, _)) = pair_of(x, y)
+            && let Some(c) = self.count.get_mut(&p)
+        {
+            *c -= 1;
+        }
     }
 
     /// Adder bits saved by sharing `p`: one adder of its width per
@@ -144,18 +212,21 @@ impl Share<'_> {
         if n < 2 || self.depth_of(p.a) != self.depth_of(p.b) {
             return 0;
         }
-        (n - 1) * self.width(p) as u64
+        // a sum wider than any datapath value is never built
+        self.width(p).map_or(0, |w| (n - 1) * w as u64)
     }
 
-    fn width(&self, p: Pair) -> u32 {
+    /// Bits of `p`'s sum; `None` past what a datapath value may hold.
+    fn width(&self, p: Pair) -> Option<u32> {
         let (a, b) = (self.dp.range(p.a), self.dp.range(p.b));
-        let (b0, b1) = (b.0 << p.shift, b.1 << p.shift);
+        let k = 1i128.checked_shl(p.shift)?;
+        let (b0, b1) = (b.0.checked_mul(k)?, b.1.checked_mul(k)?);
         let (lo, hi) = if p.sub {
-            (a.0 - b1, a.1 - b0)
+            (a.0.checked_sub(b1)?, a.1.checked_sub(b0)?)
         } else {
-            (a.0 + b0, a.1 + b1)
+            (a.0.checked_add(b0)?, a.1.checked_add(b1)?)
         };
-        Format::for_interval(lo, hi, 0).map_or(u32::MAX, |f| f.width)
+        Format::for_interval(lo, hi, 0).map(|f| f.width)
     }
 
     fn depth_of(&self, id: NodeId) -> u32 {
@@ -166,7 +237,7 @@ impl Share<'_> {
         let s = self.saving(p);
         if s > 0 {
             let (a, b) = (self.depth_of(p.a), self.depth_of(p.b));
-            self.heap.push((s, std::cmp::Reverse(a.max(b)), p));
+            self.heap.push(Rank::new(s, a.max(b), p));
         }
     }
 
@@ -188,37 +259,40 @@ impl Share<'_> {
         let d = self.depth_of(p.a).max(self.depth_of(p.b)) + 1;
         self.depth.insert(sum, d);
         let mut touched = vec![];
-        // a scan of every output is cheaper than indexing pairs by output
         for j in 0..self.exprs.len() {
             while let Some((x, y, neg, frac)) = self.find(j, p) {
                 self.replace(j, (x, y), Leaf { id: sum, frac, neg }, &mut touched);
             }
         }
-        touched.sort_unstable();
-        touched.dedup();
+        // The new sum's pairs gain no occurrence after this, so those
+        // seen once go. (A pair whose count fell to 0 and rose again is
+        // listed twice; a second heap entry of equal rank changes no
+        // choice.)
         for q in touched {
-            self.push(q);
+            match self.count.get(&q) {
+                Some(&c) if c >= 2 => self.push(q),
+                Some(_) => {
+                    self.count.remove(&q);
+                }
+                None => {}
+            }
         }
     }
 
     /// Slots of one occurrence of `p` in output `j`, with its sign and
     /// frac: a leaf of `p.a` and, `p.shift` coarser, its partner of `p.b`.
     fn find(&self, j: usize, p: Pair) -> Option<(usize, usize, bool, i32)> {
-        let e = &self.exprs[j];
-        for (i, x) in e.iter().enumerate() {
-            let Some(x) = x.filter(|x| x.id == p.a) else {
-                continue;
-            };
+        let (e, at) = (&self.exprs[j], &self.slots[j]);
+        let (xs, ys) = (at.get(&p.a)?, at.get(&p.b)?);
+        for &i in xs {
+            let x = e[i as usize].expect("indexed slots are filled");
             let want = Leaf {
                 id: p.b,
                 frac: x.frac - p.shift as i32,
                 neg: x.neg != p.sub,
             };
-            if let Some(k) = e
-                .iter()
-                .enumerate()
-                .position(|(k, y)| k != i && *y == Some(want))
-            {
+            if let Some(&k) = ys.iter().find(|&&k| k != i && e[k as usize] == Some(want)) {
+                let (i, k) = (i as usize, k as usize);
                 return Some((i.min(k), i.max(k), x.neg, x.frac));
             }
         }
@@ -226,21 +300,24 @@ impl Share<'_> {
     }
 
     /// Replace slots `x`, `y` of output `j` by `new`, keeping the pair
-    /// counts; the pairs whose count rose go to `touched`.
+    /// counts; the pairs this makes go to `touched`, once each.
     fn replace(&mut self, j: usize, (x, y): (usize, usize), new: Leaf, touched: &mut Vec<Pair>) {
-        let e = &mut self.exprs[j];
+        let mut e = std::mem::take(&mut self.exprs[j]);
         let (lx, ly) = (e[x].take().unwrap(), e[y].take().unwrap());
-        let rest: Vec<Leaf> = e.iter().flatten().copied().collect();
-        e.push(Some(new));
-        self.bump(lx, ly, -1);
-        for &u in &rest {
-            self.bump(lx, u, -1);
-            self.bump(ly, u, -1);
-            self.bump(new, u, 1);
-            if let Some((q, _, _)) = pair_of(new, u) {
-                touched.push(q);
-            }
+        let at = &mut self.slots[j];
+        for (l, slot) in [(lx, x), (ly, y)] {
+            let v = at.get_mut(&l.id).expect("a filled slot is indexed");
+            v.retain(|&k| k as usize != slot);
         }
+        at.entry(new.id).or_default().push(e.len() as u32);
+        self.drop_one(lx, ly);
+        for &u in e.iter().flatten() {
+            self.drop_one(lx, u);
+            self.drop_one(ly, u);
+            touched.extend(self.bump(new, u));
+        }
+        e.push(Some(new));
+        self.exprs[j] = e;
     }
 }
 
