@@ -35,7 +35,8 @@ fn build(
 ) -> Result<Promise, String> {
     let text = serde_json::to_string(model).unwrap();
     std::fs::write(dir.join("model.json"), &text).unwrap();
-    // Vary the pipeline with the seed: layer registers, none, adder cuts.
+    // Vary the pipeline with the seed: layer registers, none, adder cuts,
+    // the clock.
     let opts = match seed % 4 {
         0 => CompileOptions {
             mode: PipelineMode::None,
@@ -52,7 +53,12 @@ fn build(
             max_adder_depth: 2,
             ..Default::default()
         },
-        _ => CompileOptions::default(),
+        // by the clock, often tighter than the default so that the
+        // minimum cuts move registers (`datapath::retime`)
+        _ => CompileOptions {
+            clock_period_ps: [5000, 2500, 1800][(seed / 4 % 3) as usize],
+            ..Default::default()
+        },
     };
     // Cell limits vary too, down to the smallest the compiler accepts.
     let opts = CompileOptions {

@@ -27,9 +27,11 @@ pub mod count;
 mod csd;
 pub mod cse;
 pub mod demand;
+mod flow;
 pub mod fold;
 mod interp;
 mod lower;
+pub mod retime;
 pub mod schedule;
 pub mod timing;
 

@@ -9,7 +9,9 @@
 //! Two ways to decide the cycles:
 //! - [`by_clock`]: each node goes in the cycle of its latest operand unless
 //!   the delay model says it would then settle after the clock period, in
-//!   which case it starts the next cycle from registers;
+//!   which case it starts the next cycle from registers ([`as_early`]);
+//!   then, at that latency, `retime` moves the registers to minimum cuts
+//!   where that registers fewer bits;
 //! - [`by_levels`]: the explicit overrides, `--pipeline layer` (a register
 //!   after each layer that `schedule_pipeline` marked) and
 //!   `--max-adder-depth N` (a register after every N adders within a
@@ -51,6 +53,51 @@ impl Schedule {
         d
     }
 
+    /// A schedule of given cycles: the arrivals and register chains
+    /// follow from them.
+    pub fn from_cycles(dp: &Datapath, cycle: Vec<u32>, latency: u32) -> Schedule {
+        let mut s = Schedule {
+            cycle,
+            latency,
+            arrival: vec![],
+            delay: vec![],
+        };
+        s.finish(dp);
+        s
+    }
+
+    /// The latency when every output is registered after its cycle.
+    pub(super) fn registered_outputs(&self, dp: &Datapath) -> u32 {
+        dp.outputs
+            .iter()
+            .map(|o| self.of(o.node) + 1)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Arrivals and register chains from the cycles alone.
+    pub(super) fn finish(&mut self, dp: &Datapath) {
+        self.time(dp);
+        self.delay = self.chains(dp);
+    }
+
+    /// The slowest register-to-register path on device `dev`, in ns.
+    pub fn critical(&self, dev: usize) -> f64 {
+        self.arrival
+            .iter()
+            .map(|a| a.captured().path(dev))
+            .fold(0.0, f64::max)
+    }
+
+    /// Register bits of the chains: each value's width times its chain.
+    pub fn register_bits(&self, dp: &Datapath) -> u64 {
+        self.delay
+            .iter()
+            .enumerate()
+            .map(|(i, &d)| dp.width(NodeId(i as u32)) as u64 * d as u64)
+            .sum()
+    }
+
     /// Arrival times of `dp` under these cycles: an operand from an
     /// earlier cycle comes out of a register.
     fn time(&mut self, dp: &Datapath) {
@@ -83,17 +130,35 @@ pub fn is_const(dp: &Datapath, id: NodeId) -> bool {
     dp.is_const(id)
 }
 
-/// By the clock on device `dev` (an index into `DEVICES`): a node joins
-/// its latest operand's cycle when it settles within `period_ns` (setup
-/// included), otherwise it starts the next cycle. Outputs are registered,
-/// so the latency is one more than the last cycle.
+/// By the clock on device `dev` (an index into `DEVICES`): the as-early
+/// placement ([`as_early`]) sets the latency, then the minimum cuts of
+/// `retime` try to keep it with fewer register bits; whichever registers
+/// fewer bits is the schedule. Outputs are registered, so the latency is
+/// one more than the last cycle.
+pub fn by_clock(dp: &Datapath, period_ns: f64, dev: usize) -> Schedule {
+    let s = as_early(dp, period_ns, dev);
+    // the same latency with registers where fewer bits are live, when
+    // the cuts find such places (on designs their flows can afford)
+    if dp.nodes.len() <= super::retime::MAX_NODES {
+        let cut = super::retime::by_cuts(dp, period_ns, dev, s.latency);
+        let meets = |x: &Schedule| x.critical(dev) <= period_ns.max(s.critical(dev));
+        if cut.latency <= s.latency && meets(&cut) && cut.register_bits(dp) < s.register_bits(dp) {
+            return cut;
+        }
+    }
+    s
+}
+
+/// As early as the clock allows: a node joins its latest operand's cycle
+/// when it settles within `period_ns` (setup included), otherwise it
+/// starts the next cycle.
 ///
 /// Joining as early as possible cuts a layer wherever its time runs out,
 /// often inside the wide bottom of its adder trees. So each layer is also
 /// tried from a fresh cycle, its operands registered (a layer's inputs
-/// are few bits next to its partial sums), and the schedule keeps
+/// are few bits next to its partial sums), and the placement keeps
 /// whichever of the two registers fewer bits.
-pub fn by_clock(dp: &Datapath, period_ns: f64, dev: usize) -> Schedule {
+pub fn as_early(dp: &Datapath, period_ns: f64, dev: usize) -> Schedule {
     debug_assert!(dev < DEVICES.len());
     let n = dp.nodes.len();
     let mut s = Schedule {
@@ -133,12 +198,7 @@ pub fn by_clock(dp: &Datapath, period_ns: f64, dev: usize) -> Schedule {
             }
         }
     }
-    s.latency = dp
-        .outputs
-        .iter()
-        .map(|o| s.of(o.node) + 1)
-        .max()
-        .unwrap_or(0);
+    s.latency = s.registered_outputs(dp);
     s.delay = s.chains(dp);
     s
 }

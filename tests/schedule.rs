@@ -1,0 +1,139 @@
+//! The clock-driven schedule against the delay model, recomputed forwards
+//! from the cycles alone (`Schedule::from_cycles`, which shares nothing
+//! with the placements but the model's per-node delays):
+//! - every node's latest cycle (`retime::latest`, a backward pass through
+//!   the model) placed as it stands is a valid schedule: operands first,
+//!   outputs by the latency, and no path longer than the clock;
+//! - the minimum-cut placement is valid in the same way, never later than
+//!   the as-early one and, when chosen, registers fewer bits.
+//!
+//! Verilator checks the registers themselves (`rtl_random.rs` runs some
+//! networks at tight clocks, where the cuts move registers).
+
+mod common;
+
+use neurtl::compile::compile_text;
+use neurtl::datapath::schedule::{Schedule, as_early, by_clock};
+use neurtl::datapath::{Datapath, Kind, NodeId, retime};
+
+/// Clocks from loose to tight, in ns: at 1.5 ns the slowest single node
+/// of a network may not fit, which the checks allow for.
+const PERIODS: [f64; 4] = [5.0, 3.3, 2.5, 1.5];
+
+/// The first rule `s` breaks as a schedule of `dp` at `period_ns`, when
+/// the as-early placement `early` meets it.
+fn invalid(dp: &Datapath, s: &Schedule, early: &Schedule, period_ns: f64) -> Option<String> {
+    for (i, n) in dp.nodes.iter().enumerate() {
+        for o in n.kind.operands() {
+            if !dp.is_const(o) && s.cycle[o.index()] > s.cycle[i] {
+                return Some(format!(
+                    "node {i} in cycle {} before its operand {}",
+                    s.cycle[i], o.0
+                ));
+            }
+        }
+    }
+    if let Some(o) = dp
+        .outputs
+        .iter()
+        .find(|o| s.cycle[o.node.index()] >= s.latency)
+    {
+        return Some(format!(
+            "output node {} not ready by the latency {}",
+            o.node.0, s.latency
+        ));
+    }
+    let bound = period_ns.max(early.critical(0)) + 1e-9;
+    let slow = (0..dp.nodes.len()).find(|&i| s.arrival[i].captured().path(0) > bound);
+    slow.map(|i| {
+        format!(
+            "node {i} settles at {:.3} ns, past {bound:.3}",
+            s.arrival[i].captured().path(0)
+        )
+    })
+}
+
+fn check(model: &serde_json::Value, seed: u64) -> Result<(), String> {
+    let text = serde_json::to_string(model).unwrap();
+    let c =
+        compile_text("model.json", &text, Default::default(), None).map_err(|e| e.to_string())?;
+    let dp = c.datapath().map_err(|e| e.to_string())?;
+    for period in PERIODS {
+        let at = |what: &str, e: String| format!("seed {seed} at {period} ns, {what}: {e}");
+        let early = as_early(&dp, period, 0);
+        let last = retime::latest(&dp, early.latency, period, 0);
+        for (i, &c) in last.iter().enumerate() {
+            let unread_input = matches!(dp.nodes[i].kind, Kind::Input { .. });
+            if c == u32::MAX && !dp.is_const(NodeId(i as u32)) && !unread_input {
+                return Err(at("latest", format!("node {i} has no latest cycle")));
+            }
+        }
+        let cycles = last
+            .iter()
+            .map(|&c| if c == u32::MAX { 0 } else { c })
+            .collect();
+        let alap = Schedule::from_cycles(&dp, cycles, early.latency);
+        if let Some(e) = invalid(&dp, &alap, &early, period) {
+            return Err(at("every node at its latest cycle", e));
+        }
+        let cut = retime::by_cuts(&dp, period, 0, early.latency);
+        if let Some(e) = invalid(&dp, &cut, &early, period) {
+            return Err(at("minimum cuts", e));
+        }
+        if cut.latency > early.latency {
+            return Err(at(
+                "minimum cuts",
+                format!("latency {} > {}", cut.latency, early.latency),
+            ));
+        }
+        let chosen = by_clock(&dp, period, 0);
+        if chosen.register_bits(&dp) > early.register_bits(&dp) || chosen.latency > early.latency {
+            return Err(at("by_clock", "worse than the as-early placement".into()));
+        }
+    }
+    Ok(())
+}
+
+fn run(nets: u64, make: fn(u64) -> serde_json::Value) {
+    let mut failures = vec![];
+    for seed in 1..=nets {
+        if let Err(e) = check(&make(seed), seed) {
+            failures.push(e);
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn schedules_of_random_mlps_meet_the_model() {
+    run(300, common::random_mlp);
+}
+
+#[test]
+fn schedules_of_random_bnns_meet_the_model() {
+    run(300, common::random_bnn);
+}
+
+/// The cuts must win somewhere, or the placement is dead code: on the
+/// jet tagger at 200 MHz they register fewer bits at the same latency.
+#[test]
+fn cuts_register_fewer_bits_on_the_jet_tagger() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/jet_tagger/model.json");
+    let c = neurtl::compile::compile_file(&path, Default::default(), None).unwrap();
+    let dp = c.datapath().unwrap();
+    let early = as_early(&dp, 5.0, 0);
+    let chosen = by_clock(&dp, 5.0, 0);
+    assert_eq!(chosen.latency, early.latency);
+    assert!(
+        chosen.register_bits(&dp) < early.register_bits(&dp),
+        "{} bits, as early {}",
+        chosen.register_bits(&dp),
+        early.register_bits(&dp)
+    );
+}
