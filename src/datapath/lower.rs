@@ -753,7 +753,11 @@ impl Lower<'_> {
             2
         };
         while heap.len() > 1 {
-            let k = arity.min(heap.len());
+            let k = if arity == 3 && heap.len() >= 3 && self.ternary_pays(&mut heap) {
+                3
+            } else {
+                2
+            };
             let mut ops: Vec<Signed> = (1..k).map(|_| heap.pop().expect("k left").v).collect();
             // the last operand leaves and the sum enters in one sift
             // (`PeekMut` puts the sum in its place), the same heap as a pop
@@ -767,6 +771,24 @@ impl Lower<'_> {
         }
         let (v, neg) = heap.pop()?.v;
         Some(if neg { self.negate(v) } else { v })
+    }
+
+    /// Whether the three first operands of `heap` settle closely enough
+    /// together that one ternary adder over them is done no later than a
+    /// binary adder of the first two followed by one with the third (on
+    /// the 7-series model: a ternary level costs a LUT and a connection
+    /// more than a binary one, so it pays only when the third operand is
+    /// not much later than the second).
+    fn ternary_pays(&mut self, heap: &mut std::collections::BinaryHeap<TreeEntry>) -> bool {
+        use crate::backend::timing::{Arrival, adder, ternary};
+        let (a, b) = (heap.pop().expect("3 left"), heap.pop().expect("3 left"));
+        let third = heap.peek().expect("3 left").v.0.id;
+        let (tb, tc) = (self.settles(b.v.0.id), self.settles(third));
+        heap.push(a);
+        heap.push(b);
+        let two = adder(Arrival::ZERO, 1).path(0);
+        let three = ternary(Arrival::ZERO, 1).path(0);
+        tc + three <= (tb + two).max(tc) + two
     }
 
     /// The sum of two or three signed operands as one adder with at most
