@@ -201,7 +201,9 @@ impl Share<'_> {
         if let Some((p, _, _)) = pair_of(x, y)
             && let Some(c) = self.count.get_mut(&p)
         {
-            *c -= 1;
+            // a pair dropped while it still occurred once (a reused sum's,
+            // see `extract`) is counted again from zero: stay at zero
+            *c = c.saturating_sub(1);
         }
     }
 
@@ -255,7 +257,12 @@ impl Share<'_> {
                 neg: p.sub,
             },
         ]);
+        let before = self.dp.nodes.len();
         let sum = self.dp.node(Kind::Add { terms, wrap: None }, 0);
+        // structural hashing may return a node made before (the same sum
+        // by another route), which may already be a leaf: then its pairs
+        // can gain occurrences again, and none may be dropped
+        let fresh = sum.index() >= before;
         let d = self.depth_of(p.a).max(self.depth_of(p.b)) + 1;
         self.depth.insert(sum, d);
         let mut touched = vec![];
@@ -271,10 +278,10 @@ impl Share<'_> {
         for q in touched {
             match self.count.get(&q) {
                 Some(&c) if c >= 2 => self.push(q),
-                Some(_) => {
+                Some(_) if fresh => {
                     self.count.remove(&q);
                 }
-                None => {}
+                _ => {}
             }
         }
     }
