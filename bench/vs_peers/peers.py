@@ -326,6 +326,13 @@ def ratio(v, base):
     return f"{v / base:.2f}×" if base else "n/a"
 
 
+def checked(r):
+    """neurtl's testbench counts samples, the peers' comparison values."""
+    if "vectors" in r:
+        return f"{r['mismatches']} of {fmt_int(r['vectors'])} samples"
+    return f"{r['mismatches']} of {fmt_int(r['values'])} values"
+
+
 def rows_of(folder):
     folder = Path(folder)
     rows = []
@@ -349,7 +356,7 @@ def table(folder):
         lines.append(
             f"| {r['design']} | {r['settings']} | {fmt_int(r['luts'])} | {fmt_int(r['ffs'])} "
             f"| {fmt_int(r['carry4'])} | {r['cycles']} | {fmt_int(r['path_ps'] or 0)} | {lat} "
-            f"| {r['gen_seconds']:.2f} | {r['mismatches']} | {ratio(r['luts'], base['luts'])} "
+            f"| {r['gen_seconds']:.2f} | {checked(r)} | {ratio(r['luts'], base['luts'])} "
             f"| {ratio(r['ffs'], base['ffs'])} | {ratio(r['carry4'], base['carry4'])} "
             f"| {lat_ratio} | {ratio(r['gen_seconds'], base['gen_seconds'])} |"
         )
@@ -399,11 +406,13 @@ Reproduce with:
   run: `neurtl compile` as a command (it also writes testbenches and
   vectors); for the peers, tracing, CMVM solving, pipelining and writing,
   timed inside Python (interpreter start and imports not counted).
-- **mismatches**: values differing from `neurtl eval` on the 2,000 vectors
-  (5 outputs each). neurtl's count is its Verilator simulation of the RTL
-  against the golden model; the peers' is their bit-exact emulator
-  (`predict`: da4ml's combinational interpreter, alkaid's pipelined FSM
-  emulator), not a simulation of their Verilog.
+- **mismatches**, against neurtl's golden model on the 2,000 vectors
+  (5 outputs each). neurtl's: samples whose output differs in the
+  Verilator simulation of its RTL (`neurtl run --inputs`). The peers':
+  output values of their bit-exact emulator (`predict`: da4ml's
+  combinational interpreter, alkaid's pipelined FSM emulator) that differ
+  from `neurtl eval`; this checks the peers' arithmetic, not a simulation
+  of their Verilog.
 - **ratios** are each design's figure divided by neurtl's.
 - da4ml runs with `latency_cutoff=5` (adder levels per stage) and
   `hard_dc=2`; alkaid with the same `hard_dc` and da4ml's stage count
