@@ -372,13 +372,15 @@ def cmd_table(folder):
 
 DOC_INTRO = """# Performance: neurtl beside da4ml and alkaid
 
-neurtl, da4ml 0.6.0 and alkaid 0.8.2 each build the same networks, the
-benchmark models of `../shared/bench` (the jet-tagger shape 16-64-32-32-5,
-random weights on their grid, biases fixed<8,4>, input fixed<8,4>, exact
-dense outputs, ReLU outputs ufixed<8,4> trn/wrap). `bench/vs_peers/run.sh`
-builds every design, checks it against neurtl's golden model on the 2,000
-vectors of `../shared/bench/x.csv`, and synthesizes it with one Yosys
-script. Every figure here was measured by that script in one run.
+neurtl, da4ml 0.6.0 and alkaid 0.8.2 each build the same networks: by
+default the benchmark models of `../shared/bench` (the jet-tagger shape
+16-64-32-32-5, random weights on their grid, biases fixed<8,4>, input
+fixed<8,4>, exact dense outputs, ReLU outputs ufixed<8,4> trn/wrap). The
+peers build them through their numpy tracing APIs from the same model
+JSON. `bench/vs_peers/run.sh` builds every design, checks it against
+neurtl's golden model on the input vectors below, and synthesizes it with
+one Yosys script. Every figure here was measured by that script in one
+run.
 
 {meta}
 
@@ -409,8 +411,8 @@ Reproduce with:
   run: `neurtl compile` as a command (it also writes testbenches and
   vectors); for the peers, tracing, CMVM solving, pipelining and writing,
   timed inside Python (interpreter start and imports not counted).
-- **mismatches**, against neurtl's golden model on the 2,000 vectors
-  (5 outputs each). neurtl's: samples whose output differs in the
+- **mismatches**, against neurtl's golden model on the input vectors.
+  neurtl's: samples whose output differs in the
   Verilator simulation of its RTL (`neurtl run --inputs`). The peers':
   output values of their bit-exact emulator (`predict`: da4ml's
   combinational interpreter, alkaid's pipelined FSM emulator) that differ

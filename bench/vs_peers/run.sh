@@ -33,6 +33,8 @@ inputs=${VS_PEERS_INPUTS:-../shared/bench/x.csv}
 doc=${VS_PEERS_DOC-docs/performance.md}
 neurtl=${NEURTL:-./target/release/neurtl}
 command_line="$here/run.sh $out ${models[*]}"
+# The machine may be shared: the load says how far to trust the times.
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 
 die() { echo "vs_peers: $*" >&2; exit 1; }
 
@@ -41,8 +43,9 @@ die() { echo "vs_peers: $*" >&2; exit 1; }
 for m in "${models[@]}"; do
     [ -f "$m" ] || die "model file not found: $m"
 done
-names=$(for m in "${models[@]}"; do basename "$m" .json; done)
-[ "$(echo "$names" | sort -u | wc -l)" -eq ${#models[@]} ] ||
+names=()
+for m in "${models[@]}"; do names+=("$(basename "$m" .json)"); done
+[ "$(printf '%s\n' "${names[@]}" | sort -u | wc -l)" -eq ${#models[@]} ] ||
     die "two models have the same file name; their results would share a folder"
 [ -f "$inputs" ] || die "input vectors not found: $inputs"
 command -v yosys > /dev/null || die "yosys not found (make setup installs it)"
@@ -131,8 +134,11 @@ for m in "${models[@]}"; do
 done
 
 # --- the report ---------------------------------------------------------
+# The commit measured; a work tree that differs from it in neurtl's own
+# files is said so, since then the commit alone does not reproduce it.
 commit=$(git rev-parse --short HEAD)
-git diff --quiet HEAD -- src rtl templates Cargo.toml Cargo.lock || commit="$commit (with local changes)"
+git diff --quiet HEAD -- src rtl templates testbenches Cargo.toml Cargo.lock ||
+    commit="$commit (with local changes)"
 {
     echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "- neurtl: $("$neurtl" --version), commit $commit"
@@ -140,10 +146,11 @@ git diff --quiet HEAD -- src rtl templates Cargo.toml Cargo.lock || commit="$com
         "alkaid $("$venv/bin/python" -c 'import alkaid; print(alkaid.__version__)')," \
         "numpy $("$venv/bin/python" -c 'import numpy; print(numpy.__version__)')"
     echo "- $(yosys -V), $(verilator --version)"
-    echo "- machine: $(nproc) cores; load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "- inputs: $inputs, $(wc -l < "$inputs") vectors"
+    echo "- machine: $(nproc) cores; load average $load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
     echo "- command: $command_line"
 } > "$out/versions.txt"
-py doc "$out" "$out/versions.txt" $names > "$out/results.md"
+py doc "$out" "$out/versions.txt" "${names[@]}" > "$out/results.md"
 cat "$out/results.md"
 if [ -n "$doc" ]; then
     cp "$out/results.md" "$doc"
