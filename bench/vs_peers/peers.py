@@ -27,12 +27,13 @@ import numpy as np
 
 # The settings of the comparison, those of the figures in
 # ../shared/bench/README.md. da4ml: at most 5 adder levels per stage and a
-# CMVM delay constraint hard_dc=2. alkaid: its solver's defaults (no delay
-# constraint; its CLI's hard_dc=5 gives the same designs here) and the
-# stage count da4ml reaches, since its own latency_cutoff counts estimated
-# ns, not adders.
+# CMVM delay constraint hard_dc=2. alkaid: its converter's default
+# hard_dc=5 (its Python API's default, no constraint, leaves adder chains
+# of up to 82 estimated ns on jsc_rand8) and the stage count da4ml
+# reaches, since its own latency_cutoff counts estimated ns, not adders.
 DA4ML_LATENCY_CUTOFF = 5
 DA4ML_HARD_DC = 2
+ALKAID_HARD_DC = 5
 
 # ---------------------------------------------------------------- model
 
@@ -186,7 +187,7 @@ def build_alkaid(model, chain, out, stages, ternary):
 
     t0 = time.perf_counter()
     n = model["inputs"][0]["shape"][0]
-    inp = FVArrayInput(n)
+    inp = FVArrayInput(n, solver_options={"hard_dc": ALKAID_HARD_DC})
     y = apply_chain(ops.quantize(inp, *input_cast(model)), chain, ops)
     comb = trace(inp, y)
     rtl = RTLModel(comb, out, top_name(model), n_stages=stages, ternary_fuse=ternary)
@@ -204,7 +205,7 @@ def build_alkaid(model, chain, out, stages, ternary):
     fusion = "ternary fusion" if ternary else "no ternary fusion"
     return emulate, {
         "design": "alkaid 0.8.2",
-        "settings": f"n_stages={stages}, solver defaults, {fusion}",
+        "settings": f"n_stages={stages}, hard_dc={ALKAID_HARD_DC}, {fusion}",
         "stages": stages,
         "cycles": int(cycles),
         "gen_seconds": seconds,
@@ -379,8 +380,10 @@ fixed<8,4>, exact dense outputs, ReLU outputs ufixed<8,4> trn/wrap). The
 peers build them through their numpy tracing APIs from the same model
 JSON. `bench/vs_peers/run.sh` builds every design, checks it against
 neurtl's golden model on the input vectors below, and synthesizes it with
-one Yosys script. Every figure here was measured by that script in one
-run.
+one Yosys script. Every figure here was measured by that script; a
+synthesis is reused from an earlier run into the same folder only when its
+script and every Verilog file it reads are byte-identical (all three
+tools generate the same Verilog from run to run).
 
 {meta}
 
@@ -420,8 +423,8 @@ Reproduce with:
   of their Verilog.
 - **ratios** are each design's figure divided by neurtl's.
 - da4ml runs with `latency_cutoff=5` (adder levels per stage) and
-  `hard_dc=2`. alkaid runs with its CMVM solver's defaults (no delay
-  constraint) and `n_stages` set to da4ml's stage count, since its own
+  `hard_dc=2`. alkaid runs with `hard_dc=5`, the default of its own
+  converter, and `n_stages` set to da4ml's stage count, since its own
   `latency_cutoff` counts estimated ns (about 1.09 ns per adder), with and
   without its ternary-adder fusion. neurtl runs with its defaults:
   registers where its 7-series delay model says 200 MHz runs out.

@@ -101,10 +101,19 @@ EOF
     echo "   $dir: $(awk "BEGIN { printf \"%.0f\", $EPOCHREALTIME - $t0 }") s of Yosys"
 }
 
+# Empty a design folder of an earlier run, so that no stale Verilog is
+# read, but keep its synthesis files: synth() reuses them when the new
+# Verilog is byte-identical.
+fresh() {
+    [ -d "$1" ] || return 0
+    find "$1" -mindepth 1 -maxdepth 1 ! -name 'synth*' -exec rm -rf {} +
+}
+
 for m in "${models[@]}"; do
     name=$(basename "$m" .json)
     d=$out/$name
     mkdir -p "$d"
+    for sub in "$d"/*/; do fresh "$sub"; done
     echo "== $name"
 
     echo "-- neurtl: golden model, generation time, Verilator check"
@@ -115,7 +124,6 @@ for m in "${models[@]}"; do
     t0=$EPOCHREALTIME
     "$neurtl" compile "$m" -o "$d/neurtl-compile" > /dev/null || die "neurtl compile failed on $m"
     seconds=$(awk "BEGIN { print $EPOCHREALTIME - $t0 }")
-    rm -rf "$d/neurtl"
     # A mismatch makes `neurtl run` fail: keep going so the table shows it.
     "$neurtl" run "$m" -o "$d/neurtl" --inputs "$inputs" > "$d/neurtl-run.log" 2>&1 ||
         echo "   neurtl run failed, see $d/neurtl-run.log"
