@@ -4,7 +4,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Each tool is also the name of its Debian package.
 TOOLS := verilator iverilog yosys nextpnr-ice40
 
-.PHONY: all setup deps build demo test lint bench clean
+.PHONY: all setup deps build demo test lint bench vs-peers clean
 
 all: build
 
@@ -34,6 +34,12 @@ test: deps
 
 bench: build
 	./target/release/neurtl bench examples/jet_tagger/model.json
+
+# neurtl beside da4ml and alkaid on ../shared/bench (a Python venv, pip,
+# and about half an hour of Yosys per model); writes docs/performance.md.
+# Not part of `make test`.
+vs-peers: build
+	bench/vs_peers/run.sh out/vs_peers
 
 clean:
 	$(CARGO) clean
