@@ -753,39 +753,41 @@ impl Lower<'_> {
             2
         };
         while heap.len() > 1 {
-            let k = if arity == 3 && heap.len() >= 3 && self.ternary_pays(&mut heap) {
-                3
-            } else {
-                2
-            };
-            let mut ops: Vec<Signed> = (1..k).map(|_| heap.pop().expect("k left").v).collect();
+            let a = heap.pop().expect("two left").v;
             // the last operand leaves and the sum enters in one sift
             // (`PeekMut` puts the sum in its place), the same heap as a pop
             // and a push
-            let mut top = heap.peek_mut().expect("k left");
-            ops.push(top.v);
-            let sum = self.signed_sum(&ops);
-            *top = entry(self, seq, sum);
-            drop(top);
+            if arity == 3 && heap.len() >= 2 {
+                let b = heap.pop().expect("two left").v;
+                let third = heap.peek().expect("one left").v.0.id;
+                if self.ternary_pays(b.0.id, third) {
+                    let mut top = heap.peek_mut().expect("one left");
+                    let sum = self.signed_sum(&[a, b, top.v]);
+                    *top = entry(self, seq, sum);
+                } else {
+                    let sum = self.signed_sum(&[a, b]);
+                    heap.push(entry(self, seq, sum));
+                }
+            } else {
+                let mut top = heap.peek_mut().expect("one left");
+                let sum = self.signed_sum(&[a, top.v]);
+                *top = entry(self, seq, sum);
+            }
             seq += 1;
         }
         let (v, neg) = heap.pop()?.v;
         Some(if neg { self.negate(v) } else { v })
     }
 
-    /// Whether the three first operands of `heap` settle closely enough
-    /// together that one ternary adder over them is done no later than a
-    /// binary adder of the first two followed by one with the third (on
-    /// the 7-series model: a ternary level costs a LUT and a connection
-    /// more than a binary one, so it pays only when the third operand is
-    /// not much later than the second).
-    fn ternary_pays(&mut self, heap: &mut std::collections::BinaryHeap<TreeEntry>) -> bool {
+    /// Whether `third`, the tree's next operand after `second`, settles
+    /// closely enough to it that one ternary adder over the first three is
+    /// done no later than a binary adder of the first two followed by one
+    /// with the third (on the 7-series model: a ternary level costs a LUT
+    /// and a connection more than a binary one, so it pays only when the
+    /// third operand is not much later than the second).
+    fn ternary_pays(&mut self, second: NodeId, third: NodeId) -> bool {
         use crate::backend::timing::{Arrival, adder, ternary};
-        let (a, b) = (heap.pop().expect("3 left"), heap.pop().expect("3 left"));
-        let third = heap.peek().expect("3 left").v.0.id;
-        let (tb, tc) = (self.settles(b.v.0.id), self.settles(third));
-        heap.push(a);
-        heap.push(b);
+        let (tb, tc) = (self.settles(second), self.settles(third));
         let two = adder(Arrival::ZERO, 1).path(0);
         let three = ternary(Arrival::ZERO, 1).path(0);
         tc + three <= (tb + two).max(tc) + two

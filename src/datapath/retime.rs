@@ -104,6 +104,9 @@ pub fn latest(dp: &Datapath, latency: u32, period_ns: f64, dev: usize) -> Vec<u3
     let cap = period_ns - DEVICES[dev].setup;
     let mut cycle = vec![u32::MAX; n];
     let mut need = vec![(f64::INFINITY, f64::INFINITY); n];
+    let alone: Vec<Arrival> = (0..n)
+        .map(|i| from_registers(dp, NodeId(i as u32)))
+        .collect();
     for o in &dp.outputs {
         cycle[o.node.index()] = latency.saturating_sub(1);
         need[o.node.index()] = (cap, cap);
@@ -118,7 +121,7 @@ pub fn latest(dp: &Datapath, latency: u32, period_ns: f64, dev: usize) -> Vec<u3
             if is_const(dp, o) {
                 continue;
             }
-            let a = from_registers(dp, o);
+            let a = alone[o.index()];
             let fits = a.lsb[dev] <= req.0 && a.msb[dev] <= req.1;
             let (c, r) = if fits {
                 (cycle[i], req)
@@ -150,17 +153,19 @@ pub fn by_cuts(dp: &Datapath, period_ns: f64, dev: usize, latency: u32) -> Sched
     };
     let mut open: Vec<usize> = vec![];
     for (i, node) in dp.nodes.iter().enumerate() {
-        if is_const(dp, NodeId(i as u32))
-            || matches!(node.kind, Kind::Input { .. } | Kind::Bank { .. })
-        {
+        if is_const(dp, NodeId(i as u32)) {
             s.cycle[i] = 0;
+        } else if matches!(node.kind, Kind::Input { .. } | Kind::Bank { .. }) {
+            // registers already, read as such from the first cycle on
+            s.cycle[i] = 0;
+            s.arrival[i] = Arrival::register();
         } else {
             open.push(i);
         }
     }
     let mut c = 0;
     while !open.is_empty() {
-        let late = s.time_open(dp, &open, period_ns, dev);
+        let late = s.time_open(dp, &open, c, period_ns, dev);
         let now = Stage {
             dp,
             readers: &readers,
@@ -188,36 +193,31 @@ impl Schedule {
         &mut self,
         dp: &Datapath,
         open: &[usize],
+        c: u32,
         period_ns: f64,
         dev: usize,
     ) -> Vec<bool> {
         let mut late = vec![false; dp.nodes.len()];
         for &i in open {
-            let t = dp.nodes[i]
-                .kind
-                .operands()
-                .map(|o| {
-                    if is_const(dp, o) {
-                        Arrival::ZERO
-                    } else if self.cycle[o.index()] != u32::MAX {
-                        Arrival::register()
-                    } else {
-                        self.arrival[o.index()]
-                    }
-                })
-                .fold(Arrival::ZERO, Arrival::max);
+            // unplaced nodes' cycle is u32::MAX, never before `c`
+            let t = self.operand_arrival(dp, NodeId(i as u32), c);
             self.arrival[i] = timing::settle(dp, NodeId(i as u32), t);
             // a node too slow for the clock even from registers goes in as
             // soon as its operands are registered, as in the as-early
             // placement: waiting would not make it fit
-            let from_open = dp.nodes[i]
-                .kind
-                .operands()
-                .any(|o| !is_const(dp, o) && self.cycle[o.index()] == u32::MAX);
-            late[i] = from_open && self.arrival[i].captured().path(dev) > period_ns;
+            let slow = self.arrival[i].captured().path(dev) > period_ns;
+            late[i] = slow && !from_placed(dp, &self.cycle, i);
         }
         late
     }
+}
+
+/// Whether every operand of node `i` is placed already (or a constant).
+fn from_placed(dp: &Datapath, cycle: &[u32], i: usize) -> bool {
+    dp.nodes[i]
+        .kind
+        .operands()
+        .all(|o| is_const(dp, o) || cycle[o.index()] != u32::MAX)
 }
 
 /// One cycle's choice: which open nodes it computes.
@@ -256,9 +256,7 @@ impl Stage<'_> {
         }
         let (src, snk) = (2 * cand.len() + held.len(), 2 * cand.len() + held.len() + 1);
         let mut f = Flow::new(snk + 1);
-        let bits = |j: usize| {
-            (dp.width(NodeId(j as u32)) - dp.nodes[j].low.min(dp.width(NodeId(j as u32)))) as u64
-        };
+        let bits = |j: usize| dp.width(NodeId(j as u32)).saturating_sub(dp.nodes[j].low) as u64;
         for &j in &held {
             f.edge(src, slot[j] as usize, bits(j));
         }
@@ -303,12 +301,7 @@ impl Stage<'_> {
         } else {
             open.iter()
                 .copied()
-                .filter(|&i| {
-                    dp.nodes[i]
-                        .kind
-                        .operands()
-                        .all(|o| is_const(dp, o) || cycle[o.index()] != u32::MAX)
-                })
+                .filter(|&i| from_placed(dp, cycle, i))
                 .collect()
         }
     }

@@ -109,7 +109,7 @@ impl Schedule {
     }
 
     /// The latest operand of `id` if `id` were computed in cycle `c`.
-    fn operand_arrival(&self, dp: &Datapath, id: NodeId, c: u32) -> Arrival {
+    pub(super) fn operand_arrival(&self, dp: &Datapath, id: NodeId, c: u32) -> Arrival {
         dp.node_ref(id)
             .kind
             .operands()
