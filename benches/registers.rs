@@ -1,7 +1,7 @@
 //! Register bits of the clock-driven schedule: the as-early placement
-//! against the one `by_clock` keeps (the minimum cuts of
-//! `datapath::retime` when they register fewer bits), at the same
-//! latency.
+//! against the one `by_clock` keeps (the exact placement of
+//! `datapath::area`, or on designs too large for it the minimum cuts of
+//! `datapath::retime`), which may also be shorter.
 //!
 //!   cargo bench --bench registers [-- model.json ...]
 //!

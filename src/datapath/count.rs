@@ -448,7 +448,8 @@ pub fn count(dp: &super::Datapath, s: &super::schedule::Schedule, unread: &[u32]
                 }
             }
             Kind::Clamp { x, lo, hi, .. } => {
-                let bounds = lo.is_some() as u64 + hi.is_some() as u64;
+                // a lower bound of 0 is the sign bit (`rtl/nt_clamp.v`)
+                let bounds = (lo.is_some() && *lo != Some(0)) as u64 + hi.is_some() as u64;
                 c.comparators += bounds;
                 c.logic_bits += bounds * in_w(x) + w;
             }

@@ -23,6 +23,7 @@
 //! reference interpreter (`interp.rs`). Schedules, timing and resource
 //! counts are analyses over this IR, not fields of it.
 
+pub mod area;
 pub mod count;
 mod csd;
 pub mod cse;

@@ -27,7 +27,7 @@ use crate::backend::timing::{Arrival, DEVICES};
 pub const MAX_NODES: usize = 1_000_000;
 
 /// Per node, the nodes that read it (each once).
-fn readers(dp: &Datapath) -> Vec<Vec<u32>> {
+pub(super) fn readers(dp: &Datapath) -> Vec<Vec<u32>> {
     let mut r: Vec<Vec<u32>> = vec![vec![]; dp.nodes.len()];
     for (i, n) in dp.nodes.iter().enumerate() {
         for o in n.kind.operands() {
@@ -40,7 +40,7 @@ fn readers(dp: &Datapath) -> Vec<Vec<u32>> {
 }
 
 /// Whether an output element reads each node.
-fn is_output(dp: &Datapath) -> Vec<bool> {
+pub(super) fn is_output(dp: &Datapath) -> Vec<bool> {
     let mut out = vec![false; dp.nodes.len()];
     for o in &dp.outputs {
         out[o.node.index()] = true;

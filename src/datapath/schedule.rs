@@ -7,11 +7,11 @@
 //! and the counts price them.
 //!
 //! Two ways to decide the cycles:
-//! - [`by_clock`]: each node goes in the cycle of its latest operand unless
-//!   the delay model says it would then settle after the clock period, in
-//!   which case it starts the next cycle from registers ([`as_early`]);
-//!   then, at that latency, `retime` moves the registers to minimum cuts
-//!   where that registers fewer bits;
+//! - [`by_clock`]: by the delay model and the clock period, the fewest
+//!   register bits at the shortest latency (`area`); on designs too large
+//!   for it, each node in the cycle of its latest operand unless it would
+//!   then settle after the period ([`as_early`]), the registers then moved
+//!   to minimum cuts cycle by cycle (`retime`);
 //! - [`by_levels`]: the explicit overrides, `--pipeline layer` (a register
 //!   after each layer that `schedule_pipeline` marked) and
 //!   `--max-adder-depth N` (a register after every N adders within a
@@ -130,23 +130,33 @@ pub fn is_const(dp: &Datapath, id: NodeId) -> bool {
     dp.is_const(id)
 }
 
-/// By the clock on device `dev` (an index into `DEVICES`): the as-early
-/// placement ([`as_early`]) sets the latency, then the minimum cuts of
-/// `retime` try to keep it with fewer register bits; whichever registers
-/// fewer bits is the schedule. Outputs are registered, so the latency is
-/// one more than the last cycle.
+/// By the clock on device `dev` (an index into `DEVICES`): the shortest
+/// latency, then the fewest register bits, of three placements that meet
+/// the clock:
+/// - the fewest bits outright, at the shortest latency the clock allows
+///   (`area`, an exact minimum cut over all cycles, on designs it can
+///   afford);
+/// - the as-early placement ([`as_early`]);
+/// - at its latency, the minimum cuts of `retime`, cycle by cycle (for
+///   designs too large for `area`).
+///
+/// Outputs are registered, so the latency is one more than the last cycle.
 pub fn by_clock(dp: &Datapath, period_ns: f64, dev: usize) -> Schedule {
     let s = as_early(dp, period_ns, dev);
-    // the same latency with registers where fewer bits are live, when
-    // the cuts find such places (on designs their flows can afford)
-    if dp.nodes.len() <= super::retime::MAX_NODES {
-        let cut = super::retime::by_cuts(dp, period_ns, dev, s.latency);
-        let meets = |x: &Schedule| x.critical(dev) <= period_ns.max(s.critical(dev));
-        if cut.latency <= s.latency && meets(&cut) && cut.register_bits(dp) < s.register_bits(dp) {
-            return cut;
+    let (bound, latency) = (period_ns.max(s.critical(dev)), s.latency);
+    let mut best = s;
+    let mut offer = |x: Schedule| {
+        let key = |x: &Schedule| (x.latency, x.register_bits(dp));
+        if x.critical(dev) <= bound && key(&x) < key(&best) {
+            best = x;
         }
+    };
+    if let Some(a) = super::area::by_area(dp, period_ns, dev, None) {
+        offer(a);
+    } else if dp.nodes.len() <= super::retime::MAX_NODES {
+        offer(super::retime::by_cuts(dp, period_ns, dev, latency));
     }
-    s
+    best
 }
 
 /// As early as the clock allows: a node joins its latest operand's cycle

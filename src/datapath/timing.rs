@@ -72,6 +72,12 @@ pub fn settle(dp: &Datapath, id: NodeId, t: Arrival) -> Arrival {
                 timing::lut(timing::compare(t, kept.max(1)))
             }
         }
+        // a lower bound of 0 is the sign bit (`rtl/nt_clamp.v`), not a chain
+        Kind::Clamp {
+            hi: None,
+            lo: Some(0),
+            ..
+        } => timing::lut(t),
         Kind::Clamp { x, .. } => timing::lut(timing::compare(t, in_w(*x))),
         Kind::Leaky { alpha, .. } if alpha.count_ones() == 1 => timing::lut(t),
         Kind::Leaky { .. } => timing::lut(timing::adder(t, node.fmt.width)),
