@@ -259,7 +259,11 @@ impl Estimate {
             ("top".into(), self.top.clone()),
             (
                 "clock".into(),
-                format!("{} MHz ({:.3} ns)", self.clock_mhz, 1e3 / self.clock_mhz),
+                format!(
+                    "{} MHz ({:.3} ns)",
+                    mhz_text(self.clock_mhz),
+                    1e3 / self.clock_mhz
+                ),
             ),
             (
                 "latency".into(),
@@ -384,6 +388,13 @@ fn device_name(d: Device) -> &'static str {
         Device::Ice40 => "iCE40",
         Device::Asic => "ASIC",
     }
+}
+
+/// A clock in MHz as people write it: at most two decimals, no trailing
+/// zeros (`--clock 7.53ns` is 132.8 MHz, not 132.80212483399734).
+pub fn mhz_text(mhz: f64) -> String {
+    let t = format!("{mhz:.2}");
+    t.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 #[cfg(test)]

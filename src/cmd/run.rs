@@ -76,24 +76,25 @@ pub fn main(a: Args) -> Result<ExitCode> {
     println!("build        {} (top `{top}`)", out.display());
     let mhz = a.pipe.clock_mhz()?;
     let est = neurtl::estimate::Estimate::of_design_on(&info, mhz, a.pipe.device);
+    let mhz_text = neurtl::estimate::mhz_text(mhz);
     // ns only at a clock the design meets by the delay model
     let (clock, at) = match &est.timing {
         Some(t) if t.meets_clock => (
             format!(
-                "{mhz} MHz: met by the delay model ({:.2} ns critical path, {:.0} MHz achievable)",
+                "{mhz_text} MHz: met by the delay model ({:.2} ns critical path, {:.0} MHz achievable)",
                 t.critical_path_ns, t.achievable_mhz
             ),
             mhz,
         ),
         Some(t) => (
             format!(
-                "{mhz} MHz: NOT met by the delay model ({:.2} ns critical path); {:.0} MHz achievable",
+                "{mhz_text} MHz: NOT met by the delay model ({:.2} ns critical path); {:.0} MHz achievable",
                 t.critical_path_ns, t.achievable_mhz
             ),
             t.achievable_mhz,
         ),
         None => (
-            format!("{mhz} MHz (no delay model for {:?})", a.pipe.device),
+            format!("{mhz_text} MHz (no delay model for {:?})", a.pipe.device),
             mhz,
         ),
     };
