@@ -35,10 +35,11 @@ test: deps
 bench: build
 	./target/release/neurtl bench examples/jet_tagger/model.json
 
-# neurtl beside da4ml and alkaid on ../shared/bench (a Python venv, pip,
-# and about half an hour of Yosys per model); writes docs/performance.md.
-# Not part of `make test`.
+# neurtl beside da4ml and alkaid on ../shared/bench and the re-typed jet
+# tagger (a Python venv, pip, and up to half an hour of Yosys per model);
+# writes docs/performance.md. Not part of `make test`.
 vs-peers: build
+	python3 bench/vs_peers/retype.py examples/jet_tagger/model.json bench/vs_peers/jet_tagger_trn_wrap.json
 	bench/vs_peers/run.sh out/vs_peers
 
 clean:

@@ -376,8 +376,11 @@ DOC_INTRO = """# Performance: neurtl beside da4ml and alkaid
 neurtl, da4ml 0.6.0 and alkaid 0.8.2 each build the same networks: by
 default the benchmark models of `../shared/bench` (the jet-tagger shape
 16-64-32-32-5, random weights on their grid, biases fixed<8,4>, input
-fixed<8,4>, exact dense outputs, ReLU outputs ufixed<8,4> trn/wrap). The
-peers build them through their numpy tracing APIs from the same model
+fixed<8,4>, exact dense outputs, ReLU outputs ufixed<8,4> trn/wrap) and
+the trained jet tagger re-typed to trn/wrap (`bench/vs_peers/retype.py`:
+its constants put on their grid by its own rounding and saturating types,
+then every type truncating and wrapping, and the logits as the only
+output). The peers build them through their numpy tracing APIs from the same model
 JSON. `bench/vs_peers/run.sh` builds every design, checks it against
 neurtl's golden model on the input vectors below, and synthesizes it with
 one Yosys script. Every figure here was measured by that script; a

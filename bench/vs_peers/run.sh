@@ -6,9 +6,12 @@
 #
 #   bench/vs_peers/run.sh OUT_DIR [MODEL.json...]
 #
-# Default models: ../shared/bench/jsc_rand4.json and jsc_rand8.json (run
-# from the repository root; pass paths relative to it so that the command
-# recorded in docs/performance.md carries no machine's paths).
+# Default models: ../shared/bench/jsc_rand4.json and jsc_rand8.json, and
+# the trained jet tagger re-typed to trn/wrap for the peers,
+# bench/vs_peers/jet_tagger_trn_wrap.json (made by retype.py from
+# examples/jet_tagger/model.json). Run from the repository root; pass
+# paths relative to it so that the command recorded in
+# docs/performance.md carries no machine's paths.
 #
 # Environment:
 #   VS_PEERS_VENV    the Python venv for the peers (bench/vs_peers/.venv)
@@ -26,7 +29,8 @@ usage="usage: bench/vs_peers/run.sh OUT_DIR [MODEL.json...]"
 out=${1:?$usage}
 shift
 models=("$@")
-[ ${#models[@]} -gt 0 ] || models=(../shared/bench/jsc_rand4.json ../shared/bench/jsc_rand8.json)
+[ ${#models[@]} -gt 0 ] || models=(../shared/bench/jsc_rand4.json ../shared/bench/jsc_rand8.json
+    bench/vs_peers/jet_tagger_trn_wrap.json)
 here=bench/vs_peers
 venv=${VS_PEERS_VENV:-$here/.venv}
 inputs=${VS_PEERS_INPUTS:-../shared/bench/x.csv}
