@@ -92,19 +92,7 @@ impl Cone {
         period_ns: f64,
         dev: usize,
     ) -> Vec<u32> {
-        let from_reg = |o: NodeId| {
-            if is_const(dp, o) {
-                Arrival::ZERO
-            } else {
-                Arrival::register()
-            }
-        };
-        let start = dp.nodes[u]
-            .kind
-            .operands()
-            .map(from_reg)
-            .fold(Arrival::ZERO, Arrival::max);
-        self.arrival[u] = Some(timing::settle(dp, NodeId(u as u32), start));
+        self.arrival[u] = Some(retime::from_registers(dp, NodeId(u as u32)));
         self.touched.push(u as u32);
         // arena order is topological: the smallest pending node has all
         // its reached operands timed
@@ -138,11 +126,16 @@ impl Cone {
     }
 }
 
-/// Earliest and latest cycles under the constraints at `latency`, or
-/// `None` when the latency is too short for them.
-fn windows(dp: &Datapath, c: &Constraints, latency: u32) -> Option<(Vec<u32>, Vec<u32>)> {
+/// Earliest (`lo`, from [`windows_lo`]) and latest cycles under the
+/// constraints at `latency`, or `None` when the latency is too short for
+/// them.
+fn windows(
+    dp: &Datapath,
+    c: &Constraints,
+    lo: Vec<u32>,
+    latency: u32,
+) -> Option<(Vec<u32>, Vec<u32>)> {
     let n = dp.nodes.len();
-    let lo = windows_lo(dp, c);
     let mut hi = lo.clone();
     for u in (0..n).rev().filter(|&u| !fixed(dp, u)) {
         let out = c.output[u].then(|| latency.checked_sub(1)).flatten();
@@ -250,7 +243,7 @@ pub fn by_area(
         .max()
         .unwrap_or(1);
     let latency = latency.unwrap_or(shortest).max(shortest);
-    let (lo, hi) = windows(dp, &c, latency)?;
+    let (lo, hi) = windows(dp, &c, first, latency)?;
     let mut next = 0u32;
     let mut var = |lo: u32, hi: u32| {
         let v = Var { lo, hi, base: next };
@@ -286,7 +279,7 @@ pub fn by_area(
             g.chain(x[u], 0, false);
             continue;
         };
-        let w = dp.width(NodeId(u as u32)).saturating_sub(dp.nodes[u].low) as u64;
+        let w = retime::live_bits(dp, u);
         g.chain(x[u], w, false);
         g.chain(mu, w, true);
         for &r in &c.readers[u] {

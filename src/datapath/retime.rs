@@ -48,9 +48,15 @@ pub(super) fn is_output(dp: &Datapath) -> Vec<bool> {
     out
 }
 
+/// The bits a register of node `i` keeps: its constant low bits are
+/// removed by synthesis. Both placements price a register by it.
+pub(super) fn live_bits(dp: &Datapath, i: usize) -> u64 {
+    dp.width(NodeId(i as u32)).saturating_sub(dp.nodes[i].low) as u64
+}
+
 /// Where `id` settles, on device `dev`, when its operands come from
 /// registers.
-fn from_registers(dp: &Datapath, id: NodeId) -> Arrival {
+pub(super) fn from_registers(dp: &Datapath, id: NodeId) -> Arrival {
     let t = dp
         .node_ref(id)
         .kind
@@ -256,7 +262,7 @@ impl Stage<'_> {
         }
         let (src, snk) = (2 * cand.len() + held.len(), 2 * cand.len() + held.len() + 1);
         let mut f = Flow::new(snk + 1);
-        let bits = |j: usize| dp.width(NodeId(j as u32)).saturating_sub(dp.nodes[j].low) as u64;
+        let bits = |j: usize| live_bits(dp, j);
         for &j in &held {
             f.edge(src, slot[j] as usize, bits(j));
         }
