@@ -95,9 +95,16 @@ impl Compiled {
     pub fn golden(&self) -> Result<Golden, CompileError> {
         Ok(Golden::new(self.lowered()?))
     }
-    /// The whole design as a datapath IR.
+    /// The whole design as a datapath IR, as the back end builds it (fused
+    /// where the options ask for it).
     pub fn datapath(&self) -> Result<crate::datapath::Datapath, CompileError> {
-        crate::datapath::lower(self.lowered()?).map_err(|source| CompileError::Datapath {
+        let l = self.lowered()?;
+        let built = if crate::datapath::fuses(&l.graph().meta.pipeline.unwrap_or_default()) {
+            crate::datapath::build(l).map(|(dp, _)| dp)
+        } else {
+            crate::datapath::lower(l)
+        };
+        built.map_err(|source| CompileError::Datapath {
             file: self.file(),
             source,
         })

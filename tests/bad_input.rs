@@ -1024,3 +1024,25 @@ fn tl_pe_needs_one_weight_magnitude() {
     let o = compile_with("mag.json", &m, &["--target", "tl-pe"]);
     assert_rejected(&o, &["layer `s`", "one magnitude"]);
 }
+
+#[test]
+fn latency_shorter_than_the_clock_allows() {
+    let m = model(json!([
+        dense("fc1", "x", json!({"output_type": "fixed<12,6,rnd,sat>"})),
+        {"name": "r1", "op": "relu", "input": "fc1"},
+    ]));
+    // the inputs and outputs are registered, so no design takes 0 cycles
+    let o = compile_with("lat.json", &m, &["--latency", "0"]);
+    assert_rejected(&o, &["--latency 0", "needs at least"]);
+    // a latency the clock allows is accepted, and is what the build has
+    let ok = compile_with("lat.json", &m, &["--latency", "4"]);
+    assert_eq!(ok.code, Some(0), "{}", ok.stderr);
+    assert!(ok.stdout.contains("latency 4 cycles"), "{}", ok.stdout);
+    let layer = compile_with("lat.json", &m, &["--latency", "4", "--pipeline", "layer"]);
+    assert_eq!(layer.code, Some(2), "{}", layer.stderr);
+    assert!(
+        layer.stderr.contains("--latency needs --pipeline clock"),
+        "{}",
+        layer.stderr
+    );
+}

@@ -11,7 +11,7 @@ mod common;
 
 use neurtl::compile::compile_text;
 use neurtl::datapath::Interpreter;
-use neurtl::ir::{CompileOptions, PipelineMode, Target};
+use neurtl::ir::{Adders, CompileOptions, PipelineMode, Target};
 use rayon::prelude::*;
 
 fn env_u64(k: &str, d: u64) -> u64 {
@@ -30,12 +30,13 @@ fn compare(model: &serde_json::Value, seed: u64, target: Target, n: usize) -> Re
     }
     let opts = CompileOptions {
         target,
-        mode: [PipelineMode::Layer, PipelineMode::None][(seed % 2) as usize],
+        // by the clock, ternary adders are also fused where it has time
+        mode: [PipelineMode::Layer, PipelineMode::None, PipelineMode::Clock][(seed % 3) as usize],
         max_adder_depth: (seed / 2 % 3) as u32,
         tl_max_fanin: 3 + (seed / 4 % 4) as u32,
         tl_max_weight: 2 + (seed / 16 % 3) as u32,
         share: (seed / 3).is_multiple_of(2),
-        vendor_cells: seed % 5 == 1,
+        adders: [Adders::Binary, Adders::Fused, Adders::Ternary][(seed / 5 % 3) as usize],
         ..Default::default()
     };
     let c = compile_text("model.json", &text, opts, None).map_err(|e| e.to_string())?;

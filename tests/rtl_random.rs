@@ -9,7 +9,7 @@
 mod common;
 
 use neurtl::compile::{compile_text, generate, vector_files, write_files};
-use neurtl::ir::{CompileOptions, PipelineMode, Target};
+use neurtl::ir::{Adders, CompileOptions, PipelineMode, Target};
 use neurtl::sim::{Simulator, lint, simulate};
 use std::path::Path;
 
@@ -67,21 +67,49 @@ fn build(
         tl_max_weight: 2 + (seed / 16 % 3) as u32,
         pes: 1 + (seed / 3 % 5) as u32,
         cells_per_pe: [60, 120, 300][(seed / 5 % 3) as usize],
-        // two networks in the default run with ternary adders of 7-series
-        // cells (Verilator 5.006 takes minutes on their per-bit cells;
-        // the datapath interpreter covers one network in five), and one
+        // two networks of each 50 with ternary adder trees of 7-series
+        // cells and one with fused ones, by the clock: small ones that
+        // have such adders (Verilator 5.006 takes minutes on their per-bit
+        // cells; the datapath interpreter covers them more often), and one
         // in five without cross-input sharing
-        vendor_cells: seed % 25 == 2,
+        adders: match seed % 50 {
+            12 | 19 => Adders::Ternary,
+            3 => Adders::Fused,
+            _ => Adders::Binary,
+        },
         share: seed % 5 != 4,
         ..opts
     };
-    let c = compile_text("model.json", &text, opts, None).map_err(|e| e.to_string())?;
+    let mut c = compile_text("model.json", &text, opts, None).map_err(|e| e.to_string())?;
+    // one network of each 50 by the clock at a fixed latency, two cycles
+    // beyond the shortest: the testbench measures it from the data
+    if seed % 50 == 23 {
+        let shortest = neurtl::compile::describe(&c)
+            .map_err(|e| e.to_string())?
+            .latency;
+        let opts = CompileOptions {
+            latency: Some(shortest + 2),
+            ..opts
+        };
+        c = compile_text("model.json", &text, opts, None).map_err(|e| e.to_string())?;
+        let info = neurtl::compile::describe(&c).map_err(|e| e.to_string())?;
+        if info.latency != shortest + 2 {
+            return Err(format!(
+                "--latency {} built {} cycles",
+                shortest + 2,
+                info.latency
+            ));
+        }
+    }
     let golden = c.golden().map_err(|e| e.to_string())?;
     let inputs = neurtl::vectors::random(&golden.input_formats, n_vec, seed);
     let out = generate(&c, n_vec).map_err(|e| e.to_string())?;
     let mut files = out.design.files.clone();
     files.extend(vector_files(&golden, &out.design.info, &inputs));
     write_files(dir, &files).map_err(|e| e.to_string())?;
+    if opts.adders.vendor_cells() && files.iter().any(|f| f.1.contains("nt_add3 ")) {
+        TERNARY_BUILDS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
     check_cell_limits(dir, &opts)?;
     let info = &out.design.info;
     let est = neurtl::estimate::Estimate::of_design(info, 200.0);
@@ -191,11 +219,24 @@ fn run_seeds(var: &str, default: u64, make: fn(u64) -> (serde_json::Value, Targe
     });
 }
 
+/// Networks built with ternary adders that instantiate at least one.
+static TERNARY_BUILDS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 #[test]
 fn random_networks_match_golden_model_in_rtl() {
     run_seeds("NEURTL_FUZZ_NETS", 50, |s| {
         (common::random_mlp(s), Target::Fpga)
     });
+    // the seeds that ask for ternary adders must still get some, or
+    // Verilator no longer sees them
+    let first = common::env_u64("NEURTL_FUZZ_SEED", 1);
+    if first == 1 && common::env_u64("NEURTL_FUZZ_NETS", 50) >= 50 {
+        let n = TERNARY_BUILDS.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(
+            n >= 3,
+            "only {n} of the ternary-adder networks instantiate nt_add3"
+        );
+    }
 }
 
 /// Random binarized networks (streamlined thresholds, XNOR-popcount,

@@ -16,7 +16,7 @@
 mod common;
 
 use neurtl::compile::compile_text;
-use neurtl::datapath::schedule::{Schedule, as_early, by_clock};
+use neurtl::datapath::schedule::{Schedule, as_early, at_latency, by_clock};
 use neurtl::datapath::{Datapath, Kind, NodeId, area, retime};
 
 /// Clocks from loose to tight, in ns: at 1.5 ns the slowest single node
@@ -135,6 +135,22 @@ fn check(model: &serde_json::Value, seed: u64) -> Result<(), String> {
         if key(&chosen) > key(&early) {
             return Err(at("by_clock", "worse than the as-early placement".into()));
         }
+        // `--latency`: one cycle more than the shortest is a valid schedule
+        // of exactly that latency, and one less is refused
+        let later =
+            at_latency(&dp, period, 0, chosen.latency + 1).map_err(|e| at("at_latency", e))?;
+        if later.latency != chosen.latency + 1 {
+            return Err(at("at_latency", format!("latency {}", later.latency)));
+        }
+        if let Some(e) = invalid(&dp, &later, &early, period) {
+            return Err(at("at_latency", e));
+        }
+        if chosen.latency > 0 && at_latency(&dp, period, 0, chosen.latency - 1).is_ok() {
+            return Err(at(
+                "at_latency",
+                "took a latency shorter than the shortest".into(),
+            ));
+        }
     }
     Ok(())
 }
@@ -181,4 +197,74 @@ fn placements_register_fewer_bits_on_the_jet_tagger() {
         chosen.register_bits(&dp),
         early.register_bits(&dp)
     );
+}
+
+/// Which nodes an output depends on (dead ones are left by a rewrite).
+fn live(dp: &Datapath) -> Vec<bool> {
+    let mut live = vec![false; dp.nodes.len()];
+    for o in &dp.outputs {
+        live[o.node.index()] = true;
+    }
+    for i in (0..dp.nodes.len()).rev() {
+        if live[i] {
+            for o in dp.nodes[i].kind.operands() {
+                live[o.index()] = true;
+            }
+        }
+    }
+    live
+}
+
+/// Ternary fusion (`datapath::fuse`) must keep the schedule it fused
+/// under: the same cycles, timed again on the fused datapath, still meet
+/// the clock, and the fused datapath computes what the binary one does.
+/// Returns how many adders it fused.
+fn check_fusion(model: &serde_json::Value, seed: u64) -> Result<usize, String> {
+    let text = serde_json::to_string(model).unwrap();
+    let c =
+        compile_text("model.json", &text, Default::default(), None).map_err(|e| e.to_string())?;
+    let dp = c.datapath().map_err(|e| e.to_string())?;
+    let golden = c.golden().map_err(|e| e.to_string())?;
+    let inputs = neurtl::vectors::random(&golden.input_formats, 100, seed);
+    let mut want = vec![];
+    neurtl::datapath::Interpreter::new(&dp).run_batch(&inputs, &mut want);
+    let mut fused_total = 0;
+    for period in PERIODS {
+        let at = |e: String| format!("seed {seed} at {period} ns: {e}");
+        let s = by_clock(&dp, period, 0);
+        if s.critical(0) > period {
+            continue;
+        }
+        let mut fused = dp.clone();
+        fused_total += neurtl::datapath::fuse::ternary(&mut fused, &s, period, 0);
+        let again = Schedule::from_cycles(&fused, s.cycle.clone(), s.latency);
+        let alive = live(&fused);
+        if let Some(i) = (0..fused.nodes.len())
+            .find(|&i| alive[i] && again.arrival[i].captured().path(0) > period + 1e-9)
+        {
+            let t = again.arrival[i].captured().path(0);
+            return Err(at(format!("node {i} now settles at {t:.3} ns")));
+        }
+        let mut got = vec![];
+        neurtl::datapath::Interpreter::new(&fused).run_batch(&inputs, &mut got);
+        if got != want {
+            return Err(at("the fused datapath computes other values".into()));
+        }
+    }
+    Ok(fused_total)
+}
+
+#[test]
+fn fusion_keeps_the_schedule_and_the_values() {
+    let mut failures = vec![];
+    let mut fused = 0;
+    for seed in 1..=150 {
+        match check_fusion(&common::random_mlp(seed), seed) {
+            Ok(k) => fused += k,
+            Err(e) => failures.push(e),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // a pass that never fuses would pass the checks above
+    assert!(fused > 150, "only {fused} adders fused in 150 networks");
 }

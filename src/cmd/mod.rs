@@ -13,7 +13,7 @@ pub mod synth;
 
 use anyhow::{Context, Result};
 use neurtl::compile::{self as driver, Compiled};
-use neurtl::ir::{CompileOptions, PipelineMode, Target};
+use neurtl::ir::{Adders, CompileOptions, PipelineMode, Target};
 use neurtl::vectors;
 use std::path::{Path, PathBuf};
 
@@ -29,6 +29,13 @@ pub struct PipeArgs {
     /// default `--pipeline clock` this means `--pipeline layer` plus cuts.
     #[arg(long, default_value_t = 0)]
     pub max_adder_depth: u32,
+    /// With `--pipeline clock`: the latency in cycles, input to output,
+    /// with the fewest register bits at it (a system with a fixed latency
+    /// budget, or one more cycle for fewer flip-flops). Default: the
+    /// shortest the clock allows; fewer is an error.
+    #[arg(long)]
+    #[serde(default)]
+    pub latency: Option<u32>,
     /// Clock frequency: `250MHz`, `250` (MHz) or `4ns`.
     #[arg(long, default_value = "200MHz")]
     #[serde(default = "default_clock")]
@@ -39,11 +46,14 @@ pub struct PipeArgs {
     #[arg(long, value_enum, default_value = "xilinx")]
     #[serde(default = "default_device")]
     pub device: neurtl::estimate::Device,
-    /// Adder trees of `binary` adders (portable RTL), or of `ternary`
-    /// adders built from 7-series cells (LUT6_2 + CARRY4; `--device
-    /// xilinx` only): about a third fewer LUTs, more cycles at a given
-    /// clock.
-    #[arg(long, default_value = "binary", value_parser = ["binary", "ternary"])]
+    /// Adder trees of `binary` adders (portable RTL); `fused`: binary
+    /// trees, then pairs of adders fused into ternary adders of 7-series
+    /// cells (LUT6_2 + CARRY4) wherever the schedule has the time (the
+    /// same cycles, fewer LUTs); `ternary`: trees of ternary adders
+    /// wherever one is no slower than two binary ones at the clock (the
+    /// fewest LUTs, sometimes more cycles). The last two need `--device
+    /// xilinx`.
+    #[arg(long, default_value = "binary", value_parser = ["binary", "fused", "ternary"])]
     #[serde(default = "default_adders")]
     pub adders: String,
     /// How binary neurons become hardware: `fpga` (XNOR-popcount), `mac`
@@ -94,21 +104,34 @@ impl PipeArgs {
         estimate::parse_clock(&self.clock)
     }
 
-    /// Whether adder trees are ternary: only on the 7-series cells.
-    fn ternary(&self) -> Result<bool> {
-        let ternary = self.adders == "ternary";
-        if ternary && self.device != neurtl::estimate::Device::Xilinx {
+    /// Which adders sums are built from: ternary ones only on the
+    /// 7-series cells.
+    fn adders(&self) -> Result<Adders> {
+        let adders = match self.adders.as_str() {
+            "fused" => Adders::Fused,
+            "ternary" => Adders::Ternary,
+            _ => Adders::Binary,
+        };
+        if adders.vendor_cells() && self.device != neurtl::estimate::Device::Xilinx {
             anyhow::bail!(
-                "--adders ternary builds 7-series cells (LUT6_2 + CARRY4): it needs --device xilinx, not {:?}",
+                "--adders {} builds 7-series cells (LUT6_2 + CARRY4): it needs --device xilinx, not {:?}",
+                self.adders,
                 self.device
             );
         }
-        Ok(ternary)
+        Ok(adders)
     }
 
     pub fn options(&self) -> Result<CompileOptions> {
         let mhz = self.clock_mhz()?;
+        let clocked = self.pipeline == "clock" && self.max_adder_depth == 0;
+        if self.latency.is_some() && !clocked {
+            anyhow::bail!(
+                "--latency needs --pipeline clock (and no --max-adder-depth): only the clock-driven schedule places registers for a latency"
+            );
+        }
         Ok(CompileOptions {
+            latency: self.latency,
             mode: match self.pipeline.as_str() {
                 "none" => PipelineMode::None,
                 "clock" if self.max_adder_depth == 0 => PipelineMode::Clock,
@@ -116,7 +139,7 @@ impl PipeArgs {
             },
             clock_period_ps: (1e6 / mhz).round().clamp(1.0, u32::MAX as f64) as u32,
             delay_model: self.device.delay_model().unwrap_or(0),
-            vendor_cells: self.ternary()?,
+            adders: self.adders()?,
             max_adder_depth: self.max_adder_depth,
             target: match self.target.as_str() {
                 "mac" => Target::Mac,

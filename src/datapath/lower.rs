@@ -25,6 +25,10 @@ pub enum LowerError {
     /// The folded array cannot be built within the options.
     #[error("{0}")]
     Fold(String),
+    /// No schedule meets the options (a latency below what the clock
+    /// allows).
+    #[error("{0}")]
+    Schedule(String),
 }
 
 /// A value during lowering: node `id`'s raw integer read at `frac`
@@ -46,8 +50,12 @@ struct Lower<'g> {
     /// Per graph node, its elements at the node's format: bipolar
     /// elements as their bit.
     vals: HashMap<NodeIndex, Vec<V>>,
-    /// When each node made so far settles (`settles`).
-    settle: Vec<Arrival>,
+    /// When each node made so far settles (`settles`): its cycle by the
+    /// as-early placement and its arrival within that cycle.
+    settle: Vec<(u32, Arrival)>,
+    /// The clock period the trees are built for, in ns, and the delay
+    /// model's device (no period: trees as if nothing were registered).
+    clock: Option<(f64, usize)>,
     /// The folded array (`tl-pe`), whose layers become result banks.
     fold: Option<fold::Fold>,
     /// Every constant product made so far, `(v, c, frac_c)` → `cmul`'s
@@ -73,6 +81,8 @@ pub fn lower(l: Lowered<'_>) -> Result<Datapath, LowerError> {
         dp: Datapath::default(),
         vals: HashMap::new(),
         settle: vec![],
+        clock: (opts.mode == crate::ir::PipelineMode::Clock)
+            .then(|| (opts.clock_period_ps as f64 / 1000.0, opts.delay_model)),
         fold,
         products: Default::default(),
     };
@@ -732,8 +742,8 @@ impl Lower<'_> {
     }
 
     /// A tree over signed leaves that always adds the two that settle
-    /// first (by the 7-series delay model, from the design's inputs, no
-    /// registers): leaves ready early are summed while later ones are
+    /// first (by the delay model and the as-early placement at the clock
+    /// the design is built for, [`Lower::settles`]): leaves ready early are summed while later ones are
     /// still being made, so the tree settles sooner and, where the clock
     /// cuts it, fewer partial sums are live. Leaves ready together pair up
     /// in order, as a balanced tree. The root's sign is resolved last.
@@ -747,7 +757,8 @@ impl Lower<'_> {
             .collect();
         let mut seq = entries.len() as u64;
         let mut heap = std::collections::BinaryHeap::from(entries);
-        let arity = if self.g.meta.pipeline.unwrap_or_default().vendor_cells {
+        let arity = if self.g.meta.pipeline.unwrap_or_default().adders == crate::ir::Adders::Ternary
+        {
             3
         } else {
             2
@@ -760,7 +771,7 @@ impl Lower<'_> {
             if arity == 3 && heap.len() >= 2 {
                 let b = heap.pop().expect("two left").v;
                 let third = heap.peek().expect("one left").v.0.id;
-                if self.ternary_pays(b.0.id, third) {
+                if self.ternary_pays([a.0.id, b.0.id, third]) {
                     let mut top = heap.peek_mut().expect("one left");
                     let sum = self.signed_sum(&[a, b, top.v]);
                     *top = entry(self, seq, sum);
@@ -779,18 +790,58 @@ impl Lower<'_> {
         Some(if neg { self.negate(v) } else { v })
     }
 
-    /// Whether `third`, the tree's next operand after `second`, settles
-    /// closely enough to it that one ternary adder over the first three is
-    /// done no later than a binary adder of the first two followed by one
-    /// with the third (on the 7-series model: a ternary level costs a LUT
-    /// and a connection more than a binary one, so it pays only when the
-    /// third operand is not much later than the second).
-    fn ternary_pays(&mut self, second: NodeId, third: NodeId) -> bool {
-        use crate::backend::timing::{Arrival, adder, ternary};
-        let (tb, tc) = (self.settles(second), self.settles(third));
-        let two = adder(Arrival::ZERO, 1).path(0);
-        let three = ternary(Arrival::ZERO, 1).path(0);
-        tc + three <= (tb + two).max(tc) + two
+    /// Whether one ternary adder over the tree's next three operands
+    /// settles no later, at the clock the trees are built for, than a
+    /// binary adder of the first two followed by one with the third (a
+    /// ternary level costs a LUT and a connection more than a binary one,
+    /// so it pays when the third operand is not much later than the
+    /// second, or when the two binary adders would not fit in the cycle).
+    fn ternary_pays(&mut self, ops: [NodeId; 3]) -> bool {
+        use crate::backend::timing::{adder, ternary};
+        let bits = ops.iter().map(|&x| self.dp.width(x)).max().expect("three") + 1;
+        let [a, b, c] = ops.map(|x| self.timed(&[x]));
+        let two = self.clocked(&[&a[..], &b].concat(), |t| adder(t, bits));
+        let two = self.clocked(&[&[two][..], &c].concat(), |t| adder(t, bits + 1));
+        let three = self.clocked(&[a, b, c].concat(), |t| ternary(t, bits + 1));
+        self.key(three) <= self.key(two)
+    }
+
+    /// The cycles and arrivals of the non-constant nodes of `ops` (a
+    /// constant is a wire of every cycle).
+    fn timed(&mut self, ops: &[NodeId]) -> Vec<(u32, Arrival)> {
+        let mut out = Vec::with_capacity(ops.len());
+        for &o in ops {
+            if !self.dp.is_const(o) {
+                self.settles(o);
+                out.push(self.settle[o.index()]);
+            }
+        }
+        out
+    }
+
+    /// The cycle and arrival, by the as-early placement, of a node whose
+    /// operands settle at `ops` and which `f` times: in its last operand's
+    /// cycle if it settles within the clock period there, else in the next
+    /// one from registered operands.
+    fn clocked(&self, ops: &[(u32, Arrival)], f: impl Fn(Arrival) -> Arrival) -> (u32, Arrival) {
+        let c = ops.iter().map(|o| o.0).max().unwrap_or(0);
+        let at = |c: u32| {
+            ops.iter().fold(Arrival::ZERO, |a, &(oc, t)| {
+                a.max(if oc < c { Arrival::register() } else { t })
+            })
+        };
+        let t = f(at(c));
+        match self.clock {
+            Some((p, dev)) if t.captured().path(dev) > p => (c + 1, f(at(c + 1))),
+            _ => (c, t),
+        }
+    }
+
+    /// The order of a cycle and arrival on one time line: cycles of the
+    /// clock period, then the arrival within the cycle.
+    fn key(&self, (c, t): (u32, Arrival)) -> f64 {
+        let (period, dev) = self.clock.unwrap_or((0.0, 0));
+        c as f64 * period + t.path(dev)
     }
 
     /// The sum of two or three signed operands as one adder with at most
@@ -817,21 +868,25 @@ impl Lower<'_> {
         (v, flip)
     }
 
-    /// When node `id` settles on the 7-series model, from the inputs with
-    /// no registers (only the order of these times matters).
+    /// When node `id` settles ([`Lower::key`]) by the as-early placement
+    /// at the clock the trees are built for (on the 7-series model with no
+    /// registers when no clock is set; only the order of these times
+    /// matters).
     fn settles(&mut self, id: NodeId) -> f64 {
         while self.settle.len() <= id.index() {
             let n = NodeId(self.settle.len() as u32);
-            let ins = self
+            let ops: Vec<(u32, Arrival)> = self
                 .dp
                 .node_ref(n)
                 .kind
                 .operands()
-                .fold(Arrival::ZERO, |a, o| a.max(self.settle[o.index()]));
-            let t = crate::datapath::timing::settle(&self.dp, n, ins);
-            self.settle.push(t);
+                .filter(|&o| !self.dp.is_const(o))
+                .map(|o| self.settle[o.index()])
+                .collect();
+            let e = self.clocked(&ops, |t| crate::datapath::timing::settle(&self.dp, n, t));
+            self.settle.push(e);
         }
-        self.settle[id.index()].path(0)
+        self.key(self.settle[id.index()])
     }
 
     /// A balanced tree of plain sums.

@@ -30,6 +30,7 @@ pub mod cse;
 pub mod demand;
 mod flow;
 pub mod fold;
+pub mod fuse;
 mod interp;
 mod lower;
 pub mod retime;
@@ -39,6 +40,31 @@ pub mod timing;
 pub use csd::csd_digits;
 pub use interp::Interpreter;
 pub use lower::{LowerError, lower};
+
+/// The datapath of a lowered graph and its schedule, as the graph's
+/// options ask: lowered, scheduled and, with `--adders fused|ternary`
+/// under a clock, fused (`fuse.rs`) and scheduled again.
+pub fn build(l: crate::ir::Lowered<'_>) -> Result<(Datapath, schedule::Schedule), LowerError> {
+    let opts = l.graph().meta.pipeline.unwrap_or_default();
+    let mut dp = lower(l)?;
+    let s = schedule::for_options(&dp, &opts).map_err(LowerError::Schedule)?;
+    if !fuses(&opts) || dp.fold.is_some() {
+        return Ok((dp, s));
+    }
+    let period = opts.clock_period_ps as f64 / 1000.0;
+    if fuse::ternary(&mut dp, &s, period, opts.delay_model) == 0 {
+        return Ok((dp, s));
+    }
+    dp.remove_dead();
+    let s = schedule::for_options(&dp, &opts).map_err(LowerError::Schedule)?;
+    Ok((dp, s))
+}
+
+/// Whether [`build`] fuses adders: ternary ones are asked for and the
+/// schedule is by the clock (only then is there a time budget to fit).
+pub fn fuses(opts: &crate::ir::CompileOptions) -> bool {
+    opts.adders.vendor_cells() && opts.mode == crate::ir::PipelineMode::Clock
+}
 
 use crate::fixed::{FixedType, Format, OverflowMode, QuantMode, cast_interval};
 use crate::ir::Interval;
@@ -367,6 +393,18 @@ impl Datapath {
             return self.node(Kind::Const(node.range.0), node.fmt.frac);
         }
         self.push_hashed(node, h)
+    }
+
+    /// Make node `id` compute its value as `kind` instead: a rewrite by a
+    /// pass after the lowering, of the same value (its facts stay). A
+    /// later node of `kind` finds this one.
+    pub fn set_kind(&mut self, id: NodeId, kind: Kind) {
+        let kind = canonical(kind);
+        let h = hash(&kind);
+        self.nodes[id.index()].kind = kind;
+        let nodes = &self.nodes;
+        self.seen
+            .insert_unique(h, id, |id| hash(&nodes[id.index()].kind));
     }
 
     /// The node of `kind`, whose hash is `h`, if there is one.

@@ -76,7 +76,12 @@ pub(super) fn from_registers(dp: &Datapath, id: NodeId) -> Arrival {
 /// settle by `(lsb, msb)` on device `dev`. Every delay of the model is
 /// max-plus linear in the operands' arrival, so probing the lsb and the
 /// msb apart gives each output's offset from each.
-fn required_in(dp: &Datapath, id: NodeId, dev: usize, (rl, rm): (f64, f64)) -> (f64, f64) {
+pub(super) fn required_in(
+    dp: &Datapath,
+    id: NodeId,
+    dev: usize,
+    (rl, rm): (f64, f64),
+) -> (f64, f64) {
     const FAR: f64 = 1e6;
     let probe = |l: f64, m: f64| {
         let mut t = Arrival::ZERO;

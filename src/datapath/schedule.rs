@@ -124,6 +124,40 @@ impl Schedule {
     }
 }
 
+/// The schedule the options ask for: by the clock (the default), at the
+/// latency they fix if they do, or the explicit overrides of `by_levels`.
+/// The logic around a folded array is read on every step, so it stays
+/// combinational between the array's registers.
+pub fn for_options(dp: &Datapath, opts: &crate::ir::CompileOptions) -> Result<Schedule, String> {
+    let (period, dev) = (opts.clock_period_ps as f64 / 1000.0, opts.delay_model);
+    match opts.mode {
+        _ if dp.fold.is_some() => Ok(by_levels(dp, 0)),
+        crate::ir::PipelineMode::Clock => match opts.latency {
+            None => Ok(by_clock(dp, period, dev)),
+            Some(n) => at_latency(dp, period, dev, n),
+        },
+        _ => Ok(by_levels(dp, opts.max_adder_depth)),
+    }
+}
+
+/// By the clock, with the latency fixed at `n` cycles: the fewest register
+/// bits at it (`area`), or on designs too large for that the shortest
+/// schedule with its outputs held in registers until cycle `n`.
+pub fn at_latency(dp: &Datapath, period_ns: f64, dev: usize, n: u32) -> Result<Schedule, String> {
+    let s = by_clock(dp, period_ns, dev);
+    if n < s.latency {
+        return Err(format!(
+            "--latency {n}: at a clock of {period_ns:.3} ns the delay model needs at least {} cycles",
+            s.latency
+        ));
+    }
+    if n == s.latency {
+        return Ok(s);
+    }
+    Ok(super::area::by_area(dp, period_ns, dev, Some(n))
+        .unwrap_or_else(|| Schedule::from_cycles(dp, s.cycle, n)))
+}
+
 /// Constants are wires to every cycle: no register ever holds one.
 #[inline]
 pub fn is_const(dp: &Datapath, id: NodeId) -> bool {

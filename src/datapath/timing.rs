@@ -12,9 +12,14 @@ use crate::fixed::{OverflowMode, QuantMode};
 /// one term is non-zero and its bits pass through as wires; above every
 /// operand's top sits at most the carry out.
 pub fn adder_logic_bits(dp: &Datapath, id: NodeId) -> u32 {
-    let Kind::Add { terms, .. } = &dp.node_ref(id).kind else {
-        return 0;
-    };
+    match &dp.node_ref(id).kind {
+        Kind::Add { terms, .. } => logic_bits(dp, id, terms),
+        _ => 0,
+    }
+}
+
+/// [`adder_logic_bits`] of node `id` were it a sum of `terms`.
+fn logic_bits(dp: &Datapath, id: NodeId, terms: &[Term]) -> u32 {
     let width = dp.width(id);
     let top = terms
         .iter()
@@ -47,14 +52,22 @@ pub fn free_low_bits(terms: &[Term]) -> u32 {
 
 /// Where node `id`'s result settles when its operands settle at `t`.
 pub fn settle(dp: &Datapath, id: NodeId, t: Arrival) -> Arrival {
+    settle_kind(dp, id, &dp.node_ref(id).kind, t)
+}
+
+/// Where node `id` would settle as `kind` (of the same value, so of the
+/// same width), when its operands settle at `t`.
+pub fn settle_kind(dp: &Datapath, id: NodeId, kind: &Kind, t: Arrival) -> Arrival {
     let node = dp.node_ref(id);
     let in_w = |x: NodeId| dp.width(x);
-    match &node.kind {
+    match kind {
         Kind::Input { .. } | Kind::Bank { .. } => Arrival::register(),
         Kind::Const(_) => Arrival::ZERO,
         // three operands are a 7-series ternary adder (`nt_add3`)
-        Kind::Add { terms, .. } if terms.len() == 3 => timing::ternary(t, adder_logic_bits(dp, id)),
-        Kind::Add { .. } => timing::adder(t, adder_logic_bits(dp, id)),
+        Kind::Add { terms, .. } if terms.len() == 3 => {
+            timing::ternary(t, logic_bits(dp, id, terms))
+        }
+        Kind::Add { terms, .. } => timing::adder(t, logic_bits(dp, id, terms)),
         Kind::Cast { x, from_frac, ty } => {
             let shift = from_frac - ty.format.frac;
             let rounds = shift > 0 && ty.quant != QuantMode::Trn;

@@ -381,9 +381,12 @@ pub struct CompileOptions {
     /// Share subexpressions across a dense layer's inputs
     /// (`datapath::cse`); off leaves each input's odd multiples shared.
     pub share: bool,
-    /// Adder trees of three-operand adders built from 7-series cells
-    /// (LUT6_2 + CARRY4, `--adders ternary`); off, the RTL is portable.
-    pub vendor_cells: bool,
+    /// Which adders the sums are built from (`--adders`).
+    pub adders: Adders,
+    /// `PipelineMode::Clock`: the latency the schedule must have, in
+    /// cycles, with the fewest register bits at it (`--latency`); `None`
+    /// is the shortest the clock allows.
+    pub latency: Option<u32>,
 }
 
 impl Default for CompileOptions {
@@ -399,8 +402,34 @@ impl Default for CompileOptions {
             pes: 8,
             cells_per_pe: 64,
             share: true,
-            vendor_cells: false,
+            adders: Adders::Binary,
+            latency: None,
         }
+    }
+}
+
+/// Which adders sums are built from. Three-operand adders are 7-series
+/// cells (`rtl/nt_add3.v`: LUT6_2 + CARRY4); binary adders are portable
+/// RTL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Adders {
+    /// Two operands each.
+    #[default]
+    Binary,
+    /// Binary trees, then two adders fused into one ternary adder wherever
+    /// the clock-driven schedule has the time (`datapath::fuse`): the same
+    /// cycles, fewer LUTs.
+    Fused,
+    /// Trees of ternary adders wherever one settles no later than two
+    /// binary ones would at the clock, then fused as `Fused`: the fewest
+    /// LUTs, sometimes more cycles.
+    Ternary,
+}
+
+impl Adders {
+    /// Whether the design instantiates 7-series cells.
+    pub fn vendor_cells(self) -> bool {
+        self != Adders::Binary
     }
 }
 

@@ -55,6 +55,9 @@ pub const SIM_MODELS: &[(&str, &str)] = &[
 pub enum VerilogError {
     #[error("--target tl-pe: {0}")]
     Folding(String),
+    /// No schedule meets the options.
+    #[error("{0}")]
+    Schedule(String),
 }
 
 /// One element group of the packed top-level bus.
@@ -279,19 +282,12 @@ struct Built {
 }
 
 fn build_datapath(l: Lowered<'_>) -> Result<Built, VerilogError> {
-    use crate::datapath::{demand, schedule};
+    use crate::datapath::demand;
     let g = l.graph();
-    let dp = crate::datapath::lower(l).map_err(|e| VerilogError::Folding(e.to_string()))?;
-    let opts = g.meta.pipeline.unwrap_or_default();
-    let sched = match opts.mode {
-        // the logic around a folded array is read on every step, so it
-        // stays combinational between the array's registers
-        _ if dp.fold.is_some() => schedule::by_levels(&dp, 0),
-        crate::ir::PipelineMode::Clock => {
-            schedule::by_clock(&dp, opts.clock_period_ps as f64 / 1000.0, opts.delay_model)
-        }
-        _ => schedule::by_levels(&dp, opts.max_adder_depth),
-    };
+    let (dp, sched) = crate::datapath::build(l).map_err(|e| match e {
+        crate::datapath::LowerError::Fold(e) => VerilogError::Folding(e),
+        crate::datapath::LowerError::Schedule(e) => VerilogError::Schedule(e),
+    })?;
     let unread = demand::unread_low(&dp);
     let top = names::Namer::default().unique(&g.name);
     Ok(Built {
