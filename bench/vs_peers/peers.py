@@ -9,6 +9,11 @@ Subcommands (run.sh calls them in this order for each model):
                              time, mismatches)
   neurtl DIR RUN_LOG SECONDS DIR/neurtl.json from neurtl's build folder and
                              the log of `neurtl run`
+  clock DIR PEER             the peer's `sta` path in ns and its cycles,
+                             once it is synthesized
+  matched DIR RUN_LOG SECONDS SETTINGS
+                             as `neurtl`, for the build DIR/neurtl-matched
+                             made at da4ml's stage time and cycles
   designs DIR                one line per design: folder, top, Verilog files
   table DIR                  the Markdown table of one model
   doc OUT VERSIONS MODEL...  docs/performance.md on standard output
@@ -265,7 +270,8 @@ def cmd_build(model_path, x_path, golden_path, out):
 # ---------------------------------------------------------------- neurtl
 
 
-def cmd_neurtl(folder, run_log, seconds):
+def cmd_neurtl(folder, run_log, seconds, name="neurtl",
+               settings="defaults (--pipeline clock, 200 MHz)"):
     """neurtl's entry: cycles and mismatches as `neurtl run` printed them."""
     log = Path(run_log).read_text()
     cyc = re.search(r"testbench measured (\d+) cycles", log)
@@ -273,14 +279,14 @@ def cmd_neurtl(folder, run_log, seconds):
     vec = re.search(r"^vectors\s+(\d+)", log, re.M)
     if not (cyc and bad and vec):
         fail(f"{run_log}: no measured latency or mismatch count in the log of neurtl run")
-    build = Path(folder) / "neurtl"
-    settings = json.loads((build / "neurtl.json").read_text())
+    build = Path(folder) / name
+    config = json.loads((build / "neurtl.json").read_text())
     files = sorted(str(p.relative_to(build)) for p in (build / "rtl").glob("*.v"))
     info = {
-        "design": "neurtl",
-        "settings": "defaults (--pipeline clock, 200 MHz)",
-        "dir": "neurtl",
-        "top": settings["top"],
+        "design": name,
+        "settings": settings,
+        "dir": name,
+        "top": config["top"],
         "files": files,
         "cycles": int(cyc.group(1)),
         "gen_seconds": float(seconds),
@@ -288,12 +294,30 @@ def cmd_neurtl(folder, run_log, seconds):
         "mismatches": int(bad.group(1)),
         "vectors": int(vec.group(1)),
     }
-    (Path(folder) / "neurtl.json").write_text(json.dumps(info, indent=1))
+    (Path(folder) / f"{name}.json").write_text(json.dumps(info, indent=1))
+
+
+def cmd_matched(folder, run_log, seconds, settings):
+    cmd_neurtl(folder, run_log, seconds, "neurtl-matched", settings)
+
+
+def cmd_clock(folder, peer):
+    """The peer's stage time by `sta` (ns) and its cycles: the clock and
+    latency neurtl is built for in the matched row."""
+    d = next((d for d in all_designs(folder) if d["dir"] == peer), None)
+    if d is None:
+        fail(f"{folder}: no design {peer}")
+    path = synth_figures(Path(folder) / d["dir"], d["top"])["path_ps"]
+    if not path:
+        fail(f"{folder}/{d['dir']}: no sta path")
+    print(f"{path / 1000:.3f} {d['cycles']}")
 
 
 def all_designs(folder):
+    """neurtl's designs (the default first), then the peers'."""
     folder = Path(folder)
-    designs = [json.loads((folder / "neurtl.json").read_text())]
+    designs = [json.loads((folder / f"{n}.json").read_text())
+               for n in ("neurtl", "neurtl-matched") if (folder / f"{n}.json").exists()]
     return designs + json.loads((folder / "peers.json").read_text())
 
 
@@ -430,7 +454,11 @@ Reproduce with:
   converter, and `n_stages` set to da4ml's stage count, since its own
   `latency_cutoff` counts estimated ns (about 1.09 ns per adder), with and
   without its ternary-adder fusion. neurtl runs with its defaults:
-  registers where its 7-series delay model says 200 MHz runs out.
+  registers where its 7-series delay model says 200 MHz runs out. The
+  row `neurtl-matched` is neurtl built for da4ml's own result: its `sta`
+  stage time as the clock (`--clock`, which neurtl's delay model, never
+  below `sta`, must meet), its cycle count as the latency (`--latency`),
+  and ternary adders (`--adders ternary`).
 """
 
 
@@ -447,6 +475,8 @@ def main(argv):
     commands = {
         "build": (cmd_build, 4),
         "neurtl": (cmd_neurtl, 3),
+        "matched": (cmd_matched, 4),
+        "clock": (cmd_clock, 2),
         "designs": (cmd_designs, 1),
         "table": (cmd_table, 1),
     }
