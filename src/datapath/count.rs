@@ -29,6 +29,11 @@ pub struct Counts {
     /// The part of `adder_logic_bits` in adders of operands at most 4
     /// bits wide (popcount trees), which synthesis packs into LUT6s.
     pub small_adder_logic_bits: u64,
+    /// LUT6_2 cells of the ternary adders (`rtl/nt_add3.v`): one per
+    /// result bit above the wired low bits. They are instantiated, so
+    /// synthesis keeps every one; their bits are not in
+    /// `adder_logic_bits`.
+    pub ternary_cells: u64,
     /// Adders by the number of bits that need logic, one carry chain
     /// each; how many carry cells that is depends on the device
     /// (`src/estimate.rs`).
@@ -59,6 +64,7 @@ impl Counts {
         self.redundant_register_bits += o.redundant_register_bits;
         self.adder_logic_bits += o.adder_logic_bits;
         self.small_adder_logic_bits += o.small_adder_logic_bits;
+        self.ternary_cells += o.ternary_cells;
         for (&bits, &n) in &o.carry_chains {
             *self.carry_chains.entry(bits).or_default() += n;
         }
@@ -102,10 +108,12 @@ fn tz(v: i128) -> u32 {
 }
 
 /// Per adder node, whether synthesis builds it as one multi-operand adder
-/// (a Yosys `$macc`) rather than as two-operand adders: an adder of three
-/// terms (printed as two chained adders), or one that reads another adder
-/// of its width unshifted in the same cycle with nothing else reading that
-/// one (which `alumacc` merges into it). The merged adder is marked too.
+/// (a Yosys `$macc`) rather than as two-operand adders: one that reads
+/// another adder of its width unshifted in the same cycle with nothing
+/// else reading that one (which `alumacc` merges into it), or the
+/// two-adder `0 − a − b`. The merged adder is marked too. A three-term
+/// adder is a ternary adder of instantiated cells (`nt_add3`), which
+/// nothing merges with.
 pub fn merged_adders(dp: &super::Datapath, s: &super::schedule::Schedule) -> Vec<bool> {
     use super::Kind;
     // how many cell ports read each node's own wire: same-cycle operands
@@ -126,10 +134,12 @@ pub fn merged_adders(dp: &super::Datapath, s: &super::schedule::Schedule) -> Vec
         let Kind::Add { terms, .. } = &node.kind else {
             continue;
         };
-        // three terms, or two subtracted ones (`0 − a − b`), are two
-        // chained adders
-        let mut root = terms.len() > 2 || (terms.len() == 2 && terms.iter().all(|t| t.neg));
-        for t in terms.iter() {
+        if terms.len() == 3 {
+            continue;
+        }
+        // two subtracted terms (`0 − a − b`) are two chained adders
+        let mut root = terms.len() == 2 && terms.iter().all(|t| t.neg);
+        for t in terms.iter().filter(|t| !is_ternary(dp, t.node)) {
             let x = t.node.index();
             if t.shift == 0
                 && matches!(dp.nodes[x].kind, Kind::Add { .. })
@@ -144,6 +154,11 @@ pub fn merged_adders(dp: &super::Datapath, s: &super::schedule::Schedule) -> Vec
         merged[i] |= root;
     }
     merged
+}
+
+/// Whether node `id` is a ternary adder (`nt_add3`).
+fn is_ternary(dp: &super::Datapath, id: super::NodeId) -> bool {
+    matches!(&dp.node_ref(id).kind, super::Kind::Add { terms, .. } if terms.len() == 3)
 }
 
 /// Per node, how many of its lowest raw bits synthesis sees to be 0
@@ -163,6 +178,18 @@ pub fn known_low(dp: &super::Datapath, merged: &[bool]) -> (Vec<u32>, Vec<u32>) 
             Kind::Const(v) => (tz(*v), ALL),
             Kind::Input { .. } | Kind::Bipolar(_) => (0, node.low),
             Kind::Add { .. } if merged[i] => (0, 0),
+            Kind::Add { terms, .. } if terms.len() == 3 => {
+                // `nt_add3` ORs the operands below its wired low bits;
+                // above them its cells are opaque to synthesis
+                let lo = super::timing::free_low_bits(terms).min(node.fmt.width);
+                let zeros = terms
+                    .iter()
+                    .map(|t| z[t.node.index()].saturating_add(t.shift))
+                    .min()
+                    .expect("three terms")
+                    .min(lo);
+                (zeros, zeros)
+            }
             Kind::Add { terms, .. } => {
                 // printed as `a ± b`, the subtracted term second, or as
                 // `0 − b` for a lone subtracted term
@@ -175,7 +202,7 @@ pub fn known_low(dp: &super::Datapath, merged: &[bool]) -> (Vec<u32>, Vec<u32>) 
                     [ref t] => (shifted(t), None),
                     [ref a, ref b] if a.neg => (shifted(b), Some(a)),
                     [ref a, ref b] => (shifted(a), Some(b)),
-                    _ => unreachable!("three terms are merged"),
+                    _ => unreachable!("three terms are ternary adders"),
                 };
                 match b {
                     None => (za, ka),
@@ -427,6 +454,15 @@ pub fn count(dp: &super::Datapath, s: &super::schedule::Schedule, unread: &[u32]
         let w = node.fmt.width as u64;
         let in_w = |x: &super::NodeId| dp.fmt(*x).width as u64;
         match &node.kind {
+            Kind::Add { terms, .. } if terms.len() == 3 => {
+                // `nt_add3`: a LUT6_2 and a quarter CARRY4 per bit from
+                // its wired low bits up to the result's top
+                let cells = w - (super::timing::free_low_bits(terms) as u64).min(w);
+                c.adders += 1;
+                c.adder_bits += w;
+                c.ternary_cells += cells;
+                *c.carry_chains.entry(cells as u32).or_default() += 1;
+            }
             Kind::Add { terms, .. } => {
                 let live = super::timing::adder_logic_bits(dp, id) as u64;
                 c.adders += 1;
@@ -659,7 +695,8 @@ mod tests {
 
     /// `a + (b << 3)` with its three low bits unread: they are `a`'s,
     /// passed through, unless the adder is part of a multi-operand one.
-    /// Its constant low bits are seen only outside one.
+    /// Its constant low bits are seen only outside one; a ternary adder's
+    /// below its wired bits.
     #[test]
     fn merged_adders_hide_their_low_bits() {
         let (mut dp, a) = with_input(8);
@@ -692,9 +729,11 @@ mod tests {
         output(&mut dp, three);
         let s = schedule(&dp, &[]);
         let merged = merged_adders(&dp, &s);
-        assert!(merged[three.index()]);
+        // three terms are a ternary adder of cells, which wires its two
+        // lowest bits from zeros and hides nothing above its wired bits
+        assert!(!merged[three.index()]);
         let (zero, constant) = known_low(&dp, &merged);
-        assert_eq!((zero[three.index()], constant[three.index()]), (0, 0));
+        assert_eq!((zero[three.index()], constant[three.index()]), (2, 2));
     }
 
     /// `x` and `x << 3` registered alike: one set of flip-flops.
