@@ -144,7 +144,10 @@ pub fn for_options(dp: &Datapath, opts: &crate::ir::CompileOptions) -> Result<Sc
 /// bits at it (`area`), or on designs too large for that the shortest
 /// schedule with its outputs held in registers until cycle `n`.
 pub fn at_latency(dp: &Datapath, period_ns: f64, dev: usize, n: u32) -> Result<Schedule, String> {
-    let s = by_clock(dp, period_ns, dev);
+    let s = match super::area::by_area(dp, period_ns, dev, Some(n)) {
+        Some(s) => s,
+        None => by_clock(dp, period_ns, dev),
+    };
     if n < s.latency {
         return Err(format!(
             "--latency {n}: at a clock of {period_ns:.3} ns the delay model needs at least {} cycles",
@@ -154,8 +157,7 @@ pub fn at_latency(dp: &Datapath, period_ns: f64, dev: usize, n: u32) -> Result<S
     if n == s.latency {
         return Ok(s);
     }
-    Ok(super::area::by_area(dp, period_ns, dev, Some(n))
-        .unwrap_or_else(|| Schedule::from_cycles(dp, s.cycle, n)))
+    Ok(Schedule::from_cycles(dp, s.cycle, n))
 }
 
 /// Constants are wires to every cycle: no register ever holds one.
