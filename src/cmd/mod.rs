@@ -124,19 +124,19 @@ impl PipeArgs {
 
     pub fn options(&self) -> Result<CompileOptions> {
         let mhz = self.clock_mhz()?;
-        let clocked = self.pipeline == "clock" && self.max_adder_depth == 0;
-        if self.latency.is_some() && !clocked {
+        let mode = match self.pipeline.as_str() {
+            "none" => PipelineMode::None,
+            "clock" if self.max_adder_depth == 0 => PipelineMode::Clock,
+            _ => PipelineMode::Layer,
+        };
+        if self.latency.is_some() && mode != PipelineMode::Clock {
             anyhow::bail!(
                 "--latency needs --pipeline clock (and no --max-adder-depth): only the clock-driven schedule places registers for a latency"
             );
         }
         Ok(CompileOptions {
             latency: self.latency,
-            mode: match self.pipeline.as_str() {
-                "none" => PipelineMode::None,
-                "clock" if self.max_adder_depth == 0 => PipelineMode::Clock,
-                _ => PipelineMode::Layer,
-            },
+            mode,
             clock_period_ps: (1e6 / mhz).round().clamp(1.0, u32::MAX as f64) as u32,
             delay_model: self.device.delay_model().unwrap_or(0),
             adders: self.adders()?,

@@ -139,10 +139,11 @@ pub fn merged_adders(dp: &super::Datapath, s: &super::schedule::Schedule) -> Vec
         }
         // two subtracted terms (`0 − a − b`) are two chained adders
         let mut root = terms.len() == 2 && terms.iter().all(|t| t.neg);
-        for t in terms.iter().filter(|t| !is_ternary(dp, t.node)) {
+        for t in terms.iter() {
             let x = t.node.index();
+            // a ternary adder (three terms) is cells, which nothing merges
             if t.shift == 0
-                && matches!(dp.nodes[x].kind, Kind::Add { .. })
+                && matches!(&dp.nodes[x].kind, Kind::Add { terms, .. } if terms.len() < 3)
                 && dp.nodes[x].fmt.width == node.fmt.width
                 && ports[x] == 1
                 && s.cycle[x] == s.cycle[i]
@@ -154,11 +155,6 @@ pub fn merged_adders(dp: &super::Datapath, s: &super::schedule::Schedule) -> Vec
         merged[i] |= root;
     }
     merged
-}
-
-/// Whether node `id` is a ternary adder (`nt_add3`).
-fn is_ternary(dp: &super::Datapath, id: super::NodeId) -> bool {
-    matches!(&dp.node_ref(id).kind, super::Kind::Add { terms, .. } if terms.len() == 3)
 }
 
 /// Per node, how many of its lowest raw bits synthesis sees to be 0

@@ -135,19 +135,7 @@ impl Candidates<'_> {
 
     /// Where `v` would settle, in its cycle, as `kind`.
     fn settles_as(&self, v: NodeId, kind: &Kind) -> Arrival {
-        let c = self.s.of(v);
-        let at = kind
-            .operands()
-            .map(|o| {
-                if self.dp.is_const(o) {
-                    Arrival::ZERO
-                } else if self.s.of(o) < c {
-                    Arrival::register()
-                } else {
-                    self.s.arrival[o.index()]
-                }
-            })
-            .fold(Arrival::ZERO, Arrival::max);
+        let at = self.s.operands_arrival(self.dp, kind, self.s.of(v));
         super::timing::settle_kind(self.dp, v, kind, at)
     }
 }

@@ -743,8 +743,8 @@ impl Lower<'_> {
 
     /// A tree over signed leaves that always adds the two that settle
     /// first (by the delay model and the as-early placement at the clock
-    /// the design is built for, [`Lower::settles`]): leaves ready early are summed while later ones are
-    /// still being made, so the tree settles sooner and, where the clock
+    /// the design is built for, [`Lower::settles`]): leaves ready early
+    /// are summed while later ones are still being made, so the tree settles sooner and, where the clock
     /// cuts it, fewer partial sums are live. Leaves ready together pair up
     /// in order, as a balanced tree. The root's sign is resolved last.
     fn signed_tree(&mut self, leaves: Vec<Signed>) -> Option<V> {

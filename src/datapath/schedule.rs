@@ -110,9 +110,12 @@ impl Schedule {
 
     /// The latest operand of `id` if `id` were computed in cycle `c`.
     pub(super) fn operand_arrival(&self, dp: &Datapath, id: NodeId, c: u32) -> Arrival {
-        dp.node_ref(id)
-            .kind
-            .operands()
+        self.operands_arrival(dp, &dp.node_ref(id).kind, c)
+    }
+
+    /// The latest operand of a node of `kind` computed in cycle `c`.
+    pub(super) fn operands_arrival(&self, dp: &Datapath, kind: &Kind, c: u32) -> Arrival {
+        kind.operands()
             .map(|o| {
                 if self.of(o) < c && !is_const(dp, o) {
                     Arrival::register()
