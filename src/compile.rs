@@ -247,8 +247,18 @@ pub fn vector_files(
     info: &verilog::DesignInfo,
     inputs: &[i128],
 ) -> Vec<(String, String)> {
-    let mut out = vec![];
-    golden.run_batch(inputs, &mut out);
+    let mut expected = vec![];
+    golden.run_batch(inputs, &mut expected);
+    hex_vectors(info, inputs, &expected)
+}
+
+/// [`vector_files`] with the golden model's outputs on `inputs` already
+/// computed ([`Golden::run_batch`]), as `expected`.
+pub fn hex_vectors(
+    info: &verilog::DesignInfo,
+    inputs: &[i128],
+    expected: &[i128],
+) -> Vec<(String, String)> {
     let in_fields: Vec<(u32, usize)> = info.inputs.iter().map(|f| (f.width, f.elements)).collect();
     let out_fields: Vec<(u32, usize)> =
         info.outputs.iter().map(|f| (f.width, f.elements)).collect();
@@ -259,7 +269,7 @@ pub fn vector_files(
         ),
         (
             "vectors/expected.hex".into(),
-            testbench::hex_lines(&out, &out_fields, info.out_bits),
+            testbench::hex_lines(expected, &out_fields, info.out_bits),
         ),
     ]
 }

@@ -146,7 +146,7 @@ for m in "${models[@]}"; do
 
     echo "-- neurtl at da4ml's stage time and cycles, ternary adders"
     read -r period cycles < <(py clock "$d" da4ml)
-    matched=(--adders ternary --clock "${period}ns" --latency "$cycles")
+    matched=(--device xilinx --adders ternary --clock "${period}ns" --latency "$cycles")
     rm -rf "$d/neurtl-matched-compile"
     t0=$EPOCHREALTIME
     "$neurtl" compile "$m" -o "$d/neurtl-matched-compile" "${matched[@]}" > /dev/null ||

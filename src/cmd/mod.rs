@@ -42,10 +42,11 @@ pub struct PipeArgs {
     pub clock: String,
     /// Device family: the delay model the schedule and the estimate time
     /// with (asic schedules with the 7-series model), and on xilinx the
-    /// LUT and CARRY4 estimates.
-    #[arg(long, value_enum, default_value = "xilinx")]
-    #[serde(default = "default_device")]
-    pub device: neurtl::estimate::Device,
+    /// LUT and CARRY4 estimates. Default: xilinx's delay model, with
+    /// portable RTL only (vendor cells need the device named).
+    #[arg(long, value_enum)]
+    #[serde(default)]
+    pub device: Option<neurtl::estimate::Device>,
     /// Adder trees of `binary` adders (portable RTL); `fused`: binary
     /// trees, then pairs of adders fused into ternary adders of 7-series
     /// cells (LUT6_2 + CARRY4) wherever the schedule has the time (the
@@ -91,9 +92,6 @@ fn default_share() -> String {
     "on".into()
 }
 
-fn default_device() -> neurtl::estimate::Device {
-    neurtl::estimate::Device::Xilinx
-}
 fn default_adders() -> String {
     "binary".into()
 }
@@ -104,20 +102,31 @@ impl PipeArgs {
         estimate::parse_clock(&self.clock)
     }
 
+    /// The device family, xilinx unless named.
+    pub fn device(&self) -> neurtl::estimate::Device {
+        self.device.unwrap_or(neurtl::estimate::Device::Xilinx)
+    }
+
     /// Which adders sums are built from: ternary ones only on the
-    /// 7-series cells.
+    /// 7-series cells, and only with the device named, so that no build
+    /// holds vendor cells its user did not ask for.
     fn adders(&self) -> Result<Adders> {
         let adders = match self.adders.as_str() {
             "fused" => Adders::Fused,
             "ternary" => Adders::Ternary,
             _ => Adders::Binary,
         };
-        if adders.vendor_cells() && self.device != neurtl::estimate::Device::Xilinx {
-            anyhow::bail!(
-                "--adders {} builds 7-series cells (LUT6_2 + CARRY4): it needs --device xilinx, not {:?}",
-                self.adders,
-                self.device
-            );
+        match self.device {
+            _ if !adders.vendor_cells() => {}
+            Some(neurtl::estimate::Device::Xilinx) => {}
+            None => anyhow::bail!(
+                "--adders {} builds 7-series cells (LUT6_2 + CARRY4): name the device with --device xilinx",
+                self.adders
+            ),
+            Some(d) => anyhow::bail!(
+                "--adders {} builds 7-series cells (LUT6_2 + CARRY4): it needs --device xilinx, not {d:?}",
+                self.adders
+            ),
         }
         Ok(adders)
     }
@@ -138,7 +147,7 @@ impl PipeArgs {
             latency: self.latency,
             mode,
             clock_period_ps: (1e6 / mhz).round().clamp(1.0, u32::MAX as f64) as u32,
-            delay_model: self.device.delay_model().unwrap_or(0),
+            delay_model: self.device().delay_model().unwrap_or(0),
             adders: self.adders()?,
             max_adder_depth: self.max_adder_depth,
             target: match self.target.as_str() {
@@ -272,10 +281,20 @@ pub fn build_dir(
     let golden = c.golden()?;
     let inputs = input_samples(&c, &golden, v, default_n)?;
     let n = inputs.len() / golden.input_len().max(1);
-    let mut o = driver::generate(&c, n)?;
+    // The golden model's vectors need nothing of the design: they are
+    // computed on a second core while the design is built.
+    let (o, expected) = rayon::join(
+        || driver::generate(&c, n).map_err(anyhow::Error::from),
+        || {
+            let mut out = vec![];
+            golden.run_batch(&inputs, &mut out);
+            out
+        },
+    );
+    let mut o = o?;
     // Moved, not copied: the RTL of a big design is hundreds of MB.
     let mut files = std::mem::take(&mut o.design.files);
-    files.extend(driver::vector_files(&golden, &o.design.info, &inputs));
+    files.extend(driver::hex_vectors(&o.design.info, &inputs, &expected));
     files.push((
         "report.json".into(),
         serde_json::to_string_pretty(&o.report)? + "\n",

@@ -24,6 +24,7 @@ use super::flow::{Flow, INF};
 use super::schedule::{Schedule, is_const};
 use super::{Datapath, Kind, NodeId, retime, timing};
 use crate::backend::timing::Arrival;
+use rayon::prelude::*;
 
 /// Designs with more nodes keep the other placements: the pairs grow with
 /// the design times the logic of one cycle. A 256-wide MLP (245,078
@@ -53,11 +54,31 @@ fn constraints(dp: &Datapath, period_ns: f64, dev: usize) -> Constraints {
     let (readers, output) = (retime::readers(dp), retime::is_output(dp));
     let mut after: Vec<Vec<u32>> = vec![vec![]; n];
     let mut later: Vec<Vec<u32>> = vec![vec![]; n];
-    let mut cone = Cone::new(n);
-    for u in (0..n).filter(|&u| !is_const(dp, NodeId(u as u32))) {
-        later[u] = cone.frontier(dp, &readers, u, period_ns, dev);
-        for &v in &later[u] {
+    // Each node's cone is timed on its own, so the cores share them out,
+    // in a few runs of nodes with one scratch space each (a big design's
+    // is tens of MB).
+    let run = n.div_ceil(4 * rayon::current_num_threads()).max(1);
+    let frontiers: Vec<Vec<u32>> = (0..n.div_ceil(run))
+        .into_par_iter()
+        .flat_map_iter(|k| {
+            let mut cone = Cone::new(n);
+            (k * run..n.min((k + 1) * run))
+                .map(|u| match is_const(dp, NodeId(u as u32)) {
+                    true => vec![],
+                    false => cone.frontier(dp, &readers, u, period_ns, dev),
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for (u, vs) in frontiers.into_iter().enumerate() {
+        for v in vs {
             after[v as usize].push(u as u32);
+        }
+    }
+    drop_implied(&mut after, &readers);
+    for (v, us) in after.iter().enumerate() {
+        for &u in us {
+            later[u as usize].push(v as u32);
         }
     }
     Constraints {
@@ -65,6 +86,24 @@ fn constraints(dp: &Datapath, period_ns: f64, dev: usize) -> Constraints {
         later,
         readers,
         output,
+    }
+}
+
+/// Drop the pairs `(u, v)` that a reader `r` of `u` with its own pair
+/// `(r, v)` implies: `cycle(v) ≥ cycle(r) + 1 ≥ cycle(u) + 1`. About
+/// two in five pairs of an MLP go, and with them their edges in the cut;
+/// the schedules allowed stay the same, and so does the one chosen.
+fn drop_implied(after: &mut [Vec<u32>], readers: &[Vec<u32>]) {
+    let mut mark = vec![u32::MAX; after.len()];
+    for (v, us) in after.iter_mut().enumerate() {
+        for &u in us.iter() {
+            mark[u as usize] = v as u32;
+        }
+        us.retain(|&u| {
+            !readers[u as usize]
+                .iter()
+                .any(|&r| mark[r as usize] == v as u32)
+        });
     }
 }
 
@@ -191,6 +230,12 @@ struct Layered {
     flow: Flow,
     src: usize,
     snk: usize,
+    /// Per literal, its cost: bits saved when true (> 0, an edge from
+    /// the source) less bits paid (an edge to the sink). Summed before the
+    /// edges are made: a literal that both saves and pays would carry the
+    /// smaller amount through its two edges whichever side it took, so
+    /// only the difference is an edge, and the cut takes fewer paths.
+    net: Vec<i64>,
 }
 
 impl Layered {
@@ -205,20 +250,43 @@ impl Layered {
         }
     }
 
-    /// A variable's chain, and its cost per unit (`w` bits, paid for each
-    /// cycle it counts up when `up`, saved when not).
-    fn chain(&mut self, x: Var, w: u64, up: bool) {
-        for (k, a) in x.nodes() {
-            if k > x.lo + 1 {
-                self.flow.edge(a, a - 1, INF);
-            }
-            if w > 0 && up {
-                self.flow.edge(a, self.snk, w);
-            } else if w > 0 {
-                self.flow.edge(self.src, a, w);
+    /// A variable's chain: `[x ≥ k + 1]` implies `[x ≥ k]`.
+    fn chain(&mut self, x: Var) {
+        for (_, a) in x.nodes().filter(|&(k, _)| k > x.lo + 1) {
+            self.flow.edge(a, a - 1, INF);
+        }
+    }
+
+    /// `w` bits for each cycle `x` counts up: paid when `up`, saved when
+    /// not.
+    fn cost(&mut self, x: Var, w: u64, up: bool) {
+        for (_, a) in x.nodes() {
+            self.net[a] += if up { -(w as i64) } else { w as i64 };
+        }
+    }
+
+    /// The literals' costs as edges.
+    fn costs(&mut self) {
+        for (a, &c) in self.net.iter().enumerate() {
+            if c > 0 {
+                self.flow.edge(self.src, a, c as u64);
+            } else if c < 0 {
+                self.flow.edge(a, self.snk, c.unsigned_abs());
             }
         }
     }
+}
+
+/// The last cycle node `u` is read in, as a variable of the cut: none
+/// for a constant (a wire to every cycle) or an unread node, fixed at
+/// the latency for an output, and for a node with one reader that
+/// reader's own cycle (no variable of its own: the fewest bits never
+/// hold a value past its last read).
+#[derive(Clone, Copy)]
+enum LastRead {
+    None,
+    Own(Var),
+    Reader(Var),
 }
 
 /// The schedule of fewest register bits that meets `period_ns` on device
@@ -251,20 +319,15 @@ pub fn by_area(
         v
     };
     let x: Vec<Var> = (0..n).map(|i| var(lo[i], hi[i])).collect();
-    // the last cycle each value is read in
-    let m: Vec<Option<Var>> = (0..n)
-        .map(|u| {
-            if is_const(dp, NodeId(u as u32)) {
-                // a wire to every cycle
-                None
-            } else if c.output[u] {
-                Some(var(latency, latency))
-            } else if c.readers[u].is_empty() {
-                None
-            } else {
-                let rs = c.readers[u].iter().map(|&r| r as usize);
-                let top = |b: &[u32]| rs.clone().map(|r| b[r]).max().unwrap_or(0);
-                Some(var(top(&lo), top(&hi)))
+    let m: Vec<LastRead> = (0..n)
+        .map(|u| match c.readers[u].as_slice() {
+            _ if is_const(dp, NodeId(u as u32)) => LastRead::None,
+            _ if c.output[u] => LastRead::Own(var(latency, latency)),
+            [] => LastRead::None,
+            &[r] => LastRead::Reader(x[r as usize]),
+            rs => {
+                let top = |b: &[u32]| rs.iter().map(|&r| b[r as usize]).max().unwrap_or(0);
+                LastRead::Own(var(top(&lo), top(&hi)))
             }
         })
         .collect();
@@ -273,19 +336,26 @@ pub fn by_area(
         flow: Flow::new(snk + 1),
         src,
         snk,
+        net: vec![0; next as usize],
     };
     for u in 0..n {
-        let Some(mu) = m[u] else {
-            g.chain(x[u], 0, false);
-            continue;
-        };
+        g.chain(x[u]);
         let w = retime::live_bits(dp, u);
-        g.chain(x[u], w, false);
-        g.chain(mu, w, true);
-        for &r in &c.readers[u] {
-            g.at_least(x[r as usize], mu, 0);
-        }
+        let mu = match m[u] {
+            LastRead::None => continue,
+            LastRead::Reader(mu) => mu,
+            LastRead::Own(mu) => {
+                g.chain(mu);
+                for &r in &c.readers[u] {
+                    g.at_least(x[r as usize], mu, 0);
+                }
+                mu
+            }
+        };
+        g.cost(x[u], w, false);
+        g.cost(mu, w, true);
     }
+    g.costs();
     for v in (0..n).filter(|&v| !fixed(dp, v)) {
         for o in dp.nodes[v].kind.operands().filter(|&o| !is_const(dp, o)) {
             g.at_least(x[o.index()], x[v], 0);

@@ -52,6 +52,16 @@ struct Pair {
     sub: bool,
 }
 
+/// A pair's occurrences, and the adder bits each one beyond the first
+/// saves (0 when the pair may not be shared). The bits never change, so
+/// they are found once, and only for a pair that occurs twice: most
+/// pairs of a layer occur once.
+#[derive(Debug, Clone, Copy)]
+struct Tally {
+    n: u32,
+    bits: u32,
+}
+
 /// The pair two leaves form, oriented so the shift is not negative and
 /// `a` is the first by id among equal fracs; with the sign of the
 /// occurrence (that of the leaf read as `a`) and its frac.
@@ -115,7 +125,7 @@ struct Share<'a> {
     /// Per output, the slots holding each node, in slot order: finding a
     /// pair's occurrences then costs lookups, not scans of long outputs.
     slots: Vec<FxHashMap<NodeId, Vec<u32>>>,
-    count: FxHashMap<Pair, u32>,
+    count: FxHashMap<Pair, Tally>,
     /// Pairs by [`Rank`], best first; an entry is stale when its
     /// pair's count fell after it was pushed.
     heap: BinaryHeap<Rank>,
@@ -166,9 +176,13 @@ pub fn share(dp: &mut Datapath, exprs: Vec<Vec<Leaf>>) -> Vec<Vec<Leaf>> {
     }
     // a pair of leaves that exist now only ever loses occurrences, so
     // one seen once can never be shared: dropping it keeps the map small
-    s.count.retain(|_, c| *c >= 2);
+    s.count.retain(|_, c| c.n >= 2);
+    // most pairs went: a table sized for them all would spread the
+    // lookups to come over megabytes of empty slots
+    s.count.shrink_to_fit();
     let keys: Vec<Pair> = s.count.keys().copied().collect();
     for p in keys {
+        s.know(p);
         s.push(p);
     }
     while let Some(r) = s.heap.pop() {
@@ -190,9 +204,12 @@ impl Share<'_> {
     /// when this is its first.
     fn bump(&mut self, x: Leaf, y: Leaf) -> Option<Pair> {
         let (p, _, _) = pair_of(x, y)?;
-        let c = self.count.entry(p).or_default();
-        *c += 1;
-        (*c == 1).then_some(p)
+        let c = self.count.entry(p).or_insert(Tally {
+            n: 0,
+            bits: UNKNOWN,
+        });
+        c.n += 1;
+        (c.n == 1).then_some(p)
     }
 
     /// Count one occurrence fewer of the pair of `x` and `y`, unless it
@@ -203,36 +220,34 @@ impl Share<'_> {
         {
             // a pair dropped while it still occurred once (a reused sum's,
             // see `extract`) is counted again from zero: stay at zero
-            *c = c.saturating_sub(1);
+            c.n = c.n.saturating_sub(1);
+        }
+    }
+
+    /// Find `p`'s bits if they are not known yet.
+    fn know(&mut self, p: Pair) {
+        let (dp, depth) = (&*self.dp, &self.depth);
+        if let Some(c) = self.count.get_mut(&p)
+            && c.bits == UNKNOWN
+        {
+            c.bits = unit_bits(dp, depth, p);
         }
     }
 
     /// Adder bits saved by sharing `p`: one adder of its width per
     /// occurrence beyond the first.
     fn saving(&self, p: Pair) -> u64 {
-        let n = self.count.get(&p).copied().unwrap_or(0) as u64;
-        if n < 2 || self.depth_of(p.a) != self.depth_of(p.b) {
-            return 0;
+        match self.count.get(&p) {
+            Some(c) if c.n >= 2 => {
+                debug_assert!(c.bits != UNKNOWN, "bits found before a pair is ranked");
+                (c.n - 1) as u64 * c.bits as u64
+            }
+            _ => 0,
         }
-        // a sum wider than any datapath value is never built
-        self.width(p).map_or(0, |w| (n - 1) * w as u64)
-    }
-
-    /// Bits of `p`'s sum; `None` past what a datapath value may hold.
-    fn width(&self, p: Pair) -> Option<u32> {
-        let (a, b) = (self.dp.range(p.a), self.dp.range(p.b));
-        let k = 1i128.checked_shl(p.shift)?;
-        let (b0, b1) = (b.0.checked_mul(k)?, b.1.checked_mul(k)?);
-        let (lo, hi) = if p.sub {
-            (a.0.checked_sub(b1)?, a.1.checked_sub(b0)?)
-        } else {
-            (a.0.checked_add(b0)?, a.1.checked_add(b1)?)
-        };
-        Format::for_interval(lo, hi, 0).map(|f| f.width)
     }
 
     fn depth_of(&self, id: NodeId) -> u32 {
-        self.depth.get(&id).copied().unwrap_or(0)
+        depth_of(&self.depth, id)
     }
 
     fn push(&mut self, p: Pair) {
@@ -277,7 +292,10 @@ impl Share<'_> {
         // choice.)
         for q in touched {
             match self.count.get(&q) {
-                Some(&c) if c >= 2 => self.push(q),
+                Some(c) if c.n >= 2 => {
+                    self.know(q);
+                    self.push(q);
+                }
                 Some(_) if fresh => {
                     self.count.remove(&q);
                 }
@@ -326,6 +344,34 @@ impl Share<'_> {
         e.push(Some(new));
         self.exprs[j] = e;
     }
+}
+
+/// [`Tally::bits`] not yet found.
+const UNKNOWN: u32 = u32::MAX;
+
+fn depth_of(depth: &FxHashMap<NodeId, u32>, id: NodeId) -> u32 {
+    depth.get(&id).copied().unwrap_or(0)
+}
+
+/// The bits one occurrence of `p` beyond the first saves: its sum's
+/// width, or 0 when it joins terms of different depths (the tree would
+/// deepen) or is wider than any datapath value may be.
+fn unit_bits(dp: &Datapath, depth: &FxHashMap<NodeId, u32>, p: Pair) -> u32 {
+    if depth_of(depth, p.a) != depth_of(depth, p.b) {
+        return 0;
+    }
+    let (a, b) = (dp.range(p.a), dp.range(p.b));
+    let width = || {
+        let k = 1i128.checked_shl(p.shift)?;
+        let (b0, b1) = (b.0.checked_mul(k)?, b.1.checked_mul(k)?);
+        let (lo, hi) = if p.sub {
+            (a.0.checked_sub(b1)?, a.1.checked_sub(b0)?)
+        } else {
+            (a.0.checked_add(b0)?, a.1.checked_add(b1)?)
+        };
+        Format::for_interval(lo, hi, 0).map(|f| f.width)
+    };
+    width().unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -70,25 +70,22 @@ impl Flow {
         self.build();
         let mut total = 0u64;
         while let Some(level) = self.levels(s, t) {
-            let mut at: Vec<u32> = self.first[..self.nodes].to_vec();
-            loop {
-                let f = self.augment(s, t, &level, &mut at);
-                if f == 0 {
-                    break;
-                }
-                total = total.saturating_add(f);
-            }
+            total = total.saturating_add(self.blocking(s, t, &level));
         }
         total
     }
 
-    /// Breadth-first distances from `s` over edges with capacity left;
-    /// `None` when `t` is out of reach.
+    /// Breadth-first distances from `s` over edges with capacity left, as
+    /// far as `t`'s; `None` when `t` is out of reach.
     fn levels(&self, s: usize, t: usize) -> Option<Vec<u32>> {
         let mut level = vec![NONE; self.nodes];
         level[s] = 0;
         let mut queue = VecDeque::from([s]);
         while let Some(x) = queue.pop_front() {
+            // a node as far as `t` or farther lies on no shortest path
+            if level[t] != NONE && level[x] >= level[t] {
+                break;
+            }
             for e in self.edges(x) {
                 let y = self.to[e] as usize;
                 if self.cap[e] > 0 && level[y] == NONE {
@@ -100,10 +97,13 @@ impl Flow {
         (level[t] != NONE).then_some(level)
     }
 
-    /// One augmenting path along the levels, found without recursion (a
-    /// path can be as long as a stage's logic is deep); its flow, or 0.
-    fn augment(&mut self, s: usize, t: usize, level: &[u32], at: &mut [u32]) -> u64 {
-        let mut path: Vec<u32> = vec![];
+    /// A blocking flow along the levels: paths found without recursion
+    /// (a path can be as long as a stage's logic is deep), each next one
+    /// searched from the tail of the edge the last one saturated first,
+    /// not from `s` again; the flow pushed.
+    fn blocking(&mut self, s: usize, t: usize, level: &[u32]) -> u64 {
+        let mut at: Vec<u32> = self.first[..self.nodes].to_vec();
+        let (mut path, mut total): (Vec<u32>, u64) = (vec![], 0);
         let mut x = s;
         loop {
             if x == t {
@@ -116,7 +116,14 @@ impl Flow {
                     self.cap[e as usize] -= f;
                     self.cap[self.twin[e as usize] as usize] += f;
                 }
-                return f;
+                total = total.saturating_add(f);
+                let k = path
+                    .iter()
+                    .position(|&e| self.cap[e as usize] == 0)
+                    .unwrap_or(0);
+                path.truncate(k);
+                x = path.last().map_or(s, |&e| self.to[e as usize] as usize);
+                continue;
             }
             let end = self.first[x + 1];
             let mut e = at[x];
@@ -135,7 +142,7 @@ impl Flow {
             }
             // a dead end: retreat, and never try the edge into it again
             let Some(back) = path.pop() else {
-                return 0;
+                return total;
             };
             x = self.to[self.twin[back as usize] as usize] as usize;
             at[x] = back + 1;
