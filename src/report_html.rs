@@ -977,7 +977,7 @@ fn node_box(
         Op::Input { .. } => "input",
         Op::Dense(_) | Op::Neurons(_) => "dense",
         Op::Relu | Op::LeakyRelu { .. } | Op::HardTanh | Op::Quantize => "act",
-        Op::Add | Op::Concat | Op::Flatten => "wire",
+        Op::Add | Op::Concat | Op::Flatten | Op::Slice { .. } | Op::Reshape { .. } => "wire",
         Op::Argmax | Op::Sign | Op::Threshold(_) | Op::BatchNorm(_) => "decide",
     };
     BoxView {

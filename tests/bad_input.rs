@@ -1092,3 +1092,68 @@ fn vendor_cells_need_the_device_named() {
         assert!(!text.contains("LUT6_2") && !text.contains("CARRY4"));
     }
 }
+
+#[test]
+fn slices_and_reshapes_that_do_not_fit() {
+    let with = |layer: Value| {
+        json!({
+            "format": "neurtl-model", "version": 1, "name": "m",
+            "inputs": [{"name": "x", "shape": [4, 6], "type": "fixed<8,3>"}],
+            "layers": [layer], "outputs": ["s"],
+        })
+    };
+    let cases = [
+        (
+            json!({"name": "s", "op": "slice", "input": "x", "axis": 2, "start": 0, "end": 1}),
+            vec!["`s`", "axis", "has 2 axes"],
+        ),
+        (
+            json!({"name": "s", "op": "slice", "input": "x", "axis": -3, "start": 0, "end": 1}),
+            vec!["`s`", "axis"],
+        ),
+        (
+            json!({"name": "s", "op": "slice", "input": "x", "axis": 0, "start": 2, "end": 5}),
+            vec!["`s`", "end", "length 4"],
+        ),
+        (
+            json!({"name": "s", "op": "slice", "input": "x", "axis": 0, "start": 2, "end": 2}),
+            vec!["`s`", "end", "above start"],
+        ),
+        (
+            json!({"name": "s", "op": "slice", "input": "x", "axis": 0, "start": -1, "end": 2}),
+            vec!["`s`", "start", "non-negative"],
+        ),
+        (
+            json!({"name": "s", "op": "slice", "input": "x", "start": 0, "end": 2}),
+            vec!["`s`", "axis", "missing"],
+        ),
+        (
+            json!({"name": "s", "op": "reshape", "input": "x", "shape": [5, 5]}),
+            vec!["`s`", "shape", "24 elements"],
+        ),
+        (
+            json!({"name": "s", "op": "reshape", "input": "x", "shape": [-1, 5]}),
+            vec!["`s`", "shape", "24 elements"],
+        ),
+        (
+            json!({"name": "s", "op": "reshape", "input": "x", "shape": [-1, -1]}),
+            vec!["`s`", "shape", "at most one -1"],
+        ),
+        (
+            json!({"name": "s", "op": "reshape", "input": "x", "shape": [0, 24]}),
+            vec!["`s`", "shape", "positive"],
+        ),
+    ];
+    for (layer, needles) in cases {
+        let o = run("shapes.json", &with(layer.clone()));
+        assert_rejected(&o, &needles);
+    }
+    // and the ones that fit are accepted
+    for layer in [
+        json!({"name": "s", "op": "slice", "input": "x", "axis": -1, "start": 1, "end": 6}),
+        json!({"name": "s", "op": "reshape", "input": "x", "shape": [2, -1, 3]}),
+    ] {
+        let o = run("shapes.json", &with(layer));
+        assert_eq!(o.code, Some(0), "{}", o.stderr);
+    }
+}

@@ -199,6 +199,12 @@ impl Lower<'_> {
             .collect()
     }
 
+    /// The elements of `x`, slice `n`'s operand, that the slice keeps.
+    fn select(&self, n: NodeIndex, x: Vec<V>) -> Vec<V> {
+        let keep = self.g.selection(n).expect("a slice");
+        keep.into_iter().map(|i| x[i]).collect()
+    }
+
     /// Operand `i`'s elements as they travel: bits for a bipolar operand.
     fn wires(&self, n: NodeIndex, i: usize) -> &[V] {
         &self.vals[&self.g.operands(n)[i]]
@@ -209,9 +215,10 @@ impl Lower<'_> {
         let node = self.g.node(n);
         let bit = |id| V { id, frac: 0 };
         match &node.op {
-            Op::Flatten | Op::Concat => (0..self.g.operands(n).len())
+            Op::Flatten | Op::Concat | Op::Reshape { .. } => (0..self.g.operands(n).len())
                 .flat_map(|i| self.wires(n, i).to_vec())
                 .collect(),
+            Op::Slice { .. } => self.select(n, self.wires(n, 0).to_vec()),
             Op::Sign if self.g.node(self.g.operands(n)[0]).bipolar => self.wires(n, 0).to_vec(),
             Op::Sign => {
                 let x = self.numeric(n, 0);
@@ -283,7 +290,11 @@ impl Lower<'_> {
                     })
                     .collect()
             }
-            Op::Quantize | Op::Flatten => self.numeric(n, 0),
+            Op::Quantize | Op::Flatten | Op::Reshape { .. } => self.numeric(n, 0),
+            Op::Slice { .. } => {
+                let x = self.numeric(n, 0);
+                self.select(n, x)
+            }
             Op::Add => {
                 let (a, b) = (self.numeric(n, 0), self.numeric(n, 1));
                 a.into_iter()

@@ -109,6 +109,8 @@ pub fn parse_model(text: &str) -> Result<Graph, FrontendError> {
             "add" => Op::Add,
             "concat" => Op::Concat,
             "flatten" => Op::Flatten,
+            "slice" => l.slice(obj)?,
+            "reshape" => l.reshape(obj)?,
             "argmax" => Op::Argmax,
             "sign" => Op::Sign,
             "threshold" => Op::Threshold(l.threshold(obj)?),
@@ -116,7 +118,7 @@ pub fn parse_model(text: &str) -> Result<Graph, FrontendError> {
                 return Err(l.e(
                     "op",
                     format!(
-                        "unknown op `{other}`; known ops: dense, batchnorm, relu, leaky_relu, hard_tanh, quantize, add, concat, flatten, argmax, sign, threshold"
+                        "unknown op `{other}`; known ops: dense, batchnorm, relu, leaky_relu, hard_tanh, quantize, add, concat, flatten, slice, reshape, argmax, sign, threshold"
                     ),
                 ));
             }
@@ -291,6 +293,8 @@ fn op_fields(op: &str) -> &'static [&'static str] {
         "leaky_relu" => &["input", "alpha", "alpha_type"],
         "threshold" => &["input", "thresholds", "out_scale", "out_bias"],
         "add" | "concat" => &["inputs"],
+        "slice" => &["input", "axis", "start", "end"],
+        "reshape" => &["input", "shape"],
         _ => &["input"],
     }
 }
@@ -447,6 +451,52 @@ impl Ctx {
             ));
         }
         Ok(dims)
+    }
+    /// A non-negative integer field.
+    fn index(&self, obj: &Map<String, Value>, field: &str) -> Result<usize, FrontendError> {
+        let v = self.get(obj, field)?;
+        v.as_u64()
+            .filter(|&x| x <= 1 << 20)
+            .map(|x| x as usize)
+            .ok_or_else(|| self.e(field, format!("must be a non-negative integer, got {v}")))
+    }
+    fn slice(&self, obj: &Map<String, Value>) -> Result<Op, FrontendError> {
+        let v = self.get(obj, "axis")?;
+        let axis = v.as_i64().filter(|a| a.abs() <= 64).ok_or_else(|| {
+            self.e(
+                "axis",
+                format!("must be an integer (−1 for the last axis), got {v}"),
+            )
+        })?;
+        let (start, end) = (self.index(obj, "start")?, self.index(obj, "end")?);
+        if start >= end {
+            return Err(self.e(
+                "end",
+                format!("{end} must be above start ({start}): a slice keeps start..end"),
+            ));
+        }
+        Ok(Op::Slice { axis, start, end })
+    }
+    fn reshape(&self, obj: &Map<String, Value>) -> Result<Op, FrontendError> {
+        let v = self.array(obj, "shape")?;
+        let dims: Option<Vec<Option<usize>>> = v
+            .iter()
+            .map(|d| match d.as_i64() {
+                Some(-1) => Some(None),
+                Some(d) if d > 0 && d <= 1 << 20 => Some(Some(d as usize)),
+                _ => None,
+            })
+            .collect();
+        let dims = dims.ok_or_else(|| {
+            self.e(
+                "shape",
+                "must be a list of positive integers, one of them may be -1",
+            )
+        })?;
+        if dims.is_empty() || dims.iter().filter(|d| d.is_none()).count() > 1 {
+            return Err(self.e("shape", "needs at least one dimension, and at most one -1"));
+        }
+        Ok(Op::Reshape { shape: dims })
     }
     fn dense(&self, obj: &Map<String, Value>) -> Result<Dense, FrontendError> {
         let units =

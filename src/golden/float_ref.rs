@@ -74,7 +74,11 @@ impl FloatModel {
                     .map(|&x| if x >= 0.0 { x } else { alpha * x })
                     .collect(),
                 Op::HardTanh => args[0].iter().map(|x| x.clamp(-1.0, 1.0)).collect(),
-                Op::Quantize | Op::Flatten => args[0].clone(),
+                Op::Quantize | Op::Flatten | Op::Reshape { .. } => args[0].clone(),
+                Op::Slice { .. } => {
+                    let keep = g.selection(n).expect("a slice");
+                    keep.iter().map(|&i| args[0][i]).collect()
+                }
                 Op::Add => args[0].iter().zip(args[1]).map(|(a, b)| a + b).collect(),
                 Op::Concat => args.iter().flat_map(|a| a.iter().copied()).collect(),
                 Op::Argmax => {

@@ -43,6 +43,10 @@ enum Kernel {
         one: i128,
     },
     Copy,
+    /// `y_i = x[keep_i]`.
+    Gather {
+        keep: Vec<usize>,
+    },
     Add {
         sa: u32,
         sb: u32,
@@ -259,7 +263,10 @@ impl Golden {
                     shift: (frac - fx) as u32,
                     one: 1 << frac,
                 },
-                Op::Quantize | Op::Flatten => Kernel::Copy,
+                Op::Quantize | Op::Flatten | Op::Reshape { .. } => Kernel::Copy,
+                Op::Slice { .. } => Kernel::Gather {
+                    keep: g.selection(n).expect("a slice"),
+                },
                 Op::Add => Kernel::Add {
                     sa: (frac - fx) as u32,
                     sb: (frac - in_fmt[1].frac) as u32,
@@ -506,6 +513,12 @@ impl Golden {
                 }
             }
             Kernel::Copy => dst.copy_from_slice(arg(0)),
+            Kernel::Gather { keep } => {
+                let x = arg(0);
+                for (d, &i) in dst.iter_mut().zip(keep) {
+                    *d = x[i];
+                }
+            }
             Kernel::Add { sa, sb } => {
                 for ((d, &a), &b) in dst.iter_mut().zip(arg(0)).zip(arg(1)) {
                     *d = T::from((a.to() << sa) + (b.to() << sb));

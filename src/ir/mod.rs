@@ -212,6 +212,20 @@ pub enum Op {
     Concat,
     /// Row-major flattening to one dimension.
     Flatten,
+    /// Elements `start..end` of axis `axis`, every other axis whole; the
+    /// rank stays (see [`slice_elements`]). `axis` may count from the end
+    /// (−1 is the last) until `infer_shapes` resolves it.
+    Slice {
+        axis: i64,
+        start: usize,
+        end: usize,
+    },
+    /// The same elements in row-major order, in another shape of the same
+    /// size. One dimension may be `None` (`-1` in model JSON) until
+    /// `infer_shapes` fills it in.
+    Reshape {
+        shape: Vec<Option<usize>>,
+    },
     /// Index of the largest element; the lowest index wins ties.
     Argmax,
     /// `x ≥ 0 → +1, else −1`; the result is bipolar.
@@ -236,6 +250,8 @@ impl Op {
             Op::Add => "add",
             Op::Concat => "concat",
             Op::Flatten => "flatten",
+            Op::Slice { .. } => "slice",
+            Op::Reshape { .. } => "reshape",
             Op::Argmax => "argmax",
             Op::Sign => "sign",
             Op::Threshold(_) => "threshold",
@@ -255,12 +271,29 @@ impl Op {
             | Op::HardTanh
             | Op::Quantize
             | Op::Flatten
+            | Op::Slice { .. }
+            | Op::Reshape { .. }
             | Op::Argmax
             | Op::Sign
             | Op::Threshold(_)
             | Op::Neurons(_) => Some(1),
         }
     }
+}
+
+/// The row-major positions, in an operand of `shape`, of the elements a
+/// slice `start..end` of axis `axis` keeps, in the result's row-major
+/// order. The golden model, the float reference, precision inference and
+/// the datapath lowering all select through this one list.
+pub fn slice_elements(shape: &[usize], axis: usize, start: usize, end: usize) -> Vec<usize> {
+    let inner: usize = shape[axis + 1..].iter().product();
+    let outer: usize = shape[..axis].iter().product();
+    let dim = shape[axis];
+    (0..outer)
+        .flat_map(|o| {
+            (start..end).flat_map(move |k| (0..inner).map(move |i| (o * dim + k) * inner + i))
+        })
+        .collect()
 }
 
 /// Pipeline placement of one node, filled by `schedule_pipeline` (the
@@ -517,6 +550,18 @@ impl Graph {
         self.g.node_indices().find(|&n| self.g[n].name == name)
     }
     /// Operands of `n` in port order.
+    /// For a slice node (after `infer_shapes`), the positions in its
+    /// operand of the elements it keeps ([`slice_elements`]); `None` for
+    /// every other node.
+    pub fn selection(&self, n: NodeIndex) -> Option<Vec<usize>> {
+        let Op::Slice { axis, start, end } = self.node(n).op else {
+            return None;
+        };
+        let x = self.node(self.operands(n)[0]);
+        let shape = x.shape.as_ref().expect("infer_shapes runs first");
+        Some(slice_elements(shape, axis as usize, start, end))
+    }
+
     pub fn operands(&self, n: NodeIndex) -> Vec<NodeIndex> {
         let mut v: Vec<(usize, NodeIndex)> = self
             .g
@@ -576,5 +621,62 @@ impl Graph {
     }
     pub fn input_elements(&self) -> usize {
         self.inputs.iter().map(|&o| self.g[o].size()).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::slice_elements;
+
+    /// Row-major position of a multi-index, from the strides.
+    fn flat(shape: &[usize], idx: &[usize]) -> usize {
+        idx.iter().zip(shape).fold(0, |acc, (&i, &d)| acc * d + i)
+    }
+
+    /// Every multi-index of `shape`, in row-major order.
+    fn indices(shape: &[usize]) -> Vec<Vec<usize>> {
+        let mut all = vec![vec![]];
+        for &d in shape {
+            all = all
+                .into_iter()
+                .flat_map(|p| {
+                    (0..d).map(move |i| {
+                        let mut q = p.clone();
+                        q.push(i);
+                        q
+                    })
+                })
+                .collect();
+        }
+        all
+    }
+
+    /// The slice's positions against the definition: the output's
+    /// multi-indices in order, the sliced axis offset by `start`.
+    #[test]
+    fn slice_elements_follow_the_multi_index() {
+        let shapes: [&[usize]; 5] = [&[7], &[3, 4], &[2, 3, 4], &[5, 1, 2], &[2, 2, 2, 3]];
+        for shape in shapes {
+            for axis in 0..shape.len() {
+                for start in 0..shape[axis] {
+                    for end in start + 1..=shape[axis] {
+                        let mut out = shape.to_vec();
+                        out[axis] = end - start;
+                        let want: Vec<usize> = indices(&out)
+                            .into_iter()
+                            .map(|mut i| {
+                                i[axis] += start;
+                                flat(shape, &i)
+                            })
+                            .collect();
+                        assert_eq!(
+                            slice_elements(shape, axis, start, end),
+                            want,
+                            "{shape:?} axis {axis} {start}..{end}"
+                        );
+                    }
+                }
+            }
+        }
     }
 }

@@ -74,6 +74,16 @@ pub fn print(g: &Graph) -> String {
             } => {
                 let _ = write!(s, " alpha={alpha} alpha_type={alpha_type}");
             }
+            Op::Slice { axis, start, end } => {
+                let _ = write!(s, " axis={axis} range={start}..{end}");
+            }
+            Op::Reshape { shape } => {
+                let dims: Vec<String> = shape
+                    .iter()
+                    .map(|d| d.map_or("?".into(), |d| d.to_string()))
+                    .collect();
+                let _ = write!(s, " shape=[{}]", dims.join(", "));
+            }
             Op::Relu
             | Op::HardTanh
             | Op::Quantize

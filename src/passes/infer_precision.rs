@@ -224,7 +224,14 @@ impl Pass for InferPrecision {
                         None,
                     )
                 }
-                Op::Quantize | Op::Flatten => (in_fmt[0].frac, in_rng[0].clone(), None),
+                Op::Quantize | Op::Flatten | Op::Reshape { .. } => {
+                    (in_fmt[0].frac, in_rng[0].clone(), None)
+                }
+                Op::Slice { .. } => {
+                    let keep = g.selection(n).expect("a slice");
+                    let r = keep.iter().map(|&i| in_rng[0][i]).collect();
+                    (in_fmt[0].frac, r, None)
+                }
                 Op::Add => {
                     let frac = in_fmt[0].frac.max(in_fmt[1].frac);
                     let sa = (frac - in_fmt[0].frac) as u32;
@@ -259,7 +266,9 @@ impl Pass for InferPrecision {
                     Op::Input { .. } => node.bipolar,
                     Op::Sign => true,
                     Op::Threshold(_) => threshold.as_ref().is_some_and(|t| t.2),
-                    Op::Flatten | Op::Concat => in_bipolar.iter().all(|&b| b),
+                    Op::Flatten | Op::Concat | Op::Slice { .. } | Op::Reshape { .. } => {
+                        in_bipolar.iter().all(|&b| b)
+                    }
                     _ => false,
                 };
             let (format, ranges) = match (&node.op, node.cast) {

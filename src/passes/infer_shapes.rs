@@ -39,7 +39,25 @@ impl Pass for InferShapes {
                 }
                 Ok(ins[0][0])
             };
+            // slice and reshape leave with their axis and dimensions resolved
+            let mut resolved = None;
             let shape = match &node.op {
+                Op::Slice { axis, start, end } => {
+                    let (shape, axis) = slice_shape(name, &ins[0], *axis, *start, *end)?;
+                    resolved = Some(Op::Slice {
+                        axis: axis as i64,
+                        start: *start,
+                        end: *end,
+                    });
+                    shape
+                }
+                Op::Reshape { shape } => {
+                    let shape = reshape(name, &ins[0], shape)?;
+                    resolved = Some(Op::Reshape {
+                        shape: shape.iter().map(|&d| Some(d)).collect(),
+                    });
+                    shape
+                }
                 Op::Input { .. } => node
                     .shape
                     .clone()
@@ -138,8 +156,73 @@ impl Pass for InferShapes {
                     vec![1]
                 }
             };
-            g.node_mut(n).shape = Some(shape);
+            let node = g.node_mut(n);
+            node.shape = Some(shape);
+            if let Some(op) = resolved {
+                node.op = op;
+            }
         }
         Ok(())
     }
+}
+
+/// The shape a slice leaves of operand shape `ins`, and its axis counted
+/// from the front.
+fn slice_shape(
+    name: &str,
+    ins: &[usize],
+    axis: i64,
+    start: usize,
+    end: usize,
+) -> Result<(Vec<usize>, usize), PassError> {
+    let rank = ins.len() as i64;
+    let a = if axis < 0 { axis + rank } else { axis };
+    if !(0..rank).contains(&a) {
+        return Err(PassError::model(
+            name,
+            "axis",
+            format!(
+                "is {axis}, but the input {ins:?} has {rank} axes (0..{rank}, or −1 for the last)"
+            ),
+        ));
+    }
+    let a = a as usize;
+    if start >= end || end > ins[a] {
+        return Err(PassError::model(
+            name,
+            "end",
+            format!(
+                "the range {start}..{end} must be non-empty and within axis {a} of length {}",
+                ins[a]
+            ),
+        ));
+    }
+    let mut shape = ins.to_vec();
+    shape[a] = end - start;
+    Ok((shape, a))
+}
+
+/// The shape a reshape of operand shape `ins` to `want` has, its one
+/// open dimension (if any) filled in so the size stays.
+fn reshape(name: &str, ins: &[usize], want: &[Option<usize>]) -> Result<Vec<usize>, PassError> {
+    let size: usize = ins.iter().product();
+    let known: usize = want.iter().flatten().product();
+    let open = want.iter().filter(|d| d.is_none()).count();
+    let fill = match open {
+        0 if known == size => 0,
+        1 if known > 0 && size.is_multiple_of(known) => size / known,
+        _ => {
+            return Err(PassError::model(
+                name,
+                "shape",
+                format!(
+                    "{:?} cannot hold the {size} elements of the input {ins:?}",
+                    want.iter()
+                        .map(|d| d.map_or(-1, |d| d as i64))
+                        .collect::<Vec<_>>()
+                ),
+            ));
+        }
+    };
+    Ok(want.iter().map(|d| d.unwrap_or(fill)).collect())
 }

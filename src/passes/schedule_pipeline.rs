@@ -51,7 +51,10 @@ impl Pass for SchedulePipeline {
                 .unwrap_or(0);
             let node = g.node(n);
             let levels = tree_levels(&node.op);
-            let wiring = matches!(node.op, Op::Input { .. } | Op::Flatten | Op::Concat);
+            let wiring = matches!(
+                node.op,
+                Op::Input { .. } | Op::Flatten | Op::Concat | Op::Slice { .. } | Op::Reshape { .. }
+            );
             let users = g.users(n);
             let fused_into_user = !users.is_empty()
                 && !g.outputs.contains(&n)

@@ -218,6 +218,15 @@ pub fn random_mlp(seed: u64) -> Value {
             }
             // A layer no output reads: must be left out, not break lint.
             2 => layers.push(json!({"name": format!("dead{l}"), "op": "relu", "input": prev})),
+            // A 2-D view of prev, a slice of it on a random axis, flattened
+            // again and joined in front of prev.
+            3 => {
+                let (view, kept) = slice_branch(&mut r, &mut layers, &prev, width, l);
+                let cat = format!("slcat{l}");
+                layers.push(json!({"name": cat, "op": "concat", "inputs": [view, prev]}));
+                prev = cat;
+                width += kept;
+            }
             _ => {}
         }
         seen.push((prev.clone(), width));
@@ -232,6 +241,42 @@ pub fn random_mlp(seed: u64) -> Value {
         "inputs": inputs,
         "layers": layers, "outputs": outputs,
     })
+}
+
+/// Layers that view `src` (`width` elements) as a random 2-D shape, keep
+/// a random range of one axis (counted from the end half the time) and
+/// flatten it; the last layer's name and its width.
+fn slice_branch(
+    r: &mut Rng,
+    layers: &mut Vec<Value>,
+    src: &str,
+    width: usize,
+    l: u64,
+) -> (String, usize) {
+    let divisors: Vec<usize> = (1..=width).filter(|&d| width.is_multiple_of(d)).collect();
+    let rows = divisors[r.below(divisors.len() as u64) as usize];
+    let dims = [rows, width / rows];
+    let open = r.below(3) as usize; // -1 for one dimension, or neither
+    let shape: Vec<i64> = (0..2)
+        .map(|i| if i == open { -1 } else { dims[i] as i64 })
+        .collect();
+    let (view, cut, flat) = (format!("view{l}"), format!("cut{l}"), format!("flat{l}"));
+    layers.push(json!({"name": view, "op": "reshape", "input": src, "shape": shape}));
+    let axis = r.below(2) as usize;
+    let start = r.below(dims[axis] as u64) as usize;
+    let end = start + 1 + r.below((dims[axis] - start) as u64) as usize;
+    let named = if r.below(2) == 0 {
+        axis as i64
+    } else {
+        axis as i64 - 2
+    };
+    layers.push(json!({"name": cut, "op": "slice", "input": view, "axis": named, "start": start, "end": end}));
+    if r.below(2) == 0 {
+        layers.push(json!({"name": flat, "op": "flatten", "input": cut}));
+    } else {
+        layers.push(json!({"name": flat, "op": "reshape", "input": cut, "shape": [-1]}));
+    }
+    (flat, width / dims[axis] * (end - start))
 }
 
 fn pm1(r: &mut Rng, n: usize) -> Vec<f64> {
