@@ -1157,3 +1157,28 @@ fn slices_and_reshapes_that_do_not_fit() {
         assert_eq!(o.code, Some(0), "{}", o.stderr);
     }
 }
+
+#[test]
+fn prelu_alpha_per_channel_or_one() {
+    let with = |alpha: Value| {
+        json!({
+            "format": "neurtl-model", "version": 1, "name": "m",
+            "inputs": [{"name": "x", "shape": [4, 3], "type": "fixed<8,3>"}],
+            "layers": [{"name": "p", "op": "prelu", "input": "x", "alpha": alpha, "alpha_type": "fixed<6,2>"}],
+            "outputs": ["p"],
+        })
+    };
+    assert_rejected(
+        &run("p.json", &with(json!([0.5, 0.25]))),
+        &["`p`", "alpha", "one per channel", "3"],
+    );
+    assert_rejected(&run("p.json", &with(json!([]))), &["`p`", "alpha"]);
+    assert_rejected(
+        &run("p.json", &with(json!([0.5, 9.0, 0.1]))),
+        &["`p`", "alpha"],
+    );
+    for ok in [json!([0.5]), json!([0.5, -0.25, 1.5])] {
+        let o = run("p.json", &with(ok));
+        assert_eq!(o.code, Some(0), "{}", o.stderr);
+    }
+}

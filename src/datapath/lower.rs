@@ -273,10 +273,12 @@ impl Lower<'_> {
                 alpha_raw,
                 ..
             } => {
-                let (alpha, shift) = (alpha_raw.unwrap(), alpha_type.format.frac as u32);
+                let (alphas, shift) = (alpha_raw.as_ref().unwrap(), alpha_type.format.frac as u32);
                 let x = self.numeric(n, 0);
                 x.into_iter()
-                    .map(|v| {
+                    .enumerate()
+                    .map(|(i, v)| {
+                        let alpha = alphas[crate::ir::channel_of(i, alphas.len())];
                         let frac = v.frac + shift as i32;
                         let id = self.dp.node(
                             Kind::Leaky {

@@ -95,10 +95,21 @@ pub fn parse_model(text: &str) -> Result<Graph, FrontendError> {
             "batchnorm" => Op::BatchNorm(l.batchnorm(obj)?),
             "relu" => Op::Relu,
             "leaky_relu" => Op::LeakyRelu {
-                alpha: l.num(obj, "alpha")?,
+                alpha: vec![l.num(obj, "alpha")?],
                 alpha_type: l.ty(obj, "alpha_type")?,
                 alpha_raw: None,
             },
+            "prelu" => {
+                let alpha = l.vector(obj, "alpha")?;
+                if alpha.is_empty() {
+                    return Err(l.e("alpha", "needs one α per channel (or one for all)"));
+                }
+                Op::LeakyRelu {
+                    alpha,
+                    alpha_type: l.ty(obj, "alpha_type")?,
+                    alpha_raw: None,
+                }
+            }
             "hard_tanh" => Op::HardTanh,
             "quantize" => {
                 if cast.is_none() {
@@ -118,7 +129,7 @@ pub fn parse_model(text: &str) -> Result<Graph, FrontendError> {
                 return Err(l.e(
                     "op",
                     format!(
-                        "unknown op `{other}`; known ops: dense, batchnorm, relu, leaky_relu, hard_tanh, quantize, add, concat, flatten, slice, reshape, argmax, sign, threshold"
+                        "unknown op `{other}`; known ops: dense, batchnorm, relu, leaky_relu, prelu, hard_tanh, quantize, add, concat, flatten, slice, reshape, argmax, sign, threshold"
                     ),
                 ));
             }
@@ -290,7 +301,7 @@ fn op_fields(op: &str) -> &'static [&'static str] {
             "accum_type",
         ],
         "batchnorm" => &["input", "gamma", "beta", "mean", "var", "epsilon"],
-        "leaky_relu" => &["input", "alpha", "alpha_type"],
+        "leaky_relu" | "prelu" => &["input", "alpha", "alpha_type"],
         "threshold" => &["input", "thresholds", "out_scale", "out_bias"],
         "add" | "concat" => &["inputs"],
         "slice" => &["input", "axis", "start", "end"],

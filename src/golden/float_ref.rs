@@ -71,7 +71,11 @@ impl FloatModel {
                 Op::Relu => args[0].iter().map(|x| x.max(0.0)).collect(),
                 Op::LeakyRelu { alpha, .. } => args[0]
                     .iter()
-                    .map(|&x| if x >= 0.0 { x } else { alpha * x })
+                    .enumerate()
+                    .map(|(i, &x)| {
+                        let a = alpha[crate::ir::channel_of(i, alpha.len())];
+                        if x >= 0.0 { x } else { a * x }
+                    })
                     .collect(),
                 Op::HardTanh => args[0].iter().map(|x| x.clamp(-1.0, 1.0)).collect(),
                 Op::Quantize | Op::Flatten | Op::Reshape { .. } => args[0].clone(),

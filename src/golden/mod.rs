@@ -34,8 +34,9 @@ enum Kernel {
         acc: FixedType,
     },
     Relu,
+    /// One α, or one per channel (the last axis).
     Leaky {
-        alpha: i128,
+        alpha: Vec<i128>,
         shift: u32,
     },
     Clamp {
@@ -256,7 +257,7 @@ impl Golden {
                     alpha_raw,
                     ..
                 } => Kernel::Leaky {
-                    alpha: alpha_raw.unwrap(),
+                    alpha: alpha_raw.clone().unwrap(),
                     shift: alpha_type.format.frac as u32,
                 },
                 Op::HardTanh => Kernel::Clamp {
@@ -502,9 +503,9 @@ impl Golden {
                 }
             }
             Kernel::Leaky { alpha, shift } => {
-                for (d, &x) in dst.iter_mut().zip(arg(0)) {
-                    let x = x.to();
-                    *d = T::from(if x >= 0 { x << shift } else { x * alpha });
+                for (i, (d, &x)) in dst.iter_mut().zip(arg(0)).enumerate() {
+                    let (x, a) = (x.to(), alpha[crate::ir::channel_of(i, alpha.len())]);
+                    *d = T::from(if x >= 0 { x << shift } else { x * a });
                 }
             }
             Kernel::Clamp { shift, one } => {

@@ -196,11 +196,13 @@ pub enum Op {
     Dense(Dense),
     BatchNorm(BatchNorm),
     Relu,
-    /// `x ≥ 0 ? x : α·x`, with α quantized to `alpha_type`.
+    /// `x ≥ 0 ? x : α·x`, with α quantized to `alpha_type`: one α for
+    /// every element (`leaky_relu`), or one per channel, the last axis
+    /// (`prelu`); see [`channel_of`].
     LeakyRelu {
-        alpha: f64,
+        alpha: Vec<f64>,
         alpha_type: FixedType,
-        alpha_raw: Option<i128>,
+        alpha_raw: Option<Vec<i128>>,
     },
     /// Clamp to `[-1, 1]`.
     HardTanh,
@@ -279,6 +281,12 @@ impl Op {
             | Op::Neurons(_) => Some(1),
         }
     }
+}
+
+/// The entry of a per-channel list (`channels` entries, or 1 shared by
+/// all) that element `i` of a channels-last tensor uses.
+pub fn channel_of(i: usize, channels: usize) -> usize {
+    if channels == 1 { 0 } else { i % channels }
 }
 
 /// The row-major positions, in an operand of `shape`, of the elements a
@@ -649,6 +657,18 @@ mod tests {
                 .collect();
         }
         all
+    }
+
+    /// Channels-last: an element's channel is its last coordinate.
+    #[test]
+    fn channel_of_is_the_last_coordinate() {
+        for shape in [&[6][..], &[2, 3], &[3, 1, 4], &[2, 2, 5]] {
+            let channels = *shape.last().unwrap();
+            for (i, idx) in indices(shape).iter().enumerate() {
+                assert_eq!(super::channel_of(i, channels), *idx.last().unwrap());
+                assert_eq!(super::channel_of(i, 1), 0);
+            }
+        }
     }
 
     /// The slice's positions against the definition: the output's

@@ -71,9 +71,18 @@ pub fn print(g: &Graph) -> String {
             }
             Op::LeakyRelu {
                 alpha, alpha_type, ..
-            } => {
-                let _ = write!(s, " alpha={alpha} alpha_type={alpha_type}");
-            }
+            } => match alpha.as_slice() {
+                [a] => {
+                    let _ = write!(s, " alpha={a} alpha_type={alpha_type}");
+                }
+                per => {
+                    let _ = write!(
+                        s,
+                        " alpha=per-channel x{} alpha_type={alpha_type}",
+                        per.len()
+                    );
+                }
+            },
             Op::Slice { axis, start, end } => {
                 let _ = write!(s, " axis={axis} range={start}..{end}");
             }

@@ -6,7 +6,7 @@
 use super::{Pass, PassError};
 use crate::fixed::{Format, MAX_WIDTH, OverflowMode, cast_interval};
 use crate::ir::interval::{self, add, scale, shl};
-use crate::ir::{AccInfo, Accum, BIPOLAR, Graph, Interval, Op, Target};
+use crate::ir::{AccInfo, Accum, BIPOLAR, Graph, Interval, Op, Target, channel_of};
 
 /// Sizes for `target`: XNOR-popcount is chosen here, except for `mac`.
 pub struct InferPrecision(pub Target);
@@ -198,7 +198,7 @@ impl Pass for InferPrecision {
                     alpha_raw,
                     ..
                 } => {
-                    let a = alpha_raw.expect("quantize_weights runs first");
+                    let a = alpha_raw.as_ref().expect("quantize_weights runs first");
                     let fa = alpha_type.format.frac;
                     if fa < 0 {
                         return Err(PassError::model(
@@ -209,7 +209,10 @@ impl Pass for InferPrecision {
                     }
                     let out: Option<Vec<Interval>> = in_rng[0]
                         .iter()
-                        .map(|&r| interval::leaky_relu(r, a, fa as u32))
+                        .enumerate()
+                        .map(|(i, &r)| {
+                            interval::leaky_relu(r, a[channel_of(i, a.len())], fa as u32)
+                        })
                         .collect();
                     (in_fmt[0].frac + fa, out.ok_or_else(|| wide("alpha"))?, None)
                 }

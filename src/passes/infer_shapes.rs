@@ -119,9 +119,22 @@ impl Pass for InferShapes {
                     }
                     vec![c]
                 }
-                Op::Relu | Op::LeakyRelu { .. } | Op::HardTanh | Op::Quantize | Op::Sign => {
+                Op::LeakyRelu { alpha, .. } => {
+                    let channels = *ins[0].last().expect("shapes have an axis");
+                    if alpha.len() != 1 && alpha.len() != channels {
+                        return Err(PassError::model(
+                            name,
+                            "alpha",
+                            format!(
+                                "has {} entries; expected one per channel (the last axis of {:?}: {channels}) or one for all",
+                                alpha.len(),
+                                ins[0]
+                            ),
+                        ));
+                    }
                     ins[0].clone()
                 }
+                Op::Relu | Op::HardTanh | Op::Quantize | Op::Sign => ins[0].clone(),
                 Op::Neurons(_) => unreachable!("fuse_neurons runs after shape inference"),
                 Op::Threshold(t) => {
                     if let Thresholds::Given(rows) = &t.thresholds {

@@ -138,9 +138,13 @@ impl Pass for QuantizeWeights {
                     alpha_type,
                     alpha_raw,
                 } => {
-                    let (q, _) = quantize_all(std::iter::once((String::new(), *alpha)), alpha_type)
+                    let named = alpha
+                        .iter()
+                        .enumerate()
+                        .map(|(c, &a)| (format!("[{c}]"), a));
+                    let (q, _) = quantize_all(named, alpha_type)
                         .map_err(|b| clipped_error(&name, "alpha", alpha_type, b))?;
-                    *alpha_raw = Some(q[0]);
+                    *alpha_raw = Some(q);
                 }
                 _ => {}
             }

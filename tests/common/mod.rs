@@ -140,6 +140,17 @@ pub fn random_mlp(seed: u64) -> Value {
                 json!({"name": act, "op": "relu", "input": prev, "output_type": rand_type(&mut r, 12, Some(false)).0}),
             ),
             1 => Some(json!({"name": act, "op": "relu", "input": prev})),
+            // every other layer a prelu, its α per channel made without
+            // drawing (so the other layers' draws stay as they were)
+            2 if l % 2 == 1 => {
+                let alpha: Vec<f64> = (0..width)
+                    .map(|c| [0.1, 0.25, -0.5, 0.0, 1.5][c % 5])
+                    .collect();
+                Some(
+                    json!({"name": act, "op": "prelu", "input": prev, "alpha": alpha, "alpha_type": "fixed<8,2,rnd>",
+                                  "output_type": rand_type(&mut r, 12, Some(true)).0}),
+                )
+            }
             2 => Some(
                 json!({"name": act, "op": "leaky_relu", "input": prev, "alpha": 0.1, "alpha_type": "ufixed<6,0,rnd>",
                               "output_type": rand_type(&mut r, 12, Some(true)).0}),
@@ -507,6 +518,18 @@ fn exact_activation(r: &mut Rng, name: &str, x: &Exact) -> Option<(Value, Exact)
             // float reference's unquantized slope is the same number.
             let alpha = [0.5, 0.25, 0.125, 0.375][r.below(4) as usize];
             y.frac += 4;
+            if alpha == 0.375 {
+                // a prelu instead: one slope per channel, some negative,
+                // all of magnitude at most 1 (so max_abs holds)
+                let alphas: Vec<f64> = (0..x.width)
+                    .map(|c| [0.5, -0.25, 0.125, -0.875, 0.0625][c % 5])
+                    .collect();
+                return Some((
+                    json!({"name": name, "op": "prelu", "input": x.name,
+                           "alpha": alphas, "alpha_type": "fixed<5,1>"}),
+                    y,
+                ));
+            }
             json!({"name": name, "op": "leaky_relu", "input": x.name,
                    "alpha": alpha, "alpha_type": "ufixed<4,0>"})
         }
