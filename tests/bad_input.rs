@@ -1182,3 +1182,39 @@ fn prelu_alpha_per_channel_or_one() {
         assert_eq!(o.code, Some(0), "{}", o.stderr);
     }
 }
+
+#[test]
+fn hard_sigmoid_constants_off_the_grid() {
+    let with = |extra: Value| {
+        let mut l = json!({"name": "h", "op": "hard_sigmoid", "input": "x", "slope": 0.25, "slope_type": "ufixed<4,0>"});
+        for (k, v) in extra.as_object().unwrap() {
+            l[k] = v.clone();
+        }
+        json!({
+            "format": "neurtl-model", "version": 1, "name": "m",
+            "inputs": [{"name": "x", "shape": [5], "type": "fixed<8,8>"}],
+            "layers": [l], "outputs": ["h"],
+        })
+    };
+    // the result has 0 + 4 fractional bits: 1/32 is not on it
+    assert_rejected(
+        &run("h.json", &with(json!({"offset": 0.03125}))),
+        &["`h`", "offset", "4 fractional bits"],
+    );
+    assert_rejected(
+        &run("h.json", &with(json!({"slope": 1.5}))),
+        &["`h`", "slope"],
+    );
+    assert_rejected(
+        &run("h.json", &with(json!({"slope": "steep"}))),
+        &["`h`", "slope"],
+    );
+    for ok in [
+        json!({}),
+        json!({"offset": 0.0625}),
+        json!({"slope": 0.1875, "offset": -0.25}),
+    ] {
+        let o = run("h.json", &with(ok));
+        assert_eq!(o.code, Some(0), "{}", o.stderr);
+    }
+}

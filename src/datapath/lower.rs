@@ -258,6 +258,18 @@ impl Lower<'_> {
                     })
                     .collect()
             }
+            Op::HardSigmoid {
+                slope_type,
+                slope_raw,
+                offset,
+                ..
+            } => {
+                let (a, fs) = (slope_raw.unwrap(), slope_type.format.frac);
+                let x = self.numeric(n, 0);
+                x.into_iter()
+                    .map(|v| self.hard_sigmoid(v, a, fs, *offset))
+                    .collect()
+            }
             Op::HardTanh => {
                 let x = self.numeric(n, 0);
                 x.into_iter()
@@ -316,6 +328,23 @@ impl Lower<'_> {
 
     /// `clamp(v << shift)` as the interval analysis found it; with no
     /// bound left it is `v` itself (the node's cast puts it on its grid).
+    /// `clamp(v · a + offset, 0, 1)`, `a` raw on `fs` fractional bits.
+    fn hard_sigmoid(&mut self, v: V, a: i128, fs: i32, offset: f64) -> V {
+        let t = self.cmul(v, a, fs);
+        let (off, one) =
+            crate::ir::hard_sigmoid_raw(t.frac, offset).expect("checked by infer_precision");
+        let t = match off {
+            0 => t,
+            _ => {
+                let c = self.constant(off, t.frac);
+                self.add(t, c, false)
+            }
+        };
+        let c = interval::hard_sigmoid(self.dp.range(t.id), 1, 0, one)
+            .expect("sized by infer_precision");
+        self.clamp(t, c)
+    }
+
     fn clamp(&mut self, v: V, c: interval::Clamp) -> V {
         if c.lo.is_none() && c.hi.is_none() {
             return v;

@@ -111,6 +111,15 @@ pub fn parse_model(text: &str) -> Result<Graph, FrontendError> {
                 }
             }
             "hard_tanh" => Op::HardTanh,
+            "hard_sigmoid" => Op::HardSigmoid {
+                slope: l.num(obj, "slope")?,
+                offset: match obj.get("offset") {
+                    None => 0.5,
+                    Some(_) => l.num(obj, "offset")?,
+                },
+                slope_type: l.ty(obj, "slope_type")?,
+                slope_raw: None,
+            },
             "quantize" => {
                 if cast.is_none() {
                     return Err(l.e("output_type", "quantize needs the type to cast to"));
@@ -129,7 +138,7 @@ pub fn parse_model(text: &str) -> Result<Graph, FrontendError> {
                 return Err(l.e(
                     "op",
                     format!(
-                        "unknown op `{other}`; known ops: dense, batchnorm, relu, leaky_relu, prelu, hard_tanh, quantize, add, concat, flatten, slice, reshape, argmax, sign, threshold"
+                        "unknown op `{other}`; known ops: dense, batchnorm, relu, leaky_relu, prelu, hard_tanh, hard_sigmoid, quantize, add, concat, flatten, slice, reshape, argmax, sign, threshold"
                     ),
                 ));
             }
@@ -302,6 +311,7 @@ fn op_fields(op: &str) -> &'static [&'static str] {
         ],
         "batchnorm" => &["input", "gamma", "beta", "mean", "var", "epsilon"],
         "leaky_relu" | "prelu" => &["input", "alpha", "alpha_type"],
+        "hard_sigmoid" => &["input", "slope", "slope_type", "offset"],
         "threshold" => &["input", "thresholds", "out_scale", "out_bias"],
         "add" | "concat" => &["inputs"],
         "slice" => &["input", "axis", "start", "end"],

@@ -78,6 +78,10 @@ impl FloatModel {
                     })
                     .collect(),
                 Op::HardTanh => args[0].iter().map(|x| x.clamp(-1.0, 1.0)).collect(),
+                Op::HardSigmoid { slope, offset, .. } => args[0]
+                    .iter()
+                    .map(|x| (slope * x + offset).clamp(0.0, 1.0))
+                    .collect(),
                 Op::Quantize | Op::Flatten | Op::Reshape { .. } => args[0].clone(),
                 Op::Slice { .. } => {
                     let keep = g.selection(n).expect("a slice");

@@ -43,6 +43,12 @@ enum Kernel {
         shift: u32,
         one: i128,
     },
+    /// `clamp(x · slope + offset, 0, one)`.
+    HardSigmoid {
+        slope: i128,
+        offset: i128,
+        one: i128,
+    },
     Copy,
     /// `y_i = x[keep_i]`.
     Gather {
@@ -260,6 +266,17 @@ impl Golden {
                     alpha: alpha_raw.clone().unwrap(),
                     shift: alpha_type.format.frac as u32,
                 },
+                Op::HardSigmoid {
+                    slope_raw, offset, ..
+                } => {
+                    let (offset, one) = crate::ir::hard_sigmoid_raw(frac, *offset)
+                        .expect("checked by infer_precision");
+                    Kernel::HardSigmoid {
+                        slope: slope_raw.unwrap(),
+                        offset,
+                        one,
+                    }
+                }
                 Op::HardTanh => Kernel::Clamp {
                     shift: (frac - fx) as u32,
                     one: 1 << frac,
@@ -314,11 +331,15 @@ impl Golden {
             if let Some(ty) = node.cast {
                 bits_needed = bits_needed.max(ty.format.width + 1);
             }
-            if matches!(kernel, Kernel::Leaky { .. } | Kernel::DenseWrap { .. }) {
+            if matches!(
+                kernel,
+                Kernel::Leaky { .. } | Kernel::DenseWrap { .. } | Kernel::HardSigmoid { .. }
+            ) {
                 // products of two formats: check their combined width
                 let w: u32 = in_fmt[0].width
                     + match &node.op {
                         Op::LeakyRelu { alpha_type, .. } => alpha_type.format.width,
+                        Op::HardSigmoid { slope_type, .. } => slope_type.format.width + 1,
                         Op::Dense(d) => d.weight_type.format.width,
                         _ => 0,
                     };
@@ -511,6 +532,11 @@ impl Golden {
             Kernel::Clamp { shift, one } => {
                 for (d, &x) in dst.iter_mut().zip(arg(0)) {
                     *d = T::from((x.to() << shift).clamp(-one, *one));
+                }
+            }
+            Kernel::HardSigmoid { slope, offset, one } => {
+                for (d, &x) in dst.iter_mut().zip(arg(0)) {
+                    *d = T::from((x.to() * slope + offset).clamp(0, *one));
                 }
             }
             Kernel::Copy => dst.copy_from_slice(arg(0)),

@@ -89,6 +89,13 @@ pub fn hard_tanh(r: Interval, frac: i32) -> Option<Clamp> {
     clamp(r, shift, one.map(|o| -o), one)
 }
 
+/// Hard sigmoid on raw `x`: `clamp(x · slope + offset, 0, one)`, all on
+/// the result's grid; `None` past i128.
+pub fn hard_sigmoid(r: Interval, slope: i128, offset: i128, one: i128) -> Option<Clamp> {
+    let affine = add(scale(r, slope)?, (offset, offset))?;
+    clamp(affine, 0, Some(0), Some(one))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,6 +122,12 @@ mod tests {
             let (l, h) = image(r, |x| x << c.shift);
             prop_assert_eq!(c.lo.is_some(), l < -one);
             prop_assert_eq!(c.hi.is_some(), h > one);
+            // hard sigmoid: slope a, offset lo, one 2^fa
+            let (off, one) = (lo, 1i128 << fa);
+            let s = hard_sigmoid(r, a, off, one).unwrap();
+            prop_assert_eq!(s.out, image(r, |x| (x * a + off).clamp(0, one)));
+            let (l, h) = image(r, |x| x * a + off);
+            prop_assert_eq!((s.lo.is_some(), s.hi.is_some()), (l < 0, h > one));
         }
     }
 }

@@ -206,6 +206,15 @@ pub enum Op {
     },
     /// Clamp to `[-1, 1]`.
     HardTanh,
+    /// `min(max(slope_q · x + offset, 0), 1)`, with the slope quantized
+    /// to `slope_type` and the offset exact on the result's grid
+    /// (`frac(x) + frac(slope_type)`).
+    HardSigmoid {
+        slope: f64,
+        offset: f64,
+        slope_type: FixedType,
+        slope_raw: Option<i128>,
+    },
     /// An explicit cast to the node's `cast` type.
     Quantize,
     /// Elementwise sum of two operands of equal shape.
@@ -248,6 +257,7 @@ impl Op {
             Op::Relu => "relu",
             Op::LeakyRelu { .. } => "leaky_relu",
             Op::HardTanh => "hard_tanh",
+            Op::HardSigmoid { .. } => "hard_sigmoid",
             Op::Quantize => "quantize",
             Op::Add => "add",
             Op::Concat => "concat",
@@ -271,6 +281,7 @@ impl Op {
             | Op::Relu
             | Op::LeakyRelu { .. }
             | Op::HardTanh
+            | Op::HardSigmoid { .. }
             | Op::Quantize
             | Op::Flatten
             | Op::Slice { .. }
@@ -281,6 +292,18 @@ impl Op {
             | Op::Neurons(_) => Some(1),
         }
     }
+}
+
+/// A hard sigmoid's offset and 1, raw on its result's grid of `frac`
+/// fractional bits; `None` unless both are integers there (`frac ≥ 0`
+/// and the offset a multiple of `2^-frac`) that i128 holds with room.
+pub fn hard_sigmoid_raw(frac: i32, offset: f64) -> Option<(i128, i128)> {
+    if !(0..100).contains(&frac) || !offset.is_finite() {
+        return None;
+    }
+    let off = offset * 2f64.powi(frac);
+    let exact = off.fract() == 0.0 && off.abs() < 2f64.powi(100);
+    exact.then(|| (off as i128, 1i128 << frac))
 }
 
 /// The entry of a per-channel list (`channels` entries, or 1 shared by

@@ -83,6 +83,14 @@ pub fn print(g: &Graph) -> String {
                     );
                 }
             },
+            Op::HardSigmoid {
+                slope,
+                offset,
+                slope_type,
+                ..
+            } => {
+                let _ = write!(s, " slope={slope} slope_type={slope_type} offset={offset}");
+            }
             Op::Slice { axis, start, end } => {
                 let _ = write!(s, " axis={axis} range={start}..{end}");
             }

@@ -132,6 +132,11 @@ pub fn lower_check(g: &Graph) -> Result<Lowered<'_>, VerifyError> {
             } => {
                 return Err(fail(&node.name, "leaky_relu alpha not quantized"));
             }
+            Op::HardSigmoid {
+                slope_raw: None, ..
+            } => {
+                return Err(fail(&node.name, "hard_sigmoid slope not quantized"));
+            }
             Op::Threshold(t) if t.raw.is_none() || t.out_raw.is_none() => {
                 return Err(fail(&node.name, "threshold without raw thresholds"));
             }

@@ -216,6 +216,32 @@ impl Pass for InferPrecision {
                         .collect();
                     (in_fmt[0].frac + fa, out.ok_or_else(|| wide("alpha"))?, None)
                 }
+                Op::HardSigmoid {
+                    slope_type,
+                    slope_raw,
+                    offset,
+                    ..
+                } => {
+                    let fs = slope_type.format.frac;
+                    let f = in_fmt[0].frac + fs;
+                    let (off, one) = crate::ir::hard_sigmoid_raw(f, *offset)
+                            .filter(|_| fs >= 0)
+                            .ok_or_else(|| {
+                                PassError::model(
+                                    &name,
+                                    "offset",
+                                    format!(
+                                        "{offset} and 1 must be exact on the result's grid of {f} fractional bits (the input's plus slope_type's, which needs at least 0)"
+                                    ),
+                                )
+                            })?;
+                    let a = slope_raw.expect("quantize_weights runs first");
+                    let out: Option<Vec<Interval>> = in_rng[0]
+                        .iter()
+                        .map(|&r| interval::hard_sigmoid(r, a, off, one).map(|c| c.out))
+                        .collect();
+                    (f, out.ok_or_else(|| wide("slope"))?, None)
+                }
                 Op::HardTanh => {
                     let out: Option<Vec<Interval>> = in_rng[0]
                         .iter()

@@ -146,6 +146,17 @@ impl Pass for QuantizeWeights {
                         .map_err(|b| clipped_error(&name, "alpha", alpha_type, b))?;
                     *alpha_raw = Some(q);
                 }
+                Op::HardSigmoid {
+                    slope,
+                    slope_type,
+                    slope_raw,
+                    ..
+                } => {
+                    let one = std::iter::once((String::new(), *slope));
+                    let (q, _) = quantize_all(one, slope_type)
+                        .map_err(|b| clipped_error(&name, "slope", slope_type, b))?;
+                    *slope_raw = Some(q[0]);
+                }
                 _ => {}
             }
         }

@@ -19,7 +19,13 @@ fn tree_levels(op: &Op) -> u32 {
 fn is_cheap_elementwise(op: &Op) -> bool {
     matches!(
         op,
-        Op::Relu | Op::LeakyRelu { .. } | Op::HardTanh | Op::Quantize | Op::Sign | Op::Threshold(_)
+        Op::Relu
+            | Op::LeakyRelu { .. }
+            | Op::HardTanh
+            | Op::HardSigmoid { .. }
+            | Op::Quantize
+            | Op::Sign
+            | Op::Threshold(_)
     )
 }
 

@@ -155,6 +155,11 @@ pub fn random_mlp(seed: u64) -> Value {
                 json!({"name": act, "op": "leaky_relu", "input": prev, "alpha": 0.1, "alpha_type": "ufixed<6,0,rnd>",
                               "output_type": rand_type(&mut r, 12, Some(true)).0}),
             ),
+            // every other layer a hard sigmoid, drawn like the hard tanh
+            3 if l % 2 == 0 => Some(
+                json!({"name": act, "op": "hard_sigmoid", "input": prev, "slope": 0.2, "slope_type": "ufixed<6,0,rnd>",
+                       "output_type": rand_type(&mut r, 10, Some(true)).0}),
+            ),
             3 => Some(
                 json!({"name": act, "op": "hard_tanh", "input": prev, "output_type": rand_type(&mut r, 10, Some(true)).0}),
             ),
@@ -532,6 +537,13 @@ fn exact_activation(r: &mut Rng, name: &str, x: &Exact) -> Option<(Value, Exact)
             }
             json!({"name": name, "op": "leaky_relu", "input": x.name,
                    "alpha": alpha, "alpha_type": "ufixed<4,0>"})
+        }
+        3 if x.width.is_multiple_of(2) => {
+            // a hard sigmoid instead, its slope and offset on the grid
+            y.max_abs = 1.0;
+            y.frac += 3;
+            json!({"name": name, "op": "hard_sigmoid", "input": x.name,
+                   "slope": 0.375, "slope_type": "fixed<4,1>", "offset": 0.5})
         }
         3 => {
             y.max_abs = x.max_abs.min(1.0);
