@@ -480,6 +480,12 @@ impl Datapath {
                     (acc.0 + a, acc.1 + b, acc.2.min(l))
                 });
                 match wrap {
+                    // a constant sum wraps to one constant
+                    Some(f) if lo == hi && !f.contains(lo) => {
+                        let ty = FixedType::new(*f, QuantMode::Trn, OverflowMode::Wrap);
+                        let v = crate::fixed::cast(lo, f.frac, &ty).0;
+                        (*f, (v, v), 0)
+                    }
                     Some(f) if !f.contains(lo) || !f.contains(hi) => {
                         (*f, (f.min_raw(), f.max_raw()), low.min(f.width))
                     }

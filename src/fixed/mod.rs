@@ -415,6 +415,12 @@ pub fn cast_f64(x: f64, ty: &FixedType) -> (i128, CastEvents) {
 /// monotone except where wrap or sat_zero actually trigger; then the whole
 /// result range is the only sound answer.
 pub fn cast_interval(lo: i128, hi: i128, src_frac: i32, ty: &FixedType) -> (i128, i128) {
+    // one value casts to one value, even where it wraps: a constant stays
+    // a constant (and is folded), never the type's whole range
+    if lo == hi {
+        let v = cast(lo, src_frac, ty).0;
+        return (v, v);
+    }
     let q = |v| quantize(v, src_frac, ty.format.frac, ty.quant);
     let (rlo, rhi) = ty.result_range();
     match (q(lo), q(hi)) {
