@@ -13,6 +13,11 @@ use std::process::Command;
 /// A valid wrapper around `layers`: one input `x` of shape [4] and type
 /// fixed<8,4>; the output is the last layer (or `x` when there is none).
 fn model(layers: Value) -> Value {
+    model_on(json!([4]), "fixed<8,4>", layers)
+}
+
+/// [`model`] with an input of another shape and type.
+fn model_on(shape: Value, ty: &str, layers: Value) -> Value {
     let last = layers
         .as_array()
         .and_then(|l| l.last())
@@ -23,7 +28,7 @@ fn model(layers: Value) -> Value {
         "format": "neurtl-model",
         "version": 1,
         "name": "bad",
-        "inputs": [{"name": "x", "shape": [4], "type": "fixed<8,4>"}],
+        "inputs": [{"name": "x", "shape": shape, "type": ty}],
         "layers": layers,
         "outputs": [last],
     })
@@ -1095,13 +1100,7 @@ fn vendor_cells_need_the_device_named() {
 
 #[test]
 fn slices_and_reshapes_that_do_not_fit() {
-    let with = |layer: Value| {
-        json!({
-            "format": "neurtl-model", "version": 1, "name": "m",
-            "inputs": [{"name": "x", "shape": [4, 6], "type": "fixed<8,3>"}],
-            "layers": [layer], "outputs": ["s"],
-        })
-    };
+    let with = |layer: Value| model_on(json!([4, 6]), "fixed<8,3>", json!([layer]));
     let cases = [
         (
             json!({"name": "s", "op": "slice", "input": "x", "axis": 2, "start": 0, "end": 1}),
@@ -1161,12 +1160,8 @@ fn slices_and_reshapes_that_do_not_fit() {
 #[test]
 fn prelu_alpha_per_channel_or_one() {
     let with = |alpha: Value| {
-        json!({
-            "format": "neurtl-model", "version": 1, "name": "m",
-            "inputs": [{"name": "x", "shape": [4, 3], "type": "fixed<8,3>"}],
-            "layers": [{"name": "p", "op": "prelu", "input": "x", "alpha": alpha, "alpha_type": "fixed<6,2>"}],
-            "outputs": ["p"],
-        })
+        let p = json!({"name": "p", "op": "prelu", "input": "x", "alpha": alpha, "alpha_type": "fixed<6,2>"});
+        model_on(json!([4, 3]), "fixed<8,3>", json!([p]))
     };
     assert_rejected(
         &run("p.json", &with(json!([0.5, 0.25]))),
@@ -1190,11 +1185,7 @@ fn hard_sigmoid_constants_off_the_grid() {
         for (k, v) in extra.as_object().unwrap() {
             l[k] = v.clone();
         }
-        json!({
-            "format": "neurtl-model", "version": 1, "name": "m",
-            "inputs": [{"name": "x", "shape": [5], "type": "fixed<8,8>"}],
-            "layers": [l], "outputs": ["h"],
-        })
+        model_on(json!([5]), "fixed<8,8>", json!([l]))
     };
     // the result has 0 + 4 fractional bits: 1/32 is not on it
     assert_rejected(

@@ -326,25 +326,26 @@ impl Lower<'_> {
         }
     }
 
-    /// `clamp(v << shift)` as the interval analysis found it; with no
-    /// bound left it is `v` itself (the node's cast puts it on its grid).
-    /// `clamp(v · a + offset, 0, 1)`, `a` raw on `fs` fractional bits.
+    /// `clamp(v · a + offset, 0, 1)`, `a` raw on `fs` fractional bits,
+    /// clamped where the interval analysis says a bound can bite.
     fn hard_sigmoid(&mut self, v: V, a: i128, fs: i32, offset: f64) -> V {
         let t = self.cmul(v, a, fs);
         let (off, one) =
             crate::ir::hard_sigmoid_raw(t.frac, offset).expect("checked by infer_precision");
+        let c = interval::hard_sigmoid(self.dp.range(v.id), a, off, one)
+            .expect("sized by infer_precision");
         let t = match off {
             0 => t,
             _ => {
-                let c = self.constant(off, t.frac);
-                self.add(t, c, false)
+                let k = self.constant(off, t.frac);
+                self.add(t, k, false)
             }
         };
-        let c = interval::hard_sigmoid(self.dp.range(t.id), 1, 0, one)
-            .expect("sized by infer_precision");
         self.clamp(t, c)
     }
 
+    /// `clamp(v << shift)` as the interval analysis found it; with no
+    /// bound left it is `v` itself (the node's cast puts it on its grid).
     fn clamp(&mut self, v: V, c: interval::Clamp) -> V {
         if c.lo.is_none() && c.hi.is_none() {
             return v;

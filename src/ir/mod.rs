@@ -580,7 +580,6 @@ impl Graph {
     pub fn find(&self, name: &str) -> Option<NodeIndex> {
         self.g.node_indices().find(|&n| self.g[n].name == name)
     }
-    /// Operands of `n` in port order.
     /// For a slice node (after `infer_shapes`), the positions in its
     /// operand of the elements it keeps ([`slice_elements`]); `None` for
     /// every other node.
@@ -593,6 +592,7 @@ impl Graph {
         Some(slice_elements(shape, axis as usize, start, end))
     }
 
+    /// Operands of `n` in port order.
     pub fn operands(&self, n: NodeIndex) -> Vec<NodeIndex> {
         let mut v: Vec<(usize, NodeIndex)> = self
             .g

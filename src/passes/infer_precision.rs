@@ -224,17 +224,19 @@ impl Pass for InferPrecision {
                 } => {
                     let fs = slope_type.format.frac;
                     let f = in_fmt[0].frac + fs;
+                    let off_grid = || {
+                        let why = format!(
+                            "{offset} and 1 must be exact on the result's grid of {f} fractional bits"
+                        );
+                        PassError::model(
+                            &name,
+                            "offset",
+                            why + " (the input's plus slope_type's, which needs at least 0)",
+                        )
+                    };
                     let (off, one) = crate::ir::hard_sigmoid_raw(f, *offset)
-                            .filter(|_| fs >= 0)
-                            .ok_or_else(|| {
-                                PassError::model(
-                                    &name,
-                                    "offset",
-                                    format!(
-                                        "{offset} and 1 must be exact on the result's grid of {f} fractional bits (the input's plus slope_type's, which needs at least 0)"
-                                    ),
-                                )
-                            })?;
+                        .filter(|_| fs >= 0)
+                        .ok_or_else(off_grid)?;
                     let a = slope_raw.expect("quantize_weights runs first");
                     let out: Option<Vec<Interval>> = in_rng[0]
                         .iter()
