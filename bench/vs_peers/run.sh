@@ -18,6 +18,7 @@
 #   VS_PEERS_INPUTS  input vectors, real values (../shared/bench/x.csv)
 #   VS_PEERS_DOC     where the report goes (docs/performance.md; empty: none)
 #   NEURTL           the neurtl binary (./target/release/neurtl)
+#   VS_PEERS_REPS    how many times each generator is timed (5)
 #
 # Yosys runs one design at a time, never in parallel: a synth_xilinx of
 # these designs takes minutes and the machine may be shared. A design
@@ -36,6 +37,7 @@ venv=${VS_PEERS_VENV:-$here/.venv}
 inputs=${VS_PEERS_INPUTS:-../shared/bench/x.csv}
 doc=${VS_PEERS_DOC-docs/performance.md}
 neurtl=${NEURTL:-./target/release/neurtl}
+reps=${VS_PEERS_REPS:-5}
 command_line="$here/run.sh $out ${models[*]}"
 # The machine may be shared: the load says how far to trust the times.
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -52,6 +54,7 @@ for m in "${models[@]}"; do names+=("$(basename "$m" .json)"); done
 [ "$(printf '%s\n' "${names[@]}" | sort -u | wc -l)" -eq ${#models[@]} ] ||
     die "two models have the same file name; their results would share a folder"
 [ -f "$inputs" ] || die "input vectors not found: $inputs"
+[[ $reps =~ ^[1-9][0-9]*$ ]] || die "VS_PEERS_REPS must be a positive count, not '$reps'"
 command -v yosys > /dev/null || die "yosys not found (make setup installs it)"
 command -v verilator > /dev/null || die "verilator not found (make setup installs it)"
 command -v python3 > /dev/null || die "python3 not found"
@@ -105,6 +108,16 @@ EOF
     echo "   $dir: $(awk "BEGIN { printf \"%.0f\", $EPOCHREALTIME - $t0 }") s of Yosys"
 }
 
+# The wall time of one `neurtl compile MODEL -o DIR ARGS...`, in seconds.
+time_compile() {
+    local m=$1 dir=$2
+    shift 2
+    rm -rf "$dir"
+    local t0=$EPOCHREALTIME
+    "$neurtl" compile "$m" -o "$dir" "$@" > /dev/null || die "neurtl compile $* failed on $m"
+    awk "BEGIN { print $EPOCHREALTIME - $t0 }"
+}
+
 # Empty a design folder of an earlier run, so that no stale Verilog is
 # read, but keep its synthesis files: synth() reuses them when the new
 # Verilog is byte-identical.
@@ -126,10 +139,7 @@ for m in "${models[@]}"; do
     "$neurtl" eval "$m" --inputs "$inputs" -o "$d/golden.csv" > /dev/null ||
         die "neurtl eval failed on $m"
     # Generation alone, timed as a command; the run below also simulates.
-    rm -rf "$d/neurtl-compile"
-    t0=$EPOCHREALTIME
-    "$neurtl" compile "$m" -o "$d/neurtl-compile" > /dev/null || die "neurtl compile failed on $m"
-    seconds=$(awk "BEGIN { print $EPOCHREALTIME - $t0 }")
+    seconds=$(time_compile "$m" "$d/neurtl-compile")
     # A mismatch makes `neurtl run` fail: keep going so the table shows it.
     "$neurtl" run "$m" -o "$d/neurtl" --inputs "$inputs" > "$d/neurtl-run.log" 2>&1 ||
         echo "   neurtl run failed, see $d/neurtl-run.log"
@@ -147,11 +157,8 @@ for m in "${models[@]}"; do
     echo "-- neurtl at da4ml's stage time and cycles, ternary adders"
     read -r period cycles < <(py clock "$d" da4ml)
     matched=(--device xilinx --adders ternary --clock "${period}ns" --latency "$cycles")
-    rm -rf "$d/neurtl-matched-compile"
-    t0=$EPOCHREALTIME
-    "$neurtl" compile "$m" -o "$d/neurtl-matched-compile" "${matched[@]}" > /dev/null ||
-        die "neurtl compile ${matched[*]} failed on $m"
-    seconds=$(awk "BEGIN { print $EPOCHREALTIME - $t0 }")
+    echo "${matched[*]}" > "$d/matched.args"
+    seconds=$(time_compile "$m" "$d/neurtl-matched-compile" "${matched[@]}")
     "$neurtl" run "$m" -o "$d/neurtl-matched" --inputs "$inputs" "${matched[@]}" \
         > "$d/neurtl-matched-run.log" 2>&1 ||
         echo "   neurtl run failed, see $d/neurtl-matched-run.log"
@@ -161,6 +168,24 @@ for m in "${models[@]}"; do
         [ "${design[0]}" != neurtl-matched ] || synth "$d/${design[0]}" "${design[@]:1}"
     done < <(py designs "$d")
 
+done
+
+# --- generation times: every generator again, interleaved ---------------
+# The builds above timed each generator once, between minutes of Yosys;
+# these runs come back to back, so that all designs see the same machine,
+# and each design keeps its fastest run (peers.py says why).
+echo "== generation times, $reps runs of each generator, interleaved"
+for ((rep = 2; rep <= reps; rep++)); do
+    for m in "${models[@]}"; do
+        d=$out/$(basename "$m" .json)
+        py time "$d" neurtl "$(time_compile "$m" "$d/neurtl-compile")"
+        read -r -a matched < "$d/matched.args"
+        py time "$d" neurtl-matched "$(time_compile "$m" "$d/neurtl-matched-compile" "${matched[@]}")"
+        py retime "$m" "$d"
+    done
+done
+for m in "${models[@]}"; do
+    d=$out/$(basename "$m" .json)
     py table "$d" > "$d/table.md"
 done
 
