@@ -291,9 +291,9 @@ fn dense_negative_units() {
 
 #[test]
 fn unknown_op() {
-    let m = model(json!([{"name": "c1", "op": "conv2d", "input": "x"}]));
+    let m = model(json!([{"name": "c1", "op": "conv3d", "input": "x"}]));
     let o = run("unknownop.json", &m);
-    assert_rejected(&o, &["layer `c1`", "`op`", "unknown op", "conv2d"]);
+    assert_rejected(&o, &["layer `c1`", "`op`", "unknown op", "conv3d"]);
 }
 
 #[test]
@@ -725,7 +725,7 @@ fn layer_missing_op() {
 
 #[test]
 fn message_is_printed_once() {
-    let m = model(json!([{"name": "c1", "op": "conv2d", "input": "x"}]));
+    let m = model(json!([{"name": "c1", "op": "conv3d", "input": "x"}]));
     let o = run("once.json", &m);
     assert_rejected(&o, &["unknown op"]);
     assert_eq!(
@@ -1208,4 +1208,101 @@ fn hard_sigmoid_constants_off_the_grid() {
         let o = run("h.json", &with(ok));
         assert_eq!(o.code, Some(0), "{}", o.stderr);
     }
+}
+
+// ------------------------------------------------------- convolutions
+
+/// A conv1d on a [6, 2] input, with `edit` applied to its layer.
+fn conv_model(edit: impl Fn(&mut Value)) -> Value {
+    let mut c = json!({"name": "c", "op": "conv1d", "input": "x", "filters": 2, "kernel_size": 3,
+        "weights": [[[1, 0], [0, 1], [1, 1]], [[0.5, 0], [0, 0], [1, -1]]],
+        "weight_type": "fixed<4,2>"});
+    edit(&mut c);
+    model_on(json!([6, 2]), "fixed<6,3>", json!([c]))
+}
+
+#[test]
+fn conv_filter_of_the_wrong_shape() {
+    let m = conv_model(|c| c["weights"][1] = json!([[1, 0], [0, 1]]));
+    let o = run("convshape.json", &m);
+    assert_rejected(
+        &o,
+        &[
+            "layer `c`",
+            "`weights`",
+            "filter 1 is [2][2]",
+            "[3][channels per group]",
+        ],
+    );
+}
+
+#[test]
+fn conv_ragged_kernel() {
+    let m = conv_model(|c| c["weights"][0] = json!([[1, 0], [0], [1, 1]]));
+    let o = run("convragged.json", &m);
+    assert_rejected(
+        &o,
+        &["layer `c`", "`weights`", "weights[0]", "not rectangular"],
+    );
+}
+
+#[test]
+fn conv_channels_do_not_match_the_input() {
+    let m = conv_model(|c| c["weights"] = json!([[[1], [0], [1]], [[0.5], [0], [1]]]));
+    let o = run("convch.json", &m);
+    assert_rejected(
+        &o,
+        &[
+            "layer `c`",
+            "`weights`",
+            "1 weights per kernel position",
+            "2 channels per group",
+        ],
+    );
+}
+
+#[test]
+fn conv_window_wider_than_the_input() {
+    let m = conv_model(|c| c["dilation"] = json!(3));
+    let o = run("convwide.json", &m);
+    assert_rejected(&o, &["layer `c`", "`kernel_size`", "wider than axis 0"]);
+}
+
+#[test]
+fn conv_groups_must_divide_the_channels() {
+    let m = conv_model(|c| {
+        c["groups"] = json!(2);
+        c["filters"] = json!(2);
+    });
+    // 2 groups of the 2 input channels take one channel per filter
+    let o = run("convgroups.json", &m);
+    assert_rejected(&o, &["layer `c`", "`weights`", "1 channels per group"]);
+    let m = conv_model(|c| c["groups"] = json!(3));
+    let o = run("convgroups3.json", &m);
+    assert_rejected(
+        &o,
+        &[
+            "layer `c`",
+            "`groups`",
+            "3 groups do not divide the 2 filters",
+        ],
+    );
+}
+
+#[test]
+fn conv_needs_spatial_axes_and_channels() {
+    let mut m = conv_model(|_| {});
+    m["inputs"][0]["shape"] = json!([12]);
+    let o = run("convrank.json", &m);
+    assert_rejected(&o, &["layer `c`", "`input`", "2-dimensional input", "[12]"]);
+}
+
+#[test]
+fn conv_padding_must_be_known() {
+    let m = conv_model(|c| c["padding"] = json!("full"));
+    let o = run("convpad.json", &m);
+    assert_rejected(&o, &["layer `c`", "`padding`", "\"valid\", \"same\""]);
+    let m = conv_model(|c| c["padding"] = json!([[1]]));
+    let o = run("convpad2.json", &m);
+    assert_rejected(&o, &["layer `c`", "`padding`", "[zeros before, zeros after]"]);
 }

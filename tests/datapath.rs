@@ -4,7 +4,8 @@
 //! lowering built (shift-add products, adder trees, popcounts, cells), so
 //! any lowering mistake shows as a mismatch here, in microseconds.
 //!
-//! NEURTL_DP_NETS (default 1000) random MLPs and as many random BNNs, each
+//! NEURTL_DP_NETS (default 1000) random MLPs, as many random BNNs and as
+//! many random convolutional networks, each
 //! over every target the datapath builds; NEURTL_DP_SEED the first seed.
 
 mod common;
@@ -108,6 +109,17 @@ fn random_bnns_interpret_like_the_golden_model() {
         env_u64("NEURTL_DP_SEED", 1),
         common::random_bnn,
         &targets,
+    );
+}
+
+#[test]
+fn random_convolutions_interpret_like_the_golden_model() {
+    let nets = env_u64("NEURTL_DP_NETS", 1000);
+    run(
+        nets,
+        env_u64("NEURTL_DP_SEED", 1),
+        common::random_conv,
+        &[Target::Fpga],
     );
 }
 

@@ -224,3 +224,17 @@ fn the_comparison_sees_one_changed_output() {
         "{err}"
     );
 }
+
+/// Convolutions on an exact grid: the float reference's own loop nest
+/// over each axis checks the window geometry (padding, stride, dilation,
+/// groups) that the golden model and the hardware share.
+#[test]
+fn golden_equals_float_on_exact_grid_convolutions() {
+    let (n, first) = nets();
+    common::for_seeds(n, first, "NEURTL_GOLDEN_NETS", |seed| {
+        let model = common::random_conv_exact(seed);
+        [Target::Fpga, Target::Mac]
+            .iter()
+            .try_for_each(|&t| equals_float(&model, seed, t))
+    });
+}

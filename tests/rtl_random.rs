@@ -250,6 +250,15 @@ fn random_networks_match_golden_model_in_rtl() {
     }
 }
 
+/// Random convolutional networks (conv1d and conv2d, every padding,
+/// strides, dilations, groups). NEURTL_FUZZ_CONVS sets how many.
+#[test]
+fn random_convolutions_match_golden_model_in_rtl() {
+    run_seeds("NEURTL_FUZZ_CONVS", 12, |s| {
+        (common::random_conv(s), Target::Fpga)
+    });
+}
+
 /// Random binarized networks (streamlined thresholds, XNOR-popcount,
 /// multi-thresholds, bipolar ports). NEURTL_FUZZ_BNNS sets how many.
 #[test]

@@ -131,7 +131,9 @@ fn size_hint(g: &Graph) -> usize {
         .map(|n| {
             let node = g.node(n);
             let terms = match &node.op {
-                Op::Dense(d) => d.terms.as_ref().map_or(0, |t| t.iter().map(Vec::len).sum()),
+                Op::Dense(d) => d.terms.as_ref().map_or(0, |t| {
+                    t.iter().map(Vec::len).sum::<usize>() * node.size() / d.units.max(1)
+                }),
                 _ => 0,
             };
             terms + node.size()
@@ -407,11 +409,12 @@ impl Lower<'_> {
     /// Fully parallel dense layer with a multiply-accumulate tree.
     fn dense(&mut self, n: NodeIndex, d: &crate::ir::Dense) -> Vec<V> {
         let acc = d.acc.as_ref().unwrap();
-        let terms = d.terms.as_ref().unwrap();
+        let terms = d.neuron_rows();
+        let terms = &terms[..];
         let x = self.numeric(n, 0);
         let wfrac = d.weight_type.format.frac;
         if let Accum::Explicit(a) = &d.accum {
-            return (0..d.units)
+            return (0..d.neurons())
                 .map(|j| self.wrapping_neuron(&x, &terms[j], acc.bias[j], wfrac, a))
                 .collect();
         }
@@ -580,9 +583,9 @@ impl Lower<'_> {
     /// XNOR-popcount: `Σ w·x + bias = 2·popcount(xnor(x, w)) − K + bias`.
     fn xnor_dense(&mut self, n: NodeIndex, d: &crate::ir::Dense) -> Vec<V> {
         let acc = d.acc.as_ref().unwrap();
-        let terms = d.terms.as_ref().unwrap();
+        let terms = d.neuron_rows();
         let x = self.wires(n, 0).to_vec();
-        (0..d.units)
+        (0..d.neurons())
             .map(|j| {
                 let leaves: Vec<V> = terms[j]
                     .iter()
@@ -598,13 +601,16 @@ impl Lower<'_> {
                         }
                     })
                     .collect();
-                let p = self.sum_tree(leaves).expect("a neuron has inputs");
+                let c = tree::xnor_offset(d, j);
+                // a window wholly in a convolution's padding sums nothing
+                let Some(p) = self.sum_tree(leaves) else {
+                    return self.constant(c, acc.frac);
+                };
                 // P · 2^(shift + 1) on the accumulator grid: a coarser reading.
                 let sum = V {
                     id: p.id,
                     frac: acc.frac - (acc.product_shift as i32 + 1),
                 };
-                let c = tree::xnor_offset(d, j);
                 if c == 0 {
                     sum
                 } else {

@@ -92,6 +92,8 @@ pub fn parse_model(text: &str) -> Result<Graph, FrontendError> {
         let cast = l.opt_cast(obj, "output_type")?;
         let op = match opname {
             "dense" => Op::Dense(l.dense(obj)?),
+            "conv1d" => Op::Dense(l.conv(obj, 1)?),
+            "conv2d" => Op::Dense(l.conv(obj, 2)?),
             "batchnorm" => Op::BatchNorm(l.batchnorm(obj)?),
             "relu" => Op::Relu,
             "leaky_relu" => Op::LeakyRelu {
@@ -138,7 +140,7 @@ pub fn parse_model(text: &str) -> Result<Graph, FrontendError> {
                 return Err(l.e(
                     "op",
                     format!(
-                        "unknown op `{other}`; known ops: dense, batchnorm, relu, leaky_relu, prelu, hard_tanh, hard_sigmoid, quantize, add, concat, flatten, slice, reshape, argmax, sign, threshold"
+                        "unknown op `{other}`; known ops: dense, conv1d, conv2d, batchnorm, relu, leaky_relu, prelu, hard_tanh, hard_sigmoid, quantize, add, concat, flatten, slice, reshape, argmax, sign, threshold"
                     ),
                 ));
             }
@@ -309,6 +311,20 @@ fn op_fields(op: &str) -> &'static [&'static str] {
             "bias_type",
             "accum_type",
         ],
+        "conv1d" | "conv2d" => &[
+            "input",
+            "filters",
+            "kernel_size",
+            "strides",
+            "dilation",
+            "padding",
+            "groups",
+            "weights",
+            "bias",
+            "weight_type",
+            "bias_type",
+            "accum_type",
+        ],
         "batchnorm" => &["input", "gamma", "beta", "mean", "var", "epsilon"],
         "leaky_relu" | "prelu" => &["input", "alpha", "alpha_type"],
         "hard_sigmoid" => &["input", "slope", "slope_type", "offset"],
@@ -318,6 +334,13 @@ fn op_fields(op: &str) -> &'static [&'static str] {
         "reshape" => &["input", "shape"],
         _ => &["input"],
     }
+}
+
+fn join_dims(d: &[usize]) -> String {
+    d.iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join("][")
 }
 
 /// Edit distance, for "did you mean" hints on misspelled fields.
@@ -541,6 +564,183 @@ impl Ctx {
                 .collect();
             weights.push(vals?);
         }
+        self.dense_with(obj, units, weights, None)
+    }
+    /// A `conv1d` (`rank` 1) or `conv2d` layer: a dense layer of `filters`
+    /// rows, each one filter's kernel flattened (`ir::conv`).
+    fn conv(&self, obj: &Map<String, Value>, rank: usize) -> Result<Dense, FrontendError> {
+        let filters = self
+            .get(obj, "filters")?
+            .as_u64()
+            .filter(|&u| u > 0 && u <= 1 << 20);
+        let filters =
+            filters.ok_or_else(|| self.e("filters", "must be a positive integer"))? as usize;
+        let kernel = self.per_axis(obj, "kernel_size", rank, None)?;
+        let stride = self.per_axis(obj, "strides", rank, Some(1))?;
+        let dilation = self.per_axis(obj, "dilation", rank, Some(1))?;
+        let groups = match obj.get("groups") {
+            None => 1,
+            Some(v) => v
+                .as_u64()
+                .filter(|&g| g > 0 && g <= 1 << 20)
+                .ok_or_else(|| self.e("groups", format!("must be a positive integer, got {v}")))?
+                as usize,
+        };
+        if !filters.is_multiple_of(groups) {
+            return Err(self.e(
+                "groups",
+                format!("{groups} groups do not divide the {filters} filters"),
+            ));
+        }
+        let padding = self.padding(obj, rank)?;
+        let rows = self.array(obj, "weights")?;
+        if rows.len() != filters {
+            return Err(self.e(
+                "weights",
+                format!("has {} filters, expected filters = {filters}", rows.len()),
+            ));
+        }
+        let mut weights = Vec::with_capacity(filters);
+        let mut channels = None;
+        for (f, row) in rows.iter().enumerate() {
+            let mut flat = vec![];
+            let mut dims = vec![];
+            self.nested(
+                row,
+                rank + 1,
+                &mut format!("weights[{f}]"),
+                &mut dims,
+                &mut flat,
+            )?;
+            if dims[..rank] != kernel[..] || channels.is_some_and(|c| c != dims[rank]) {
+                let want = format!("[{}][channels per group]", join_dims(&kernel));
+                return Err(self.e(
+                    "weights",
+                    format!(
+                        "filter {f} is [{}]; each filter must be {want}, channels last",
+                        join_dims(&dims)
+                    ),
+                ));
+            }
+            channels = Some(dims[rank]);
+            weights.push(flat);
+        }
+        let conv = crate::ir::Conv {
+            kernel,
+            stride,
+            dilation,
+            padding,
+            groups,
+            geom: None,
+        };
+        self.dense_with(obj, filters, weights, Some(Box::new(conv)))
+    }
+    /// A list of `rank` positive integers, or one for every axis; `default`
+    /// when the field is absent (required when `None`).
+    fn per_axis(
+        &self,
+        obj: &Map<String, Value>,
+        field: &str,
+        rank: usize,
+        default: Option<usize>,
+    ) -> Result<Vec<usize>, FrontendError> {
+        let v = match (obj.get(field), default) {
+            (None, Some(d)) => return Ok(vec![d; rank]),
+            (None, None) => return Err(self.e(field, "missing")),
+            (Some(v), _) => v,
+        };
+        let one = |v: &Value| {
+            v.as_u64()
+                .filter(|&x| x > 0 && x <= 1 << 16)
+                .map(|x| x as usize)
+        };
+        let dims = match v {
+            Value::Array(a) if a.len() == rank => a.iter().map(one).collect(),
+            v => one(v).map(|x| vec![x; rank]),
+        };
+        dims.ok_or_else(|| {
+            self.e(
+                field,
+                format!("must be a positive integer or a list of {rank}, got {v}"),
+            )
+        })
+    }
+    /// `valid` (the default), `same`, or zeros before and after per axis:
+    /// `[[before, after], ...]`.
+    fn padding(
+        &self,
+        obj: &Map<String, Value>,
+        rank: usize,
+    ) -> Result<crate::ir::Padding, FrontendError> {
+        use crate::ir::Padding;
+        let v = match obj.get("padding") {
+            None => return Ok(Padding::Valid),
+            Some(v) => v,
+        };
+        let pair = |p: &Value| match p.as_array().map(Vec::as_slice) {
+            Some([a, b]) => Some((a.as_u64()? as usize, b.as_u64()? as usize))
+                .filter(|&(a, b)| a <= 1 << 16 && b <= 1 << 16),
+            _ => None,
+        };
+        match v {
+            Value::String(s) if s == "valid" => Ok(Padding::Valid),
+            Value::String(s) if s == "same" => Ok(Padding::Same),
+            Value::Array(a) if a.len() == rank => a
+                .iter()
+                .map(pair)
+                .collect::<Option<Vec<_>>>()
+                .map(Padding::Explicit)
+                .ok_or_else(|| self.e("padding", "each axis is [zeros before, zeros after]")),
+            v => Err(self.e(
+                "padding",
+                format!("must be \"valid\", \"same\" or {rank} pairs [before, after], got {v}"),
+            )),
+        }
+    }
+    /// Flatten a nested list `depth` levels deep into `flat`, row-major,
+    /// checking that it is rectangular; `dims` receives its extents.
+    fn nested(
+        &self,
+        v: &Value,
+        depth: usize,
+        at: &mut String,
+        dims: &mut Vec<usize>,
+        flat: &mut Vec<f64>,
+    ) -> Result<(), FrontendError> {
+        if depth == 0 {
+            flat.push(self.number_at(v, || at.clone())?);
+            return Ok(());
+        }
+        let a = v
+            .as_array()
+            .filter(|a| !a.is_empty())
+            .ok_or_else(|| self.e("weights", format!("{at} must be a non-empty list")))?;
+        let level = dims.len();
+        let mut seen = false;
+        for (i, x) in a.iter().enumerate() {
+            let len = at.len();
+            at.push_str(&format!("[{i}]"));
+            let mut sub = vec![];
+            self.nested(x, depth - 1, at, &mut sub, flat)?;
+            at.truncate(len);
+            if !seen {
+                dims.push(a.len());
+                dims.extend(&sub);
+                seen = true;
+            } else if dims[level + 1..] != sub[..] {
+                return Err(self.e("weights", format!("{at} is not rectangular")));
+            }
+        }
+        Ok(())
+    }
+    /// The parts of a dense layer or convolution besides its weights.
+    fn dense_with(
+        &self,
+        obj: &Map<String, Value>,
+        units: usize,
+        weights: Vec<Vec<f64>>,
+        conv: Option<Box<crate::ir::Conv>>,
+    ) -> Result<Dense, FrontendError> {
         let bias = match obj.get("bias") {
             None => vec![0.0; units],
             Some(_) => self.vector(obj, "bias")?,
@@ -571,6 +771,7 @@ impl Ctx {
             quant: None,
             acc: None,
             terms: None,
+            conv,
         })
     }
     fn threshold(&self, obj: &Map<String, Value>) -> Result<Threshold, FrontendError> {

@@ -54,6 +54,7 @@ impl FloatModel {
                     off += node.size();
                     input[off - node.size()..off].to_vec()
                 }
+                Op::Dense(d) if d.conv.is_some() => conv(d, &node.shape, args[0]),
                 Op::Dense(d) => d
                     .weights
                     .iter()
@@ -63,7 +64,8 @@ impl FloatModel {
                 Op::BatchNorm(bn) => args[0]
                     .iter()
                     .enumerate()
-                    .map(|(j, x)| {
+                    .map(|(i, x)| {
+                        let j = crate::ir::channel_of(i, bn.gamma.len());
                         bn.gamma[j] * (x - bn.mean[j]) / (bn.var[j] + bn.epsilon).sqrt()
                             + bn.beta[j]
                     })
@@ -123,4 +125,57 @@ impl FloatModel {
         }
         vals
     }
+}
+
+/// A convolution in f64, written out axis by axis from its definition:
+/// output `(o, f) = b_f + Σ_k Σ_c w_f[k][c] · x[o·s + k·d − pad][g·cpg + c]`,
+/// with zeros outside the input. It shares no index arithmetic with
+/// `ir::conv`, so it checks the geometry the golden model and the
+/// hardware use.
+fn conv(d: &crate::ir::Dense, shape: &Option<Vec<usize>>, x: &[f64]) -> Vec<f64> {
+    let c = d.conv.as_ref().expect("a convolution");
+    let geom = c.geom.as_ref().expect("shapes are known");
+    let out_shape = shape.as_ref().expect("shapes are known");
+    let rank = c.kernel.len();
+    // spatial sizes padded to two axes, so one loop nest serves both ranks
+    let two = |v: &[usize], fill: usize| -> [usize; 2] {
+        if rank == 1 {
+            [fill, v[0]]
+        } else {
+            [v[0], v[1]]
+        }
+    };
+    let [ih, iw] = two(&geom.input, 1);
+    let [oh, ow] = two(&out_shape[..rank], 1);
+    let [kh, kw] = two(&c.kernel, 1);
+    let [sh, sw] = two(&c.stride, 1);
+    let [dh, dw] = two(&c.dilation, 1);
+    let [ph, pw] = two(&geom.pad_before, 0);
+    let channels = geom.in_channels;
+    let cpg = channels / c.groups;
+    let per_group = d.units / c.groups;
+    let mut y = Vec::with_capacity(oh * ow * d.units);
+    for oy in 0..oh {
+        for ox in 0..ow {
+            for f in 0..d.units {
+                let g = f / per_group;
+                let mut s = d.bias[f];
+                for ky in 0..kh {
+                    for kx in 0..kw {
+                        let iy = (oy * sh + ky * dh) as i64 - ph as i64;
+                        let ix = (ox * sw + kx * dw) as i64 - pw as i64;
+                        if iy < 0 || ix < 0 || iy >= ih as i64 || ix >= iw as i64 {
+                            continue;
+                        }
+                        for ch in 0..cpg {
+                            let xi = ((iy as usize * iw + ix as usize) * channels) + g * cpg + ch;
+                            s += d.weights[f][(ky * kw + kx) * cpg + ch] * x[xi];
+                        }
+                    }
+                }
+                y.push(s);
+            }
+        }
+    }
+    y
 }

@@ -33,6 +33,21 @@ enum Kernel {
         prod_frac: i32,
         acc: FixedType,
     },
+    /// A convolution, neuron `p·units + f` for position `p` and filter `f`;
+    /// exact when `wrap` is `None`, else hls4ml's wrapping accumulator as
+    /// `DenseWrap`.
+    Conv {
+        /// Per output position, its taps: (tap, input element of group 0).
+        windows: Vec<Vec<(u32, u32)>>,
+        /// Per filter, its coefficients (exact: `w << product_shift`).
+        rows: Vec<Vec<i128>>,
+        /// Per neuron.
+        bias: Vec<i128>,
+        /// Input channels per group and filters per group.
+        cpg: usize,
+        per_group: usize,
+        wrap: Option<(i32, FixedType)>,
+    },
     Relu,
     /// One α, or one per channel (the last axis).
     Leaky {
@@ -233,6 +248,7 @@ impl Golden {
                         }
                     }
                     match &d.accum {
+                        _ if d.conv.is_some() => conv_kernel(d, fx),
                         Accum::Auto => {
                             let rows: Vec<Vec<i128>> = q
                                 .weights
@@ -333,7 +349,10 @@ impl Golden {
             }
             if matches!(
                 kernel,
-                Kernel::Leaky { .. } | Kernel::DenseWrap { .. } | Kernel::HardSigmoid { .. }
+                Kernel::Leaky { .. }
+                    | Kernel::DenseWrap { .. }
+                    | Kernel::Conv { .. }
+                    | Kernel::HardSigmoid { .. }
             ) {
                 // products of two formats: check their combined width
                 let w: u32 = in_fmt[0].width
@@ -518,6 +537,39 @@ impl Golden {
                     *d = T::from(s);
                 }
             }
+            Kernel::Conv {
+                windows,
+                rows,
+                bias,
+                cpg,
+                per_group,
+                wrap,
+            } => {
+                let x = arg(0);
+                let units = rows.len();
+                for (p, win) in windows.iter().enumerate() {
+                    for (f, row) in rows.iter().enumerate() {
+                        let off = f / per_group * cpg;
+                        let j = p * units + f;
+                        let mut s = bias[j];
+                        for &(t, i) in win {
+                            let w = row[t as usize];
+                            if w == 0 {
+                                continue;
+                            }
+                            let p = w * x[i as usize + off].to();
+                            s = match wrap {
+                                None => s + p,
+                                Some((frac, acc)) => {
+                                    let p = cast(p, *frac, acc).0;
+                                    acc.format.from_bits(s.wrapping_add(p) as u128)
+                                }
+                            };
+                        }
+                        dst[j] = T::from(s);
+                    }
+                }
+            }
             Kernel::Relu => {
                 for (d, &x) in dst.iter_mut().zip(arg(0)) {
                     *d = x.max(T::default());
@@ -594,6 +646,47 @@ impl Golden {
                 }
             }
         }
+    }
+}
+
+/// The golden step of a convolution: its windows, and its rows as the
+/// exact or the wrapping dense kernel would hold them.
+fn conv_kernel(d: &crate::ir::Dense, fx: i32) -> Kernel {
+    let c = d.conv.as_ref().expect("a convolution");
+    let geom = c.geom.as_ref().expect("shapes are known");
+    let q = d.quant.as_ref().expect("quantized");
+    let acc = d.acc.as_ref().expect("sized");
+    let taps = c.taps(geom.in_channels);
+    let windows = (0..geom.positions())
+        .map(|p| {
+            (0..taps)
+                .filter_map(|t| {
+                    geom.input(c, d.units, p, 0, t)
+                        .map(|i| (t as u32, i as u32))
+                })
+                .collect()
+        })
+        .collect();
+    let (rows, wrap) = match &d.accum {
+        Accum::Auto => (
+            q.weights
+                .iter()
+                .map(|r| r.iter().map(|&w| w << acc.product_shift).collect())
+                .collect(),
+            None,
+        ),
+        Accum::Explicit(a) => (
+            q.weights.clone(),
+            Some((fx + d.weight_type.format.frac, *a)),
+        ),
+    };
+    Kernel::Conv {
+        windows,
+        rows,
+        bias: acc.bias.clone(),
+        cpg: geom.in_channels / c.groups,
+        per_group: d.units / c.groups,
+        wrap,
     }
 }
 

@@ -23,6 +23,7 @@
 //! through every `match` (shape, precision, golden model, float reference,
 //! back end, printer).
 
+mod conv;
 pub mod interval;
 pub mod print;
 mod threshold;
@@ -34,6 +35,7 @@ use petgraph::Direction;
 use petgraph::stable_graph::{NodeIndex, StableDiGraph};
 use petgraph::visit::EdgeRef;
 
+pub use conv::{Conv, ConvGeom, Padding};
 pub use verify::{Lowered, VerifyError};
 
 /// A raw-value interval `[lo, hi]` (inclusive), at the node's format.
@@ -74,8 +76,13 @@ pub struct Dense {
     pub quant: Option<DenseQuant>,
     /// Filled by `infer_precision`: the exact accumulator.
     pub acc: Option<AccInfo>,
-    /// Filled by `prune_constants`: the non-zero terms of each neuron.
+    /// Filled by `prune_constants`: the non-zero terms of each row (each
+    /// neuron of a plain dense layer; each filter of a convolution, with
+    /// `Term::input` the tap; see [`Dense::neuron_terms`]).
     pub terms: Option<Vec<Vec<Term>>>,
+    /// A convolution: the rows are filters slid over the input (see
+    /// [`conv`]).
+    pub conv: Option<Box<Conv>>,
 }
 
 /// The accumulator of a dense layer, as `infer_precision` sized it.
@@ -252,7 +259,11 @@ impl Op {
     pub fn name(&self) -> &'static str {
         match self {
             Op::Input { .. } => "input",
-            Op::Dense(_) => "dense",
+            Op::Dense(d) => match &d.conv {
+                None => "dense",
+                Some(c) if c.kernel.len() == 1 => "conv1d",
+                Some(_) => "conv2d",
+            },
             Op::BatchNorm(_) => "batchnorm",
             Op::Relu => "relu",
             Op::LeakyRelu { .. } => "leaky_relu",

@@ -16,7 +16,7 @@ pub fn levels(n: usize) -> u32 {
 /// plus this.
 pub fn xnor_offset(d: &super::Dense, j: usize) -> i128 {
     let acc = d.acc.as_ref().expect("infer_precision runs first");
-    let k = d.terms.as_ref().expect("prune_constants runs first")[j].len() as i128;
+    let k = d.neuron_len(j) as i128;
     acc.bias[j] - (k << acc.product_shift)
 }
 
@@ -25,7 +25,7 @@ pub fn xnor_offset(d: &super::Dense, j: usize) -> i128 {
 /// the offset when it is not zero.
 pub fn neuron_levels(d: &super::Dense, j: usize) -> u32 {
     let acc = d.acc.as_ref().expect("infer_precision runs first");
-    let n = d.terms.as_ref().expect("prune_constants runs first")[j].len();
+    let n = d.neuron_len(j);
     if d.xnor {
         levels(n) + (xnor_offset(d, j) != 0) as u32
     } else {
@@ -35,7 +35,10 @@ pub fn neuron_levels(d: &super::Dense, j: usize) -> u32 {
 
 /// Levels of the deepest neuron tree of a pruned, sized dense layer.
 pub fn dense_levels(d: &super::Dense) -> u32 {
-    (0..d.units).map(|j| neuron_levels(d, j)).max().unwrap_or(0)
+    (0..d.neurons())
+        .map(|j| neuron_levels(d, j))
+        .max()
+        .unwrap_or(0)
 }
 
 /// Whether a register follows adder level `level` (1-based) in a tree that

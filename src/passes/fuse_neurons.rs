@@ -76,9 +76,7 @@ impl Pass for FuseNeurons {
             let acc = d.acc.as_ref().expect("infer_precision runs first");
             let raw = th.raw.as_ref().expect("infer_precision runs first");
             let rows: Vec<Vec<Term>> = d
-                .terms
-                .as_ref()
-                .expect("prune_constants runs first")
+                .neuron_rows()
                 .iter()
                 .map(|r| {
                     r.iter()

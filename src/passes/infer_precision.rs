@@ -131,16 +131,17 @@ impl Pass for InferPrecision {
                             let bshift = (frac - fb) as u32;
                             let mut ranges = vec![];
                             let mut bias = vec![];
-                            for (j, row) in q.weights.iter().enumerate() {
-                                let b = q.bias[j]
+                            for j in 0..d.neurons() {
+                                let row = d.row_of(j);
+                                let b = q.bias[row]
                                     .checked_mul(1i128 << bshift.min(126))
                                     .filter(|_| bshift < 127);
                                 let b = b.ok_or_else(|| wide("bias"))?;
                                 let mut r = (b, b);
-                                for (i, &w) in row.iter().enumerate() {
-                                    if w == 0 {
+                                for (tap, &w) in q.weights[row].iter().enumerate() {
+                                    let Some(i) = d.input_of(j, tap).filter(|_| w != 0) else {
                                         continue;
-                                    }
+                                    };
                                     let p =
                                         scale(in_rng[0][i], w).and_then(|p| shl(p, product_shift));
                                     r = p.and_then(|p| add(r, p)).ok_or_else(|| wide("weights"))?;
@@ -170,10 +171,8 @@ impl Pass for InferPrecision {
                                 )
                                 .with_help("drop the overflow mode, or use accum_type \"auto\" for an accumulator that never overflows"));
                             }
-                            let bias: Vec<i128> = q
-                                .bias
-                                .iter()
-                                .map(|&b| crate::fixed::cast(b, fb, a).0)
+                            let bias: Vec<i128> = (0..d.neurons())
+                                .map(|j| crate::fixed::cast(q.bias[d.row_of(j)], fb, a).0)
                                 .collect();
                             let r = (a.format.min_raw(), a.format.max_raw());
                             let acc = AccInfo {
@@ -181,9 +180,9 @@ impl Pass for InferPrecision {
                                 product_shift: 0,
                                 bias,
                                 format: a.format,
-                                ranges: vec![r; d.units],
+                                ranges: vec![r; d.neurons()],
                             };
-                            (a.format.frac, vec![r; d.units], Some(acc))
+                            (a.format.frac, vec![r; d.neurons()], Some(acc))
                         }
                     }
                 }

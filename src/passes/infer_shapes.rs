@@ -41,6 +41,7 @@ impl Pass for InferShapes {
             };
             // slice and reshape leave with their axis and dimensions resolved
             let mut resolved = None;
+            let mut conv_geom = None;
             let shape = match &node.op {
                 Op::Slice { axis, start, end } => {
                     let (shape, axis) = slice_shape(name, &ins[0], *axis, *start, *end)?;
@@ -62,6 +63,11 @@ impl Pass for InferShapes {
                     .shape
                     .clone()
                     .expect("inputs are given a shape by the front end"),
+                Op::Dense(d) if d.conv.is_some() => {
+                    let (shape, geom) = conv_shape(name, d, &ins[0])?;
+                    conv_geom = Some(geom);
+                    shape
+                }
                 Op::Dense(d) => {
                     let n_in = one_d("input")?;
                     let rows = d.weights.len();
@@ -109,15 +115,19 @@ impl Pass for InferShapes {
                     vec![d.units]
                 }
                 Op::BatchNorm(b) => {
-                    let c = one_d("input")?;
+                    let c = *ins[0].last().expect("shapes have an axis");
                     if b.gamma.len() != c {
                         return Err(PassError::model(
                             name,
                             "gamma",
-                            format!("has {} channels, the input has {c}", b.gamma.len()),
+                            format!(
+                                "has {} channels, the input has {c} (the last axis of {:?})",
+                                b.gamma.len(),
+                                ins[0]
+                            ),
                         ));
                     }
-                    vec![c]
+                    ins[0].clone()
                 }
                 Op::LeakyRelu { alpha, .. } => {
                     let channels = *ins[0].last().expect("shapes have an axis");
@@ -176,9 +186,97 @@ impl Pass for InferShapes {
             if let Some(op) = resolved {
                 node.op = op;
             }
+            if let (Op::Dense(d), Some(geom)) = (&mut node.op, conv_geom) {
+                d.conv.as_mut().expect("a convolution").geom = Some(geom);
+            }
         }
         Ok(())
     }
+}
+
+/// A convolution's output shape (positions, then filters) and geometry
+/// on an input of shape `ins`: spatial axes, then channels.
+fn conv_shape(
+    name: &str,
+    d: &crate::ir::Dense,
+    ins: &[usize],
+) -> Result<(Vec<usize>, crate::ir::ConvGeom), PassError> {
+    let c = d.conv.as_ref().expect("a convolution");
+    let rank = c.kernel.len();
+    if ins.len() != rank + 1 {
+        return Err(PassError::model(
+            name,
+            "input",
+            format!(
+                "needs a {}-dimensional input (spatial axes, then channels), got shape {ins:?}",
+                rank + 1
+            ),
+        )
+        .with_help("reshape the input to [length, channels] (conv1d) or [height, width, channels] (conv2d)"));
+    }
+    let channels = ins[rank];
+    if !channels.is_multiple_of(c.groups) {
+        return Err(PassError::model(
+            name,
+            "groups",
+            format!(
+                "{} groups do not divide the {channels} input channels",
+                c.groups
+            ),
+        ));
+    }
+    let taps = c.taps(channels);
+    if let Some((f, row)) = d.weights.iter().enumerate().find(|(_, r)| r.len() != taps) {
+        return Err(PassError::model(
+            name,
+            "weights",
+            format!(
+                "filter {f} has {} weights per kernel position, but the input has {} channels per group ({channels} in {} groups)",
+                row.len() / c.kernel.iter().product::<usize>(),
+                channels / c.groups,
+                c.groups
+            ),
+        ));
+    }
+    if d.bias.len() != d.units {
+        return Err(PassError::model(
+            name,
+            "bias",
+            format!(
+                "has {} entries, expected filters = {}",
+                d.bias.len(),
+                d.units
+            ),
+        ));
+    }
+    let (output, pad_before) = c.resolve(&ins[..rank]).map_err(|a| {
+        PassError::model(
+            name,
+            "kernel_size",
+            format!(
+                "the window ({} taps, dilation {}) is wider than axis {a} of the input {ins:?} with its padding",
+                c.kernel[a], c.dilation[a]
+            ),
+        )
+    })?;
+    let mut shape = output.clone();
+    shape.push(d.units);
+    if shape.iter().product::<usize>() > 1 << 20 {
+        return Err(PassError::model(
+            name,
+            "filters",
+            format!(
+                "the output {shape:?} has more than 2^20 elements: too large for a fully parallel design"
+            ),
+        ));
+    }
+    let geom = crate::ir::ConvGeom {
+        input: ins[..rank].to_vec(),
+        in_channels: channels,
+        output,
+        pad_before,
+    };
+    Ok((shape, geom))
 }
 
 /// The shape a slice leaves of operand shape `ins`, and its axis counted

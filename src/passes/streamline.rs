@@ -43,7 +43,10 @@ impl Pass for Streamline {
             let b = b.clone();
             let dense = g.operands(bn)[0];
             let exclusive = |n| g.users(n).len() == 1 && !g.outputs.contains(&n);
-            if !matches!(g.node(dense).op, Op::Dense(_)) || !exclusive(dense) || !exclusive(bn) {
+            // A convolution's batchnorm folds instead: its thresholds would
+            // be per channel of a multi-dimensional output.
+            let plain = matches!(&g.node(dense).op, Op::Dense(d) if d.conv.is_none());
+            if !plain || !exclusive(dense) || !exclusive(bn) {
                 // Not the pattern; fold_batchnorm reports what is wrong.
                 continue;
             }

@@ -671,3 +671,186 @@ pub fn for_seeds(
         f.len()
     );
 }
+
+/// A random convolutional network as model JSON: an input of shape
+/// [length, channels] or [height, width, channels], one or two `conv1d`
+/// or `conv2d` layers with random kernels, strides, dilations, padding
+/// (valid, same or explicit) and groups (depthwise among them), random
+/// types and accumulators, a per-channel prelu or a relu now and then,
+/// a slice of the channels added back, then a dense head.
+pub fn random_conv(seed: u64) -> Value {
+    conv_net(seed, false)
+}
+
+/// `random_conv` with every value exact: no casts and no explicit
+/// accumulators, so the float reference equals the golden model.
+pub fn random_conv_exact(seed: u64) -> Value {
+    conv_net(seed, true)
+}
+
+fn conv_net(seed: u64, exact: bool) -> Value {
+    let mut r = Rng::new(seed.wrapping_mul(0x9E3779B97F4A7C15) ^ 0xc0117);
+    let rank = 1 + r.below(2) as usize;
+    let mut spatial: Vec<usize> = (0..rank)
+        .map(|_| 2 + r.below(if rank == 1 { 9 } else { 5 }) as usize)
+        .collect();
+    let mut channels = 1 + r.below(4) as usize;
+    let (in_ty, ..) = rand_type(&mut r, 8, None);
+    let mut shape = spatial.clone();
+    shape.push(channels);
+    let inputs = vec![json!({"name": "x", "shape": shape, "type": in_ty})];
+    let mut layers = vec![];
+    let mut prev = "x".to_string();
+    let convs = 1 + r.below(2);
+    for l in 0..convs {
+        let groups = match r.below(4) {
+            0 => channels,
+            1 if channels.is_multiple_of(2) => 2,
+            _ => 1,
+        };
+        let filters = groups * (1 + r.below(3) as usize);
+        let kernel: Vec<usize> = (0..rank).map(|_| 1 + r.below(3) as usize).collect();
+        let stride: Vec<usize> = (0..rank).map(|_| 1 + (r.below(4) == 0) as usize).collect();
+        let dilation: Vec<usize> = (0..rank).map(|_| 1 + (r.below(5) == 0) as usize).collect();
+        let mut padding = match r.below(3) {
+            0 => json!("valid"),
+            1 => json!("same"),
+            _ => json!(
+                (0..rank)
+                    .map(|_| [r.below(3), r.below(2)])
+                    .collect::<Vec<_>>()
+            ),
+        };
+        // zeros before and after on axis `a`, by the definition of each
+        // padding
+        let pads = |padding: &Value, a: usize, n: usize| -> (usize, usize) {
+            let span = (kernel[a] - 1) * dilation[a] + 1;
+            match padding {
+                Value::String(s) if s == "same" => {
+                    let total = ((n.div_ceil(stride[a]) - 1) * stride[a] + span).saturating_sub(n);
+                    (total / 2, total - total / 2)
+                }
+                Value::Array(p) => (
+                    p[a][0].as_u64().unwrap() as usize,
+                    p[a][1].as_u64().unwrap() as usize,
+                ),
+                _ => (0, 0),
+            }
+        };
+        let span = |a: usize| (kernel[a] - 1) * dilation[a] + 1;
+        let fits = |padding: &Value| {
+            (0..rank).all(|a| {
+                let (lo, hi) = pads(padding, a, spatial[a]);
+                spatial[a] + lo + hi >= span(a)
+            })
+        };
+        if !fits(&padding) {
+            padding = json!("same");
+        }
+        for a in 0..rank {
+            let (lo, hi) = pads(&padding, a, spatial[a]);
+            spatial[a] = (spatial[a] + lo + hi - span(a)) / stride[a] + 1;
+        }
+        let (wt, ws, ww, wi, wsym) = rand_type(&mut r, 6, None);
+        let (bt, bs, bw, bi, bsym) = rand_type(&mut r, 8, None);
+        let zero_rate = r.below(5);
+        let cpg = channels / groups;
+        let filter = |r: &mut Rng| -> Value {
+            let taps = |r: &mut Rng| -> Value {
+                json!(
+                    (0..cpg)
+                        .map(|_| on_grid(r, (ws, ww, wi, wsym), zero_rate))
+                        .collect::<Vec<_>>()
+                )
+            };
+            if rank == 1 {
+                json!((0..kernel[0]).map(|_| taps(r)).collect::<Vec<_>>())
+            } else {
+                json!(
+                    (0..kernel[0])
+                        .map(|_| json!((0..kernel[1]).map(|_| taps(r)).collect::<Vec<_>>()))
+                        .collect::<Vec<_>>()
+                )
+            }
+        };
+        let weights: Vec<Value> = (0..filters).map(|_| filter(&mut r)).collect();
+        let bias: Vec<f64> = (0..filters)
+            .map(|_| on_grid(&mut r, (bs, bw, bi, bsym), 2))
+            .collect();
+        let name = format!("conv{l}");
+        let mut c = json!({
+            "name": name, "op": if rank == 1 { "conv1d" } else { "conv2d" }, "input": prev,
+            "filters": filters, "kernel_size": kernel, "strides": stride, "dilation": dilation,
+            "padding": padding, "groups": groups,
+            "weights": weights, "bias": bias, "weight_type": wt, "bias_type": bt,
+        });
+        if !exact && r.below(5) == 0 {
+            let (at, ..) = rand_type(&mut r, 20, None);
+            let at = at
+                .rsplit_once(',')
+                .map(|(a, _)| format!("{a},wrap>"))
+                .unwrap();
+            c["accum_type"] = json!(at);
+        }
+        if !exact && r.below(3) == 0 {
+            c["output_type"] = json!(rand_type(&mut r, 14, None).0);
+        }
+        channels = filters;
+        layers.push(c);
+        prev = name;
+        let act = format!("act{l}");
+        match r.below(4) {
+            1 => {
+                let alpha: Vec<f64> = (0..channels)
+                    .map(|c| [0.25, -0.5, 0.0, 1.5][c % 4])
+                    .collect();
+                let mut p = json!({"name": act, "op": "prelu", "input": prev, "alpha": alpha, "alpha_type": "fixed<6,2>"});
+                if !exact {
+                    p["output_type"] = json!(rand_type(&mut r, 10, Some(true)).0);
+                }
+                layers.push(p);
+                prev = act;
+            }
+            2 => {
+                let mut p = json!({"name": act, "op": "relu", "input": prev});
+                if !exact {
+                    p["output_type"] = json!(rand_type(&mut r, 10, Some(false)).0);
+                }
+                layers.push(p);
+                prev = act;
+            }
+            _ => {}
+        }
+        if channels > 1 && r.below(3) == 0 {
+            // the first channels added to the last ones: a branch that
+            // slices the channel axis
+            let half = channels / 2;
+            let (a, b) = (format!("lo{l}"), format!("hi{l}"));
+            layers.push(json!({"name": a, "op": "slice", "input": prev, "axis": -1, "start": 0, "end": half}));
+            layers.push(json!({"name": b, "op": "slice", "input": prev, "axis": -1, "start": channels - half, "end": channels}));
+            let sum = format!("sum{l}");
+            layers.push(json!({"name": sum, "op": "add", "inputs": [a, b]}));
+            prev = sum;
+            channels = half;
+        }
+    }
+    let width: usize = spatial.iter().product::<usize>() * channels;
+    layers.push(json!({"name": "flat", "op": "flatten", "input": prev}));
+    let units = 1 + r.below(4) as usize;
+    let (wt, ws, ww, wi, wsym) = rand_type(&mut r, 6, None);
+    let weights: Vec<Vec<f64>> = (0..units)
+        .map(|_| {
+            (0..width)
+                .map(|_| on_grid(&mut r, (ws, ww, wi, wsym), 2))
+                .collect()
+        })
+        .collect();
+    layers.push(
+        json!({"name": "head", "op": "dense", "input": "flat", "units": units,
+                       "weights": weights, "weight_type": wt}),
+    );
+    json!({
+        "format": "neurtl-model", "version": 1, "name": format!("conv_{seed}"),
+        "inputs": inputs, "layers": layers, "outputs": ["head", prev],
+    })
+}
