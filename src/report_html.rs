@@ -914,10 +914,16 @@ fn node_box(
     let st = info.stage(&node.name);
     let ops = g.operands(n);
     let op = match &node.op {
-        Op::Dense(d) => {
-            let inputs = d.weights.first().map_or(0, Vec::len);
-            format!("dense {inputs}→{}", d.units)
-        }
+        Op::Dense(d) => match &d.conv {
+            None => {
+                let inputs = d.weights.first().map_or(0, Vec::len);
+                format!("dense {inputs}→{}", d.units)
+            }
+            Some(c) => {
+                let k: Vec<String> = c.kernel.iter().map(usize::to_string).collect();
+                format!("{} {}, {} filters", node.op.name(), k.join("×"), d.units)
+            }
+        },
         Op::Concat => format!("concat of {}", ops.len()),
         other => other.name().to_string(),
     };
@@ -975,7 +981,7 @@ fn node_box(
     }
     let class = match &node.op {
         Op::Input { .. } => "input",
-        Op::Dense(_) | Op::Neurons(_) => "dense",
+        Op::Dense(_) | Op::Neurons(_) | Op::Pool(_) => "dense",
         Op::Relu | Op::LeakyRelu { .. } | Op::HardTanh | Op::HardSigmoid { .. } | Op::Quantize => {
             "act"
         }

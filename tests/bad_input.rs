@@ -1304,5 +1304,30 @@ fn conv_padding_must_be_known() {
     assert_rejected(&o, &["layer `c`", "`padding`", "\"valid\", \"same\""]);
     let m = conv_model(|c| c["padding"] = json!([[1]]));
     let o = run("convpad2.json", &m);
-    assert_rejected(&o, &["layer `c`", "`padding`", "[zeros before, zeros after]"]);
+    assert_rejected(
+        &o,
+        &["layer `c`", "`padding`", "[zeros before, zeros after]"],
+    );
+}
+
+#[test]
+fn pool_window_wholly_in_the_padding() {
+    let pool = json!({"name": "p", "op": "maxpool1d", "input": "x", "kernel_size": 2, "strides": 1,
+                      "padding": [[2, 0]]});
+    let o = run(
+        "poolpad.json",
+        &model_on(json!([6, 2]), "fixed<6,3>", json!([pool])),
+    );
+    assert_rejected(&o, &["layer `p`", "`padding`", "wholly in the padding"]);
+}
+
+#[test]
+fn pool_count_include_pad_is_a_boolean() {
+    let pool = json!({"name": "p", "op": "avgpool1d", "input": "x", "kernel_size": 2,
+                      "count_include_pad": 1});
+    let o = run(
+        "poolcount.json",
+        &model_on(json!([6, 2]), "fixed<6,3>", json!([pool])),
+    );
+    assert_rejected(&o, &["layer `p`", "`count_include_pad`", "true or false"]);
 }

@@ -163,3 +163,48 @@ fn examples_and_fixtures_interpret_like_the_golden_model() {
     }
     assert!(folded > 0, "bnn_digits folds on tl-pe");
 }
+
+/// The random convolutional networks cover what they claim to: both
+/// ranks, every padding, strides, dilations, groups, both pools.
+#[test]
+fn the_convolution_generator_draws_every_feature() {
+    let texts: Vec<String> = (1..=200)
+        .map(|s| common::random_conv(s).to_string())
+        .collect();
+    let count = |pat: &str| texts.iter().filter(|t| t.contains(pat)).count();
+    for pat in [
+        "\"op\":\"conv1d\"",
+        "\"op\":\"conv2d\"",
+        "\"padding\":\"same\"",
+        "\"padding\":\"valid\"",
+        "\"padding\":[[",
+        "\"dilation\":[2",
+        "\"strides\":[2",
+        "\"op\":\"maxpool1d\"",
+        "\"op\":\"maxpool2d\"",
+        "\"op\":\"avgpool1d\"",
+        "\"op\":\"avgpool2d\"",
+        "\"count_include_pad\":false",
+        "\"op\":\"prelu\"",
+        "\"op\":\"slice\"",
+        "\"accum_type\"",
+    ] {
+        assert!(
+            count(pat) >= 5,
+            "only {} of 200 networks have {pat}",
+            count(pat)
+        );
+    }
+    let grouped = texts
+        .iter()
+        .filter(|t| {
+            t.contains("\"groups\":")
+                && !t.contains("\"groups\":1,")
+                && !t.contains("\"groups\":1}")
+        })
+        .count();
+    assert!(
+        grouped >= 5,
+        "only {grouped} of 200 networks have groups > 1"
+    );
+}

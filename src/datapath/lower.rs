@@ -325,6 +325,7 @@ impl Lower<'_> {
                 let x = self.numeric(n, 0);
                 vec![self.argmax(&x)]
             }
+            Op::Pool(p) => self.pool(n, p),
         }
     }
 
@@ -363,6 +364,61 @@ impl Lower<'_> {
             id: self.dp.node(kind, frac),
             frac,
         }
+    }
+
+    /// Pooling: per output element a balanced tree of compare-and-select
+    /// over its window (max), or its window's adder tree times the
+    /// quantized `1/count` (average).
+    fn pool(&mut self, n: NodeIndex, p: &crate::ir::Pool) -> Vec<V> {
+        let x = self.numeric(n, 0);
+        let geom = p.window.geom.as_ref().expect("infer_shapes runs first");
+        let channels = geom.in_channels;
+        (0..geom.positions() * channels)
+            .map(|j| {
+                let win: Vec<V> = p
+                    .window_of(j / channels, j % channels)
+                    .into_iter()
+                    .map(|i| x[i])
+                    .collect();
+                match &p.kind {
+                    crate::ir::PoolKind::Max => self.max_tree(win),
+                    crate::ir::PoolKind::Avg { divisor_type, .. } => {
+                        let r = p.reciprocal(p.count(win.len()));
+                        let sum = self
+                            .sum_tree(win)
+                            .expect("checked non-empty by infer_shapes");
+                        self.cmul(sum, r, divisor_type.format.frac)
+                    }
+                }
+            })
+            .collect()
+    }
+
+    /// The largest of `x` (all on one grid): a balanced tree of `a < b ?
+    /// b : a`.
+    fn max_tree(&mut self, mut level: Vec<V>) -> V {
+        while level.len() > 1 {
+            let next = level
+                .chunks(2)
+                .map(|pair| match pair {
+                    [a, b] => {
+                        let sel = self.dp.node(Kind::Less { a: a.id, b: b.id }, 0);
+                        let id = self.dp.node(
+                            Kind::Mux {
+                                sel,
+                                a: a.id,
+                                b: b.id,
+                            },
+                            a.frac,
+                        );
+                        V { id, frac: a.frac }
+                    }
+                    _ => pair[0],
+                })
+                .collect();
+            level = next;
+        }
+        level[0]
     }
 
     /// Index of the largest element, the lowest index winning ties: a

@@ -94,6 +94,7 @@ pub fn parse_model(text: &str) -> Result<Graph, FrontendError> {
             "dense" => Op::Dense(l.dense(obj)?),
             "conv1d" => Op::Dense(l.conv(obj, 1)?),
             "conv2d" => Op::Dense(l.conv(obj, 2)?),
+            "maxpool1d" | "maxpool2d" | "avgpool1d" | "avgpool2d" => l.pool(obj, opname)?,
             "batchnorm" => Op::BatchNorm(l.batchnorm(obj)?),
             "relu" => Op::Relu,
             "leaky_relu" => Op::LeakyRelu {
@@ -140,7 +141,7 @@ pub fn parse_model(text: &str) -> Result<Graph, FrontendError> {
                 return Err(l.e(
                     "op",
                     format!(
-                        "unknown op `{other}`; known ops: dense, conv1d, conv2d, batchnorm, relu, leaky_relu, prelu, hard_tanh, hard_sigmoid, quantize, add, concat, flatten, slice, reshape, argmax, sign, threshold"
+                        "unknown op `{other}`; known ops: dense, conv1d, conv2d, maxpool1d, maxpool2d, avgpool1d, avgpool2d, batchnorm, relu, leaky_relu, prelu, hard_tanh, hard_sigmoid, quantize, add, concat, flatten, slice, reshape, argmax, sign, threshold"
                     ),
                 ));
             }
@@ -325,6 +326,15 @@ fn op_fields(op: &str) -> &'static [&'static str] {
             "bias_type",
             "accum_type",
         ],
+        "maxpool1d" | "maxpool2d" => &["input", "kernel_size", "strides", "padding"],
+        "avgpool1d" | "avgpool2d" => &[
+            "input",
+            "kernel_size",
+            "strides",
+            "padding",
+            "count_include_pad",
+            "divisor_type",
+        ],
         "batchnorm" => &["input", "gamma", "beta", "mean", "var", "epsilon"],
         "leaky_relu" | "prelu" => &["input", "alpha", "alpha_type"],
         "hard_sigmoid" => &["input", "slope", "slope_type", "offset"],
@@ -335,6 +345,9 @@ fn op_fields(op: &str) -> &'static [&'static str] {
         _ => &["input"],
     }
 }
+
+/// The default type of an average pool's `1/count`.
+pub const DIVISOR_TYPE: &str = "ufixed<18,1,rnd>";
 
 fn join_dims(d: &[usize]) -> String {
     d.iter()
@@ -634,6 +647,48 @@ impl Ctx {
             geom: None,
         };
         self.dense_with(obj, filters, weights, Some(Box::new(conv)))
+    }
+    /// A pooling layer: windows as a convolution's, strides by default the
+    /// kernel (Keras' and PyTorch's default).
+    fn pool(&self, obj: &Map<String, Value>, op: &str) -> Result<Op, FrontendError> {
+        use crate::ir::{Conv, Pool, PoolKind};
+        let rank = if op.ends_with("1d") { 1 } else { 2 };
+        let kernel = self.per_axis(obj, "kernel_size", rank, None)?;
+        let stride = match obj.get("strides") {
+            None => kernel.clone(),
+            Some(_) => self.per_axis(obj, "strides", rank, None)?,
+        };
+        let kind = if op.starts_with("max") {
+            PoolKind::Max
+        } else {
+            let count_include_pad = match obj.get("count_include_pad") {
+                None => false,
+                Some(Value::Bool(b)) => *b,
+                Some(v) => {
+                    return Err(self.e(
+                        "count_include_pad",
+                        format!("must be true or false, got {v}"),
+                    ));
+                }
+            };
+            let divisor_type = match obj.get("divisor_type") {
+                None => crate::fixed::parse_type(DIVISOR_TYPE).expect("a valid type"),
+                Some(_) => self.ty(obj, "divisor_type")?,
+            };
+            PoolKind::Avg {
+                divisor_type,
+                count_include_pad,
+            }
+        };
+        let window = Conv {
+            dilation: vec![1; rank],
+            padding: self.padding(obj, rank)?,
+            kernel,
+            stride,
+            groups: 1,
+            geom: None,
+        };
+        Ok(Op::Pool(Pool { kind, window }))
     }
     /// A list of `rank` positive integers, or one for every axis; `default`
     /// when the field is absent (required when `None`).

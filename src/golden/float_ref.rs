@@ -2,7 +2,7 @@
 //! folding and quantization, ignoring every type. It answers "how far is
 //! the fixed-point design from the network the user trained?".
 
-use crate::ir::{Graph, Op, Thresholds};
+use crate::ir::{Conv, Graph, Op, Pool, PoolKind, Thresholds};
 
 /// A float model, built from a graph after shape inference.
 #[derive(Debug, Clone)]
@@ -55,6 +55,7 @@ impl FloatModel {
                     input[off - node.size()..off].to_vec()
                 }
                 Op::Dense(d) if d.conv.is_some() => conv(d, &node.shape, args[0]),
+                Op::Pool(p) => pool(p, &node.shape, args[0]),
                 Op::Dense(d) => d
                     .weights
                     .iter()
@@ -127,15 +128,13 @@ impl FloatModel {
     }
 }
 
-/// A convolution in f64, written out axis by axis from its definition:
-/// output `(o, f) = b_f + Σ_k Σ_c w_f[k][c] · x[o·s + k·d − pad][g·cpg + c]`,
-/// with zeros outside the input. It shares no index arithmetic with
-/// `ir::conv`, so it checks the geometry the golden model and the
-/// hardware use.
-fn conv(d: &crate::ir::Dense, shape: &Option<Vec<usize>>, x: &[f64]) -> Vec<f64> {
-    let c = d.conv.as_ref().expect("a convolution");
+/// Every output position's window, written out axis by axis from the
+/// definition: per position, the taps `(kernel position, input position)`
+/// with input position `o·stride + k·dilation − pad` inside the input.
+/// It shares no index arithmetic with `ir::conv`, so it checks the
+/// geometry the golden model and the hardware use.
+fn windows(c: &Conv, out_shape: &[usize]) -> Vec<Vec<(usize, usize)>> {
     let geom = c.geom.as_ref().expect("shapes are known");
-    let out_shape = shape.as_ref().expect("shapes are known");
     let rank = c.kernel.len();
     // spatial sizes padded to two axes, so one loop nest serves both ranks
     let two = |v: &[usize], fill: usize| -> [usize; 2] {
@@ -151,30 +150,72 @@ fn conv(d: &crate::ir::Dense, shape: &Option<Vec<usize>>, x: &[f64]) -> Vec<f64>
     let [sh, sw] = two(&c.stride, 1);
     let [dh, dw] = two(&c.dilation, 1);
     let [ph, pw] = two(&geom.pad_before, 0);
-    let channels = geom.in_channels;
-    let cpg = channels / c.groups;
-    let per_group = d.units / c.groups;
-    let mut y = Vec::with_capacity(oh * ow * d.units);
+    let mut all = Vec::with_capacity(oh * ow);
     for oy in 0..oh {
         for ox in 0..ow {
-            for f in 0..d.units {
-                let g = f / per_group;
-                let mut s = d.bias[f];
-                for ky in 0..kh {
-                    for kx in 0..kw {
-                        let iy = (oy * sh + ky * dh) as i64 - ph as i64;
-                        let ix = (ox * sw + kx * dw) as i64 - pw as i64;
-                        if iy < 0 || ix < 0 || iy >= ih as i64 || ix >= iw as i64 {
-                            continue;
-                        }
-                        for ch in 0..cpg {
-                            let xi = ((iy as usize * iw + ix as usize) * channels) + g * cpg + ch;
-                            s += d.weights[f][(ky * kw + kx) * cpg + ch] * x[xi];
-                        }
+            let mut taps = vec![];
+            for ky in 0..kh {
+                for kx in 0..kw {
+                    let iy = (oy * sh + ky * dh) as i64 - ph as i64;
+                    let ix = (ox * sw + kx * dw) as i64 - pw as i64;
+                    if iy >= 0 && ix >= 0 && iy < ih as i64 && ix < iw as i64 {
+                        taps.push((ky * kw + kx, iy as usize * iw + ix as usize));
                     }
                 }
-                y.push(s);
             }
+            all.push(taps);
+        }
+    }
+    all
+}
+
+/// A convolution in f64: output `(o, f) = b_f + Σ_k Σ_c w_f[k][c] ·
+/// x[o·s + k·d − pad][g·cpg + c]`.
+fn conv(d: &crate::ir::Dense, shape: &Option<Vec<usize>>, x: &[f64]) -> Vec<f64> {
+    let c = d.conv.as_ref().expect("a convolution");
+    let channels = c.geom.as_ref().expect("shapes are known").in_channels;
+    let cpg = channels / c.groups;
+    let per_group = d.units / c.groups;
+    let mut y = vec![];
+    for taps in windows(c, shape.as_ref().expect("shapes are known")) {
+        for f in 0..d.units {
+            let g = f / per_group;
+            let mut s = d.bias[f];
+            for &(k, at) in &taps {
+                for ch in 0..cpg {
+                    s += d.weights[f][k * cpg + ch] * x[at * channels + g * cpg + ch];
+                }
+            }
+            y.push(s);
+        }
+    }
+    y
+}
+
+/// Pooling in f64: the largest element of each channel's window, or its
+/// mean (over the elements inside the input, or every tap with
+/// `count_include_pad`), divided exactly.
+fn pool(p: &Pool, shape: &Option<Vec<usize>>, x: &[f64]) -> Vec<f64> {
+    let channels = p
+        .window
+        .geom
+        .as_ref()
+        .expect("shapes are known")
+        .in_channels;
+    let taps: usize = p.window.kernel.iter().product();
+    let mut y = vec![];
+    for win in windows(&p.window, shape.as_ref().expect("shapes are known")) {
+        for ch in 0..channels {
+            let v = win.iter().map(|&(_, at)| x[at * channels + ch]);
+            y.push(match &p.kind {
+                PoolKind::Max => v.fold(f64::NEG_INFINITY, f64::max),
+                PoolKind::Avg {
+                    count_include_pad, ..
+                } => {
+                    let n = if *count_include_pad { taps } else { win.len() };
+                    v.sum::<f64>() / n as f64
+                }
+            });
         }
     }
     y

@@ -48,6 +48,14 @@ enum Kernel {
         per_group: usize,
         wrap: Option<(i32, FixedType)>,
     },
+    /// Pooling, element `p·channels + c`: the largest of its window, or
+    /// its window's sum times `recip[p·channels + c]`.
+    Pool {
+        /// Per output element, the input elements of its window.
+        windows: Vec<Vec<u32>>,
+        /// Empty for max pooling.
+        recip: Vec<i128>,
+    },
     Relu,
     /// One α, or one per channel (the last axis).
     Leaky {
@@ -273,6 +281,7 @@ impl Golden {
                     }
                 }
                 Op::BatchNorm(_) => unreachable!("lowered IR has no batchnorm"),
+                Op::Pool(p) => pool_kernel(p),
                 Op::Relu => Kernel::Relu,
                 Op::LeakyRelu {
                     alpha_type,
@@ -352,6 +361,7 @@ impl Golden {
                 Kernel::Leaky { .. }
                     | Kernel::DenseWrap { .. }
                     | Kernel::Conv { .. }
+                    | Kernel::Pool { .. }
                     | Kernel::HardSigmoid { .. }
             ) {
                 // products of two formats: check their combined width
@@ -360,6 +370,14 @@ impl Golden {
                         Op::LeakyRelu { alpha_type, .. } => alpha_type.format.width,
                         Op::HardSigmoid { slope_type, .. } => slope_type.format.width + 1,
                         Op::Dense(d) => d.weight_type.format.width,
+                        // an average's sum, before its 1/count
+                        Op::Pool(p) => match &p.kind {
+                            crate::ir::PoolKind::Avg { divisor_type, .. } => {
+                                let taps: usize = p.window.kernel.iter().product();
+                                divisor_type.format.width + usize::BITS - taps.leading_zeros()
+                            }
+                            crate::ir::PoolKind::Max => 0,
+                        },
                         _ => 0,
                     };
                 bits_needed = bits_needed.max(w + 1);
@@ -570,6 +588,16 @@ impl Golden {
                     }
                 }
             }
+            Kernel::Pool { windows, recip } => {
+                let x = arg(0);
+                for (j, (d, win)) in dst.iter_mut().zip(windows).enumerate() {
+                    let v = win.iter().map(|&i| x[i as usize].to());
+                    *d = T::from(match recip.get(j) {
+                        None => v.max().expect("checked non-empty by infer_shapes"),
+                        Some(r) => v.sum::<i128>() * r,
+                    });
+                }
+            }
             Kernel::Relu => {
                 for (d, &x) in dst.iter_mut().zip(arg(0)) {
                     *d = x.max(T::default());
@@ -688,6 +716,27 @@ fn conv_kernel(d: &crate::ir::Dense, fx: i32) -> Kernel {
         per_group: d.units / c.groups,
         wrap,
     }
+}
+
+/// The golden step of a pooling layer: every output element's window and,
+/// for an average, its quantized `1/count`.
+fn pool_kernel(p: &crate::ir::Pool) -> Kernel {
+    let geom = p.window.geom.as_ref().expect("shapes are known");
+    let elements = geom.positions() * geom.in_channels;
+    let windows: Vec<Vec<u32>> = (0..elements)
+        .map(|j| {
+            let (pos, ch) = (j / geom.in_channels, j % geom.in_channels);
+            p.window_of(pos, ch).into_iter().map(|i| i as u32).collect()
+        })
+        .collect();
+    let recip = match p.kind {
+        crate::ir::PoolKind::Max => vec![],
+        crate::ir::PoolKind::Avg { .. } => windows
+            .iter()
+            .map(|w| p.reciprocal(p.count(w.len())))
+            .collect(),
+    };
+    Kernel::Pool { windows, recip }
 }
 
 /// Samples run side by side, so that a dense layer reads each weight once

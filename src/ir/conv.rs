@@ -11,6 +11,7 @@
 //! input `t`. Taps that fall into the zero padding read nothing.
 
 use super::{Dense, Term};
+use crate::fixed::FixedType;
 use std::borrow::Cow;
 
 /// How a convolution pads its input with zeros, per spatial axis.
@@ -193,5 +194,68 @@ impl Dense {
             None => Cow::Borrowed(self.terms.as_ref().expect("prune_constants runs first")),
             Some(_) => Cow::Owned((0..self.neurons()).map(|j| self.neuron_terms(j)).collect()),
         }
+    }
+}
+
+/// Max or average pooling: each channel on its own, over windows laid out
+/// as a convolution's (`window.groups` is the channel count once
+/// `infer_shapes` has resolved it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pool {
+    pub kind: PoolKind,
+    pub window: Conv,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PoolKind {
+    /// The largest element of the window; padding is never chosen.
+    Max,
+    /// `Σ x · q(1/count)`: the window's sum times the reciprocal of its
+    /// element count quantized to `divisor_type` (exact for a count that
+    /// is a power of two the type's fraction holds). `count` is the
+    /// window's elements inside the input, or every tap with
+    /// `count_include_pad`.
+    Avg {
+        divisor_type: FixedType,
+        count_include_pad: bool,
+    },
+}
+
+impl Pool {
+    /// The input elements of the window of channel `ch` at output position
+    /// `pos`.
+    pub fn window_of(&self, pos: usize, ch: usize) -> Vec<usize> {
+        let w = &self.window;
+        let geom = w.geom.as_ref().expect("infer_shapes runs first");
+        let taps: usize = w.kernel.iter().product();
+        (0..taps)
+            .filter_map(|t| geom.input(w, geom.in_channels, pos, ch, t))
+            .collect()
+    }
+
+    /// The divisor of an average over `inside` elements of the input.
+    pub fn count(&self, inside: usize) -> usize {
+        match &self.kind {
+            PoolKind::Avg {
+                count_include_pad: true,
+                ..
+            } => self.window.kernel.iter().product(),
+            _ => inside,
+        }
+    }
+
+    /// `1/count` raw on the divisor type's grid, cast by its modes (an
+    /// average pool only). `2^f / count` is never halfway between two
+    /// codes unless it is exact (its fraction has an odd denominator), so
+    /// eight more bits and a sticky bit for the rest round it exactly in
+    /// every mode.
+    pub fn reciprocal(&self, count: usize) -> i128 {
+        let PoolKind::Avg { divisor_type, .. } = &self.kind else {
+            unreachable!("max pooling divides by nothing")
+        };
+        let f = divisor_type.format.frac.clamp(0, 100) + 8;
+        let scaled = (1i128 << f) / count as i128;
+        let sticky = ((1i128 << f) % count as i128 != 0) as i128;
+        crate::fixed::cast(scaled * 2 + sticky, f + 1, divisor_type).0
     }
 }

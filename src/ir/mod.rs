@@ -35,7 +35,7 @@ use petgraph::Direction;
 use petgraph::stable_graph::{NodeIndex, StableDiGraph};
 use petgraph::visit::EdgeRef;
 
-pub use conv::{Conv, ConvGeom, Padding};
+pub use conv::{Conv, ConvGeom, Padding, Pool, PoolKind};
 pub use verify::{Lowered, VerifyError};
 
 /// A raw-value interval `[lo, hi]` (inclusive), at the node's format.
@@ -244,6 +244,8 @@ pub enum Op {
     Reshape {
         shape: Vec<Option<usize>>,
     },
+    /// Max or average pooling over a channels-last operand; see [`Pool`].
+    Pool(Pool),
     /// Index of the largest element; the lowest index wins ties.
     Argmax,
     /// `x ≥ 0 → +1, else −1`; the result is bipolar.
@@ -275,6 +277,12 @@ impl Op {
             Op::Flatten => "flatten",
             Op::Slice { .. } => "slice",
             Op::Reshape { .. } => "reshape",
+            Op::Pool(p) => match (&p.kind, p.window.kernel.len()) {
+                (PoolKind::Max, 1) => "maxpool1d",
+                (PoolKind::Max, _) => "maxpool2d",
+                (PoolKind::Avg { .. }, 1) => "avgpool1d",
+                (PoolKind::Avg { .. }, _) => "avgpool2d",
+            },
             Op::Argmax => "argmax",
             Op::Sign => "sign",
             Op::Threshold(_) => "threshold",
@@ -297,6 +305,7 @@ impl Op {
             | Op::Flatten
             | Op::Slice { .. }
             | Op::Reshape { .. }
+            | Op::Pool(_)
             | Op::Argmax
             | Op::Sign
             | Op::Threshold(_)

@@ -34,6 +34,24 @@ pub fn print(g: &Graph) -> String {
                     let _ = write!(s, " type={ty}");
                 }
             }
+            Op::Pool(p) => {
+                let w = &p.window;
+                let _ = write!(
+                    s,
+                    " kernel={:?} stride={:?} padding={:?}",
+                    w.kernel, w.stride, w.padding
+                );
+                if let crate::ir::PoolKind::Avg {
+                    divisor_type,
+                    count_include_pad,
+                } = &p.kind
+                {
+                    let _ = write!(
+                        s,
+                        " divisor={divisor_type} count_include_pad={count_include_pad}"
+                    );
+                }
+            }
             Op::Neurons(nr) => {
                 let terms: usize = nr.rows.iter().map(Vec::len).sum();
                 let _ = write!(s, " neurons={} terms={terms}", nr.rows.len());
@@ -55,7 +73,19 @@ pub fn print(g: &Graph) -> String {
                 } else {
                     d.weight_type.to_string()
                 };
-                let _ = write!(s, " units={} weight={w} bias={}", d.units, d.bias_type);
+                match &d.conv {
+                    None => {
+                        let _ = write!(s, " units={}", d.units);
+                    }
+                    Some(c) => {
+                        let _ = write!(
+                            s,
+                            " filters={} kernel={:?} stride={:?} dilation={:?} padding={:?} groups={}",
+                            d.units, c.kernel, c.stride, c.dilation, c.padding, c.groups
+                        );
+                    }
+                }
+                let _ = write!(s, " weight={w} bias={}", d.bias_type);
                 if d.xnor {
                     s.push_str(" xnor");
                 }

@@ -192,6 +192,9 @@ impl Pass for InferPrecision {
                     in_rng[0].iter().map(|&r| interval::relu(r).out).collect(),
                     None,
                 ),
+                Op::Pool(p) => {
+                    pool(p, in_fmt[0].frac, &in_rng[0]).ok_or_else(|| wide("divisor_type"))?
+                }
                 Op::LeakyRelu {
                     alpha_type,
                     alpha_raw,
@@ -339,4 +342,39 @@ impl Pass for InferPrecision {
         }
         Ok(())
     }
+}
+
+/// A pooling layer's exact frac and per-element intervals: the largest of
+/// the window's intervals' bounds (max), or the sum of the window's
+/// intervals times the quantized `1/count` (average, `frac` plus the
+/// divisor's).
+fn pool(
+    p: &crate::ir::Pool,
+    frac: i32,
+    x: &[Interval],
+) -> Option<(i32, Vec<Interval>, Option<AccInfo>)> {
+    let geom = p.window.geom.as_ref().expect("infer_shapes runs first");
+    let channels = geom.in_channels;
+    let mut out = Vec::with_capacity(geom.positions() * channels);
+    for pos in 0..geom.positions() {
+        for ch in 0..channels {
+            let win = p.window_of(pos, ch);
+            let r = match &p.kind {
+                crate::ir::PoolKind::Max => win
+                    .iter()
+                    .map(|&i| x[i])
+                    .reduce(|a, b| (a.0.max(b.0), a.1.max(b.1)))?,
+                crate::ir::PoolKind::Avg { .. } => {
+                    let sum = win.iter().try_fold((0, 0), |s, &i| add(s, x[i]))?;
+                    scale(sum, p.reciprocal(p.count(win.len())))?
+                }
+            };
+            out.push(r);
+        }
+    }
+    let frac = match &p.kind {
+        crate::ir::PoolKind::Max => frac,
+        crate::ir::PoolKind::Avg { divisor_type, .. } => frac + divisor_type.format.frac,
+    };
+    Some((frac, out, None))
 }

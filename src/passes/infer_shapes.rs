@@ -63,6 +63,11 @@ impl Pass for InferShapes {
                     .shape
                     .clone()
                     .expect("inputs are given a shape by the front end"),
+                Op::Pool(p) => {
+                    let (shape, geom) = pool_shape(name, p, &ins[0])?;
+                    conv_geom = Some(geom);
+                    shape
+                }
                 Op::Dense(d) if d.conv.is_some() => {
                     let (shape, geom) = conv_shape(name, d, &ins[0])?;
                     conv_geom = Some(geom);
@@ -186,12 +191,79 @@ impl Pass for InferShapes {
             if let Some(op) = resolved {
                 node.op = op;
             }
-            if let (Op::Dense(d), Some(geom)) = (&mut node.op, conv_geom) {
-                d.conv.as_mut().expect("a convolution").geom = Some(geom);
+            match (&mut node.op, conv_geom) {
+                (Op::Dense(d), Some(geom)) => {
+                    d.conv.as_mut().expect("a convolution").geom = Some(geom);
+                }
+                (Op::Pool(p), Some(geom)) => {
+                    p.window.groups = geom.in_channels;
+                    p.window.geom = Some(geom);
+                }
+                _ => {}
             }
         }
         Ok(())
     }
+}
+
+/// A window op's operand must be `rank` spatial axes, then channels.
+fn spatial_input(name: &str, rank: usize, ins: &[usize]) -> Result<(), PassError> {
+    if ins.len() == rank + 1 {
+        return Ok(());
+    }
+    Err(PassError::model(
+        name,
+        "input",
+        format!(
+            "needs a {}-dimensional input (spatial axes, then channels), got shape {ins:?}",
+            rank + 1
+        ),
+    )
+    .with_help("reshape the input to [length, channels] (1-D) or [height, width, channels] (2-D)"))
+}
+
+/// A pooling layer's output shape (positions, then the input's channels)
+/// and window geometry.
+fn pool_shape(
+    name: &str,
+    p: &crate::ir::Pool,
+    ins: &[usize],
+) -> Result<(Vec<usize>, crate::ir::ConvGeom), PassError> {
+    let w = &p.window;
+    let rank = w.kernel.len();
+    spatial_input(name, rank, ins)?;
+    let (output, pad_before) = w.resolve(&ins[..rank]).map_err(|a| {
+        PassError::model(
+            name,
+            "kernel_size",
+            format!(
+                "the window ({} taps) is wider than axis {a} of the input {ins:?} with its padding",
+                w.kernel[a]
+            ),
+        )
+    })?;
+    // a window wholly in the padding has nothing to pool
+    if let Some(a) = (0..rank).find(|&a| {
+        pad_before[a] >= w.kernel[a] || {
+            let last = (output[a] - 1) * w.stride[a] + w.kernel[a];
+            last - pad_before[a] > ins[a] + w.kernel[a] - 1
+        }
+    }) {
+        return Err(PassError::model(
+            name,
+            "padding",
+            format!("a window on axis {a} lies wholly in the padding: pad less than the kernel"),
+        ));
+    }
+    let mut shape = output.clone();
+    shape.push(ins[rank]);
+    let geom = crate::ir::ConvGeom {
+        input: ins[..rank].to_vec(),
+        in_channels: ins[rank],
+        output,
+        pad_before,
+    };
+    Ok((shape, geom))
 }
 
 /// A convolution's output shape (positions, then filters) and geometry
@@ -203,17 +275,7 @@ fn conv_shape(
 ) -> Result<(Vec<usize>, crate::ir::ConvGeom), PassError> {
     let c = d.conv.as_ref().expect("a convolution");
     let rank = c.kernel.len();
-    if ins.len() != rank + 1 {
-        return Err(PassError::model(
-            name,
-            "input",
-            format!(
-                "needs a {}-dimensional input (spatial axes, then channels), got shape {ins:?}",
-                rank + 1
-            ),
-        )
-        .with_help("reshape the input to [length, channels] (conv1d) or [height, width, channels] (conv2d)"));
-    }
+    spatial_input(name, rank, ins)?;
     let channels = ins[rank];
     if !channels.is_multiple_of(c.groups) {
         return Err(PassError::model(

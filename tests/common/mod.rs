@@ -821,6 +821,10 @@ fn conv_net(seed: u64, exact: bool) -> Value {
             }
             _ => {}
         }
+        if let Some(pool) = random_pool(&mut r, &mut spatial, &prev, l, exact) {
+            prev = pool["name"].as_str().unwrap().to_string();
+            layers.push(pool);
+        }
         if channels > 1 && r.below(3) == 0 {
             // the first channels added to the last ones: a branch that
             // slices the channel axis
@@ -853,4 +857,61 @@ fn conv_net(seed: u64, exact: bool) -> Value {
         "format": "neurtl-model", "version": 1, "name": format!("conv_{seed}"),
         "inputs": inputs, "layers": layers, "outputs": ["head", prev],
     })
+}
+
+/// Now and then a max or average pool of `src`, whose spatial extents
+/// `spatial` it updates. With `exact`, an average divides by a power of
+/// two (the whole kernel, padding counted), on a divisor type that holds
+/// it exactly.
+fn random_pool(
+    r: &mut Rng,
+    spatial: &mut [usize],
+    src: &str,
+    l: u64,
+    exact: bool,
+) -> Option<Value> {
+    let rank = spatial.len();
+    let kind = r.below(3);
+    if kind == 2 {
+        return None;
+    }
+    let kernel: Vec<usize> = (0..rank)
+        .map(|_| {
+            if exact && kind == 1 {
+                1 + r.below(2) as usize
+            } else {
+                1 + r.below(3) as usize
+            }
+        })
+        .collect();
+    let stride: Vec<usize> = (0..rank)
+        .map(|a| if r.below(2) == 0 { kernel[a] } else { 1 })
+        .collect();
+    let same = r.below(2) == 0 || (0..rank).any(|a| kernel[a] > spatial[a]);
+    for a in 0..rank {
+        let n = spatial[a];
+        spatial[a] = if same {
+            n.div_ceil(stride[a])
+        } else {
+            (n - kernel[a]) / stride[a] + 1
+        };
+    }
+    let op = match (kind, rank) {
+        (0, 1) => "maxpool1d",
+        (0, _) => "maxpool2d",
+        (_, 1) => "avgpool1d",
+        _ => "avgpool2d",
+    };
+    let mut p = json!({"name": format!("pool{l}"), "op": op, "input": src, "kernel_size": kernel,
+                       "strides": stride, "padding": if same { "same" } else { "valid" }});
+    if kind == 1 {
+        p["count_include_pad"] = json!(exact || r.below(2) == 0);
+        if exact {
+            // 1/4 and 1/2 exactly, in few bits: f64 stays exact downstream
+            p["divisor_type"] = json!("ufixed<4,1>");
+        } else if r.below(2) == 0 {
+            p["divisor_type"] = json!(rand_type(r, 12, Some(false)).0);
+        }
+    }
+    Some(p)
 }
