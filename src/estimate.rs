@@ -217,6 +217,7 @@ impl Estimate {
             luts: (LUTS_PER_ADDER_BIT * (k.adder_logic_bits - k.small_adder_logic_bits) as f64
                 + LUTS_PER_SMALL_ADDER_BIT * k.small_adder_logic_bits as f64
                 + LUTS_PER_LOGIC_BIT * k.logic_bits as f64
+                + k.rom_luts as f64
                 + k.ternary_cells as f64)
                 .round() as u64,
             carry4: carry_cells(k, &crate::backend::timing::XILINX7),

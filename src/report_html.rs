@@ -982,9 +982,12 @@ fn node_box(
     let class = match &node.op {
         Op::Input { .. } => "input",
         Op::Dense(_) | Op::Neurons(_) | Op::Pool(_) => "dense",
-        Op::Relu | Op::LeakyRelu { .. } | Op::HardTanh | Op::HardSigmoid { .. } | Op::Quantize => {
-            "act"
-        }
+        Op::Relu
+        | Op::LeakyRelu { .. }
+        | Op::HardTanh
+        | Op::HardSigmoid { .. }
+        | Op::Table(_)
+        | Op::Quantize => "act",
         Op::Add | Op::Concat | Op::Flatten | Op::Slice { .. } | Op::Reshape { .. } => "wire",
         Op::Argmax | Op::Sign | Op::Threshold(_) | Op::BatchNorm(_) => "decide",
     };

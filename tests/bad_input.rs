@@ -1331,3 +1331,15 @@ fn pool_count_include_pad_is_a_boolean() {
     );
     assert_rejected(&o, &["layer `p`", "`count_include_pad`", "true or false"]);
 }
+
+#[test]
+fn a_table_needs_its_output_type() {
+    let m = model(json!([{"name": "t", "op": "tanh", "input": "x"}]));
+    let o = run("tanh.json", &m);
+    assert_rejected(&o, &["layer `t`", "`output_type`", "tanh is a table"]);
+    let m = model(
+        json!([{"name": "t", "op": "sigmoid", "input": "x", "output_type": "ufixed<8,0>", "table_bits": 40}]),
+    );
+    let o = run("sigbits.json", &m);
+    assert_rejected(&o, &["layer `t`", "`table_bits`", "from 1 to 20"]);
+}

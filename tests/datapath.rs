@@ -187,12 +187,21 @@ fn the_convolution_generator_draws_every_feature() {
         "\"count_include_pad\":false",
         "\"op\":\"prelu\"",
         "\"op\":\"slice\"",
+        "\"table_bits\"",
         "\"accum_type\"",
     ] {
         assert!(
             count(pat) >= 5,
             "only {} of 200 networks have {pat}",
             count(pat)
+        );
+    }
+    for f in common::TABLE_OPS {
+        let pat = format!("\"op\":\"{f}\"");
+        assert!(
+            count(&pat) >= 3,
+            "only {} of 200 networks have {pat}",
+            count(&pat)
         );
     }
     let grouped = texts

@@ -46,6 +46,9 @@ pub struct Counts {
     /// Bits of comparisons and selections outside adders (rounding
     /// increments, saturation, clamps, max, thresholds).
     pub logic_bits: u64,
+    /// LUTs of the activation tables' ROMs, counted as their size, before
+    /// synthesis minimizes them.
+    pub rom_luts: u64,
     /// Threshold-logic cells (`tl-cells` target) and the deepest chain of
     /// them in one layer.
     pub tl_cells: u64,
@@ -255,6 +258,7 @@ pub fn known_low(dp: &super::Datapath, merged: &[bool]) -> (Vec<u32>, Vec<u32>) 
             | Kind::Ge { .. }
             | Kind::Less { .. }
             | Kind::Not(_)
+            | Kind::Table { .. }
             | Kind::TlCell { .. } => (0, 0),
         };
         let w = node.fmt.width;
@@ -393,6 +397,7 @@ pub fn unloaded_low(
                 need(*b, mine);
             }
             Kind::Bit { x, index } => need(*x, *index),
+            Kind::Table { x, rom } => need(*x, dp.roms[*rom as usize].drop),
             kind => {
                 for x in kind.operands() {
                     need(x, 0);
@@ -495,6 +500,12 @@ pub fn count(dp: &super::Datapath, s: &super::schedule::Schedule, unread: &[u32]
                 c.logic_bits += in_w(a);
             }
             Kind::Mux { .. } => c.logic_bits += w,
+            // per output bit a LUT6 per 64 entries (the MUXF7/F8 that
+            // join them are free); synthesis shrinks smooth tables
+            Kind::Table { rom, .. } => {
+                let a = dp.roms[*rom as usize].address_bits();
+                c.rom_luts += w << a.saturating_sub(6);
+            }
             Kind::TlCell { inputs, .. } => {
                 c.tl_cells += 1;
                 tl_depth[i] = 1 + inputs

@@ -39,6 +39,7 @@ pub fn unread_low(dp: &Datapath) -> Vec<u32> {
                 need(*x, k);
             }
             Kind::Bit { x, index } => need(*x, *index),
+            Kind::Table { x, rom } => need(*x, dp.roms[*rom as usize].drop),
             Kind::Mux { sel, a, b } => {
                 need(*sel, 0);
                 need(*a, mine);

@@ -129,6 +129,7 @@ impl<'a> Interpreter<'a> {
                     if x >= 0 { x << shift } else { x * alpha }
                 }
                 Kind::Ge { x, t } => (v(*x) >= *t) as i128,
+                Kind::Table { x, rom } => self.dp.roms[*rom as usize].lookup(v(*x)),
                 Kind::Less { a, b } => (v(*a) < v(*b)) as i128,
                 Kind::Mux { sel, a, b } => {
                     if v(*sel) != 0 {

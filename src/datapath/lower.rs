@@ -326,6 +326,19 @@ impl Lower<'_> {
                 vec![self.argmax(&x)]
             }
             Op::Pool(p) => self.pool(n, p),
+            Op::Table(t) => {
+                let rom = self
+                    .dp
+                    .rom(t.rom.as_ref().expect("built by infer_precision"));
+                let frac = node.cast.expect("a table has an output type").format.frac;
+                let x = self.numeric(n, 0);
+                x.into_iter()
+                    .map(|v| V {
+                        id: self.dp.node(Kind::Table { x: v.id, rom }, frac),
+                        frac,
+                    })
+                    .collect()
+            }
         }
     }
 

@@ -159,6 +159,11 @@ pub enum Kind {
     /// `2b − 1` of a bit: the −1/+1 value of a bipolar element, two
     /// signed bits `{~b, 1}`, wiring only.
     Bipolar(NodeId),
+    /// A read-only memory: `roms[rom].lookup(x)` ([`crate::ir::Rom`]).
+    Table {
+        x: NodeId,
+        rom: u32,
+    },
     /// A threshold gate: `[Σ weights·inputs ≥ threshold]` over bits.
     TlCell {
         inputs: Vec<NodeId>,
@@ -184,6 +189,7 @@ impl Kind {
             | Kind::Clamp { x, .. }
             | Kind::Leaky { x, .. }
             | Kind::Ge { x, .. }
+            | Kind::Table { x, .. }
             | Kind::Bit { x, .. } => fixed(&[*x]),
             Kind::Not(x) | Kind::Bipolar(x) => fixed(&[*x]),
             Kind::Less { a, b } => fixed(&[*a, *b]),
@@ -302,6 +308,8 @@ pub struct Datapath {
     /// The folded PE array (`--target tl-pe`), whose result banks the
     /// [`Kind::Bank`] nodes read.
     pub fold: Option<Box<fold::Fold>>,
+    /// The contents of every [`Kind::Table`], each once.
+    pub roms: Vec<crate::ir::Rom>,
     /// The layer new nodes are attributed to.
     current: u32,
     /// Every node by the hash of its kind, for structural hashing.
@@ -557,6 +565,10 @@ impl Datapath {
                 let r = n(*x).range;
                 (Format::new(true, 2, 0), (2 * r.0 - 1, 2 * r.1 - 1), 1)
             }
+            Kind::Table { x, rom } => {
+                let range = self.roms[*rom as usize].range_over(n(*x).range);
+                (fit(range, frac), range, 0)
+            }
         };
         let low = if range.0 == range.1 {
             fmt.width
@@ -569,6 +581,15 @@ impl Datapath {
             range,
             low,
         }
+    }
+
+    /// The index of table `rom` in [`Datapath::roms`], added if new.
+    pub fn rom(&mut self, rom: &crate::ir::Rom) -> u32 {
+        let at = self.roms.iter().position(|r| r == rom).unwrap_or_else(|| {
+            self.roms.push(rom.clone());
+            self.roms.len() - 1
+        });
+        at as u32
     }
 
     /// Element `index` of model input `port`, in wire format `fmt` with
@@ -702,6 +723,7 @@ fn remap(kind: Kind, map: &[NodeId]) -> Kind {
         Kind::Bit { x, index } => Kind::Bit { x: m(x), index },
         Kind::Not(x) => Kind::Not(m(x)),
         Kind::Bipolar(x) => Kind::Bipolar(m(x)),
+        Kind::Table { x, rom } => Kind::Table { x: m(x), rom },
         Kind::TlCell {
             inputs,
             weights,

@@ -97,6 +97,12 @@ pub fn settle_kind(dp: &Datapath, id: NodeId, kind: &Kind, t: Arrival) -> Arriva
         Kind::Ge { x, .. } => timing::compare(t, in_w(*x)),
         Kind::Less { a, .. } => timing::compare(t, in_w(*a)),
         Kind::Mux { .. } | Kind::TlCell { .. } => timing::lut(t),
+        // a LUT6 per output bit and six address bits, then a 4:1 mux
+        // level (MUXF7/F8, or LUTs) per two more
+        Kind::Table { rom, .. } => {
+            let a = dp.roms[*rom as usize].address_bits();
+            (0..1 + a.saturating_sub(6).div_ceil(2)).fold(t, |t, _| timing::lut(t))
+        }
         Kind::Bit { .. } | Kind::Not(_) | Kind::Bipolar(_) => t,
     }
 }

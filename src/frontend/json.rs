@@ -95,6 +95,7 @@ pub fn parse_model(text: &str) -> Result<Graph, FrontendError> {
             "conv1d" => Op::Dense(l.conv(obj, 1)?),
             "conv2d" => Op::Dense(l.conv(obj, 2)?),
             "maxpool1d" | "maxpool2d" | "avgpool1d" | "avgpool2d" => l.pool(obj, opname)?,
+            f if crate::ir::TableFn::from_name(f).is_some() => l.table(obj, f, cast.is_some())?,
             "batchnorm" => Op::BatchNorm(l.batchnorm(obj)?),
             "relu" => Op::Relu,
             "leaky_relu" => Op::LeakyRelu {
@@ -141,7 +142,7 @@ pub fn parse_model(text: &str) -> Result<Graph, FrontendError> {
                 return Err(l.e(
                     "op",
                     format!(
-                        "unknown op `{other}`; known ops: dense, conv1d, conv2d, maxpool1d, maxpool2d, avgpool1d, avgpool2d, batchnorm, relu, leaky_relu, prelu, hard_tanh, hard_sigmoid, quantize, add, concat, flatten, slice, reshape, argmax, sign, threshold"
+                        "unknown op `{other}`; known ops: dense, conv1d, conv2d, maxpool1d, maxpool2d, avgpool1d, avgpool2d, sigmoid, tanh, gelu, silu, softplus, exp, reciprocal, batchnorm, relu, leaky_relu, prelu, hard_tanh, hard_sigmoid, quantize, add, concat, flatten, slice, reshape, argmax, sign, threshold"
                     ),
                 ));
             }
@@ -335,6 +336,9 @@ fn op_fields(op: &str) -> &'static [&'static str] {
             "count_include_pad",
             "divisor_type",
         ],
+        "sigmoid" | "tanh" | "gelu" | "silu" | "softplus" | "exp" | "reciprocal" => {
+            &["input", "table_bits"]
+        }
         "batchnorm" => &["input", "gamma", "beta", "mean", "var", "epsilon"],
         "leaky_relu" | "prelu" => &["input", "alpha", "alpha_type"],
         "hard_sigmoid" => &["input", "slope", "slope_type", "offset"],
@@ -647,6 +651,30 @@ impl Ctx {
             geom: None,
         };
         self.dense_with(obj, filters, weights, Some(Box::new(conv)))
+    }
+    /// A table activation; its entries are on the output type's grid, so
+    /// the type is required.
+    fn table(&self, obj: &Map<String, Value>, op: &str, typed: bool) -> Result<Op, FrontendError> {
+        if !typed {
+            return Err(self.e(
+                "output_type",
+                format!("{op} is a table onto its output type's grid: give the output_type"),
+            ));
+        }
+        let bits = match obj.get("table_bits") {
+            None => crate::ir::table::TABLE_BITS,
+            Some(v) => v.as_u64().filter(|b| (1..=20).contains(b)).ok_or_else(|| {
+                self.e(
+                    "table_bits",
+                    format!("must be an integer from 1 to 20, got {v}"),
+                )
+            })? as u32,
+        };
+        Ok(Op::Table(crate::ir::Table {
+            func: crate::ir::TableFn::from_name(op).expect("a table op"),
+            bits,
+            rom: None,
+        }))
     }
     /// A pooling layer: windows as a convolution's, strides by default the
     /// kernel (Keras' and PyTorch's default).

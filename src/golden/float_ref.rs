@@ -56,6 +56,7 @@ impl FloatModel {
                 }
                 Op::Dense(d) if d.conv.is_some() => conv(d, &node.shape, args[0]),
                 Op::Pool(p) => pool(p, &node.shape, args[0]),
+                Op::Table(t) => args[0].iter().map(|&x| t.func.eval(x)).collect(),
                 Op::Dense(d) => d
                     .weights
                     .iter()

@@ -56,6 +56,10 @@ enum Kernel {
         /// Empty for max pooling.
         recip: Vec<i128>,
     },
+    /// `rom.lookup(x)`.
+    Table {
+        rom: crate::ir::Rom,
+    },
     Relu,
     /// One α, or one per channel (the last axis).
     Leaky {
@@ -282,6 +286,9 @@ impl Golden {
                 }
                 Op::BatchNorm(_) => unreachable!("lowered IR has no batchnorm"),
                 Op::Pool(p) => pool_kernel(p),
+                Op::Table(t) => Kernel::Table {
+                    rom: t.rom.clone().expect("built by infer_precision"),
+                },
                 Op::Relu => Kernel::Relu,
                 Op::LeakyRelu {
                     alpha_type,
@@ -586,6 +593,11 @@ impl Golden {
                         }
                         dst[j] = T::from(s);
                     }
+                }
+            }
+            Kernel::Table { rom } => {
+                for (d, &x) in dst.iter_mut().zip(arg(0)) {
+                    *d = T::from(rom.lookup(x.to()));
                 }
             }
             Kernel::Pool { windows, recip } => {

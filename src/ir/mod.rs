@@ -26,6 +26,7 @@
 mod conv;
 pub mod interval;
 pub mod print;
+pub mod table;
 mod threshold;
 pub mod tree;
 pub mod verify;
@@ -36,6 +37,7 @@ use petgraph::stable_graph::{NodeIndex, StableDiGraph};
 use petgraph::visit::EdgeRef;
 
 pub use conv::{Conv, ConvGeom, Padding, Pool, PoolKind};
+pub use table::{Rom, Table, TableFn};
 pub use verify::{Lowered, VerifyError};
 
 /// A raw-value interval `[lo, hi]` (inclusive), at the node's format.
@@ -244,6 +246,9 @@ pub enum Op {
     Reshape {
         shape: Vec<Option<usize>>,
     },
+    /// An activation by table over the input's grid, onto the node's
+    /// `output_type` (required); see [`table`].
+    Table(Table),
     /// Max or average pooling over a channels-last operand; see [`Pool`].
     Pool(Pool),
     /// Index of the largest element; the lowest index wins ties.
@@ -283,6 +288,7 @@ impl Op {
                 (PoolKind::Avg { .. }, 1) => "avgpool1d",
                 (PoolKind::Avg { .. }, _) => "avgpool2d",
             },
+            Op::Table(t) => t.func.name(),
             Op::Argmax => "argmax",
             Op::Sign => "sign",
             Op::Threshold(_) => "threshold",
@@ -306,6 +312,7 @@ impl Op {
             | Op::Slice { .. }
             | Op::Reshape { .. }
             | Op::Pool(_)
+            | Op::Table(_)
             | Op::Argmax
             | Op::Sign
             | Op::Threshold(_)

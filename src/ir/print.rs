@@ -34,6 +34,12 @@ pub fn print(g: &Graph) -> String {
                     let _ = write!(s, " type={ty}");
                 }
             }
+            Op::Table(t) => {
+                let _ = write!(s, " table_bits={}", t.bits);
+                if let Some(r) = &t.rom {
+                    let _ = write!(s, " entries={} dropped_bits={}", r.entries.len(), r.drop);
+                }
+            }
             Op::Pool(p) => {
                 let w = &p.window;
                 let _ = write!(

@@ -57,6 +57,7 @@ impl Pass for InferPrecision {
             let wide = |field: &str| too_wide(&name, field);
             let in_bipolar: Vec<bool> = ops.iter().map(|&o| g.node(o).bipolar).collect();
             let mut threshold = None;
+            let mut table = None;
             // The op's exact result: (frac, per-element intervals).
             let (frac, ranges, acc) = match &g.node(n).op {
                 Op::Input { ty } => {
@@ -192,6 +193,21 @@ impl Pass for InferPrecision {
                     in_rng[0].iter().map(|&r| interval::relu(r).out).collect(),
                     None,
                 ),
+                Op::Table(t) => {
+                    let ty = g
+                        .node(n)
+                        .cast
+                        .expect("the front end requires an output_type");
+                    let hull = in_rng[0]
+                        .iter()
+                        .copied()
+                        .reduce(interval::hull)
+                        .expect("an element");
+                    let rom = crate::ir::Rom::build(t.func, in_fmt[0].frac, hull, t.bits, &ty);
+                    let out = in_rng[0].iter().map(|&r| rom.range_over(r)).collect();
+                    table = Some(rom);
+                    (ty.format.frac, out, None)
+                }
                 Op::Pool(p) => {
                     pool(p, in_fmt[0].frac, &in_rng[0]).ok_or_else(|| wide("divisor_type"))?
                 }
@@ -331,6 +347,9 @@ impl Pass for InferPrecision {
                     && matches!(d.accum, Accum::Auto)
                     && self.0 != Target::Mac;
                 d.acc = Some(acc);
+            }
+            if let (Some(rom), Op::Table(t)) = (table, &mut node.op) {
+                t.rom = Some(rom);
             }
             if let (Some((raw, out, _)), Op::Threshold(t)) = (threshold, &mut node.op) {
                 t.raw = Some(raw);

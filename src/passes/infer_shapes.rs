@@ -149,9 +149,12 @@ impl Pass for InferShapes {
                     }
                     ins[0].clone()
                 }
-                Op::Relu | Op::HardTanh | Op::HardSigmoid { .. } | Op::Quantize | Op::Sign => {
-                    ins[0].clone()
-                }
+                Op::Relu
+                | Op::HardTanh
+                | Op::HardSigmoid { .. }
+                | Op::Table(_)
+                | Op::Quantize
+                | Op::Sign => ins[0].clone(),
                 Op::Neurons(_) => unreachable!("fuse_neurons runs after shape inference"),
                 Op::Threshold(t) => {
                     if let Thresholds::Given(rows) = &t.thresholds {

@@ -688,6 +688,17 @@ pub fn random_conv_exact(seed: u64) -> Value {
     conv_net(seed, true)
 }
 
+/// The table activations, by op name.
+pub const TABLE_OPS: [&str; 7] = [
+    "sigmoid",
+    "tanh",
+    "gelu",
+    "silu",
+    "softplus",
+    "exp",
+    "reciprocal",
+];
+
 fn conv_net(seed: u64, exact: bool) -> Value {
     let mut r = Rng::new(seed.wrapping_mul(0x9E3779B97F4A7C15) ^ 0xc0117);
     let rank = 1 + r.below(2) as usize;
@@ -817,6 +828,18 @@ fn conv_net(seed: u64, exact: bool) -> Value {
                     p["output_type"] = json!(rand_type(&mut r, 10, Some(false)).0);
                 }
                 layers.push(p);
+                prev = act;
+            }
+            // a table activation: not exact, so not on the exact grid
+            0 if !exact => {
+                let f = TABLE_OPS[r.below(TABLE_OPS.len() as u64) as usize];
+                let mut t = json!({"name": act, "op": f, "input": prev,
+                                   "output_type": rand_type(&mut r, 12, None).0});
+                if r.below(3) == 0 {
+                    // a small table: low bits dropped first
+                    t["table_bits"] = json!(2 + r.below(6));
+                }
+                layers.push(t);
                 prev = act;
             }
             _ => {}

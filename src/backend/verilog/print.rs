@@ -237,6 +237,8 @@ struct Printer<'a> {
     next: usize,
     /// The primitives printed by `inst_num`.
     nums: &'a NumInsts,
+    /// The tables instantiated, printed as modules after the top.
+    roms: BTreeSet<u32>,
 }
 
 /// A primitive whose parameters are all numbers, given in this order.
@@ -334,6 +336,7 @@ fn print_frame(
         sunk: vec![],
         next: 0,
         nums: &NumInsts::new(),
+        roms: BTreeSet::new(),
     };
     p.ports(name, &header);
     for (i, &u) in unread.iter().enumerate() {
@@ -347,6 +350,9 @@ fn print_frame(
     p.outputs();
     p.sink();
     p.body.push_str("endmodule\n");
+    for &k in &p.roms {
+        rom_module(&mut p.body, name, k, &dp.roms[k as usize]);
+    }
     let mut out = p.out;
     out.text = p.body;
     out
@@ -650,6 +656,7 @@ impl Printer<'_> {
                     &[("s", s), ("a", ea), ("b", eb), ("y", y)],
                 );
             }
+            Kind::Table { x, rom } => self.table(id, *x, *rom, at),
             Kind::Bit { x, index } => {
                 let e = self.read(*x, at, Some(*index));
                 self.assign(y, format!("{e}[{index}]"));
@@ -783,6 +790,50 @@ impl Printer<'_> {
     }
 
     /// How late a node of cycle `at` reads `x` (constants: never).
+    /// A table read: the address is `x` without its dropped low bits,
+    /// sign- or zero-extended (or cut) to the ROM's address width; the
+    /// ROM's word is cut to this node's width, which holds its value.
+    fn table(&mut self, id: NodeId, x: NodeId, k: u32, at: u32) {
+        let rom = &self.dp.roms[k as usize];
+        let (aw, ow) = rom_widths(rom);
+        let fx = self.dp.fmt(x);
+        let drop = rom.drop.min(fx.width - 1);
+        let d = self.delay_of(x, at);
+        self.reads.add_bits(x, d, bit_range(drop, fx.width));
+        let xw = Wire::Node(x, d);
+        let kept = fx.width - drop;
+        let addr = if kept >= aw {
+            format!("{xw}[{}:{drop}]", drop + aw - 1)
+        } else {
+            let fill = if fx.signed {
+                format!("{xw}[{}]", fx.width - 1)
+            } else {
+                "1'b0".into()
+            };
+            format!(
+                "{{{{{}{{{fill}}}}}, {xw}[{}:{drop}]}}",
+                aw - kept,
+                fx.width - 1
+            )
+        };
+        let (a, r) = (format!("{}_a", name(id, 0)), format!("{}_r", name(id, 0)));
+        let _ = writeln!(self.body, "  wire [{}:0] {a} = {addr};", aw - 1);
+        let _ = writeln!(self.body, "  wire [{}:0] {r};", ow - 1);
+        let module = format!("{}_rom{k}", self.top);
+        write_inst(
+            &mut self.body,
+            &module,
+            self.next,
+            std::iter::empty(),
+            &[("a", &a as &dyn Emit), ("y", &r)],
+        );
+        self.next += 1;
+        self.roms.insert(k);
+        let w = self.dp.fmt(id).width;
+        self.assign(name(id, 0), format!("{r}[{}:0]", w - 1));
+        self.sink_bits(&r, w, ow);
+    }
+
     fn delay_of(&self, x: NodeId, at: u32) -> u32 {
         if is_const(self.dp, x) {
             0
@@ -956,4 +1007,43 @@ impl Printer<'_> {
         let a = format!("{{{}}}", parts.join(", "));
         self.inst("nt_sink", &[("W", total.to_string())], &[("a", a)]);
     }
+}
+
+/// The address and word widths of a ROM: its codes `lo..` and entries as
+/// two's-complement words.
+fn rom_widths(rom: &crate::ir::Rom) -> (u32, u32) {
+    let hi = rom.lo + rom.entries.len() as i128 - 1;
+    let aw = Format::for_interval(rom.lo, hi, 0)
+        .expect("codes fit")
+        .width;
+    let lo = *rom.entries.iter().min().expect("entries");
+    let top = *rom.entries.iter().max().expect("entries");
+    (
+        aw,
+        Format::for_interval(lo, top, 0).expect("entries fit").width,
+    )
+}
+
+/// Module `<top>_rom<k>`: table `k` as a `case` over its codes.
+fn rom_module(b: &mut String, top: &str, k: u32, rom: &crate::ir::Rom) {
+    let (aw, ow) = rom_widths(rom);
+    let _ = writeln!(
+        b,
+        "\n// activation table {k}: {} entries, in the top's file\n/* verilator lint_off DECLFILENAME */\nmodule {top}_rom{k} (\n  input  wire [{}:0] a,\n  output reg  [{}:0] y\n);\n  always @* begin\n    case (a)",
+        rom.entries.len(),
+        aw - 1,
+        ow - 1
+    );
+    for (i, &v) in rom.entries.iter().enumerate() {
+        let _ = writeln!(
+            b,
+            "      {}: y = {};",
+            lit(rom.lo + i as i128, aw),
+            lit(v, ow)
+        );
+    }
+    let _ = writeln!(
+        b,
+        "      default: y = {ow}'h0;\n    endcase\n  end\nendmodule"
+    );
 }
