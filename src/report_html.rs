@@ -987,6 +987,7 @@ fn node_box(
         | Op::HardTanh
         | Op::HardSigmoid { .. }
         | Op::Table(_)
+        | Op::Softmax(_)
         | Op::Quantize => "act",
         Op::Add | Op::Concat | Op::Flatten | Op::Slice { .. } | Op::Reshape { .. } => "wire",
         Op::Argmax | Op::Sign | Op::Threshold(_) | Op::BatchNorm(_) => "decide",

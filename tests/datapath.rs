@@ -188,6 +188,7 @@ fn the_convolution_generator_draws_every_feature() {
         "\"op\":\"prelu\"",
         "\"op\":\"slice\"",
         "\"table_bits\"",
+        "\"op\":\"softmax\"",
         "\"accum_type\"",
     ] {
         assert!(

@@ -158,3 +158,74 @@ fn every_code_of_every_table_is_within_its_stated_error() {
         );
     }
 }
+
+/// Softmax on random rows: every output in [0, 1], within the plan's
+/// stated bound of the f64 softmax, and the float model's largest
+/// element never gets a smaller output than another (the order is kept;
+/// rounding may make two equal).
+#[test]
+fn softmax_stays_in_range_keeps_the_order_and_meets_its_bound() {
+    println!("| row | input | output | samples | max error | bound |");
+    println!("|---|---|---|---|---|---|");
+    for (n, input, output) in [
+        (2, "fixed<8,3>", "ufixed<10,0,rnd,sat>"),
+        (5, "fixed<8,3>", "ufixed<10,0,rnd,sat>"),
+        (10, "fixed<10,4>", "ufixed<8,0,rnd,sat>"),
+        (32, "fixed<12,5>", "ufixed<12,0,rnd,sat>"),
+    ] {
+        let model = serde_json::json!({
+            "format": "neurtl-model", "version": 1, "name": "softmax",
+            "inputs": [{"name": "x", "shape": [n], "type": input}],
+            "layers": [{"name": "y", "op": "softmax", "input": "x", "output_type": output}],
+            "outputs": ["y"],
+        });
+        let c = compile_text(
+            "softmax.json",
+            &model.to_string(),
+            CompileOptions::default(),
+            None,
+        )
+        .unwrap();
+        let g = c.golden().unwrap();
+        let plan = match &c.graph.node(c.graph.find("y").unwrap()).op {
+            neurtl::ir::Op::Softmax(s) => s.plan.clone().unwrap(),
+            _ => unreachable!(),
+        };
+        let bound = plan.error_bound();
+        let (fin, _) = g.input_formats[0];
+        let (fout, _) = g.output_formats[0];
+        let samples = 20_000;
+        let raw = neurtl::vectors::random(&g.input_formats, samples, n as u64);
+        let mut out = vec![];
+        g.run_batch(&raw, &mut out);
+        let mut worst = 0f64;
+        for (x, y) in raw.chunks(n).zip(out.chunks(n)) {
+            let xf: Vec<f64> = x.iter().map(|&r| fin.to_f64(r)).collect();
+            let m = xf.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let e: Vec<f64> = xf.iter().map(|v| (v - m).exp()).collect();
+            let s: f64 = e.iter().sum();
+            let yf: Vec<f64> = y.iter().map(|&r| fout.to_f64(r)).collect();
+            for (k, (&got, &ek)) in yf.iter().zip(&e).enumerate() {
+                assert!(
+                    (0.0..=1.0).contains(&got),
+                    "softmax output {got} outside [0, 1]"
+                );
+                worst = worst.max((got - ek / s).abs());
+                // a larger input never gets a strictly smaller output
+                for (j, &other) in yf.iter().enumerate() {
+                    assert!(
+                        !(xf[k] > xf[j] && got < other),
+                        "x[{k}] = {} > x[{j}] = {} but y {got} < {other}",
+                        xf[k],
+                        xf[j]
+                    );
+                }
+            }
+        }
+        assert!(
+            worst <= bound,
+            "row {n}: error {worst} above the bound {bound}"
+        );
+        println!("| {n} | `{input}` | `{output}` | {samples} | {worst:.3e} | {bound:.3e} |");
+    }
+}

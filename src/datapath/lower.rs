@@ -326,6 +326,13 @@ impl Lower<'_> {
                 vec![self.argmax(&x)]
             }
             Op::Pool(p) => self.pool(n, p),
+            Op::Softmax(sm) => {
+                let plan = sm.plan.as_ref().expect("planned by infer_precision");
+                let x = self.numeric(n, 0);
+                x.chunks(plan.row)
+                    .flat_map(|r| self.softmax_row(r, plan))
+                    .collect()
+            }
             Op::Table(t) => {
                 let rom = self
                     .dp
@@ -405,6 +412,62 @@ impl Lower<'_> {
                 }
             })
             .collect()
+    }
+
+    /// One softmax row, the steps of `ir::Softmax` as datapath nodes: the
+    /// row's max, each difference clamped from below, its exponential,
+    /// their exact sum, its logarithm, each difference less the logarithm
+    /// clamped to `[t_min, 0]`, and its exponential on the output grid.
+    fn softmax_row(&mut self, x: &[V], plan: &crate::ir::SoftmaxPlan) -> Vec<V> {
+        let roms = [&plan.exp, &plan.log, &plan.out].map(|r| self.dp.rom(r));
+        let fracs = plan.fracs;
+        let m = self.max_tree(x.to_vec());
+        let d: Vec<V> = x
+            .iter()
+            .map(|&v| {
+                let diff = self.add(v, m, true);
+                self.bound(diff, Some(plan.d_min), None)
+            })
+            .collect();
+        let e: Vec<V> = d
+            .iter()
+            .map(|&v| self.table(v, roms[0], fracs[0]))
+            .collect();
+        let sum = self.sum_tree(e).expect("a row");
+        let sum = self.bound(sum, Some(1), None);
+        let l = self.table(sum, roms[1], fracs[1]);
+        d.into_iter()
+            .map(|v| {
+                let t = self.add(v, l, true);
+                let t = self.bound(t, Some(plan.t_min), Some(0));
+                self.table(t, roms[2], fracs[2])
+            })
+            .collect()
+    }
+
+    /// `clamp(v, lo, hi)` on `v`'s grid, the bounds its interval can pass
+    /// only.
+    fn bound(&mut self, v: V, lo: Option<i128>, hi: Option<i128>) -> V {
+        let (a, b) = self.dp.range(v.id);
+        let lo = lo.filter(|&l| a < l);
+        let hi = hi.filter(|&h| b > h);
+        self.clamp(
+            v,
+            interval::Clamp {
+                shift: 0,
+                lo,
+                hi,
+                out: (0, 0),
+            },
+        )
+    }
+
+    /// `rom[v]`, raw on `frac` bits.
+    fn table(&mut self, v: V, rom: u32, frac: i32) -> V {
+        V {
+            id: self.dp.node(Kind::Table { x: v.id, rom }, frac),
+            frac,
+        }
     }
 
     /// The largest of `x` (all on one grid): a balanced tree of `a < b ?

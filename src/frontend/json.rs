@@ -96,6 +96,7 @@ pub fn parse_model(text: &str) -> Result<Graph, FrontendError> {
             "conv2d" => Op::Dense(l.conv(obj, 2)?),
             "maxpool1d" | "maxpool2d" | "avgpool1d" | "avgpool2d" => l.pool(obj, opname)?,
             f if crate::ir::TableFn::from_name(f).is_some() => l.table(obj, f, cast.is_some())?,
+            "softmax" => l.softmax(obj, cast.is_some())?,
             "batchnorm" => Op::BatchNorm(l.batchnorm(obj)?),
             "relu" => Op::Relu,
             "leaky_relu" => Op::LeakyRelu {
@@ -142,7 +143,7 @@ pub fn parse_model(text: &str) -> Result<Graph, FrontendError> {
                 return Err(l.e(
                     "op",
                     format!(
-                        "unknown op `{other}`; known ops: dense, conv1d, conv2d, maxpool1d, maxpool2d, avgpool1d, avgpool2d, sigmoid, tanh, gelu, silu, softplus, exp, reciprocal, batchnorm, relu, leaky_relu, prelu, hard_tanh, hard_sigmoid, quantize, add, concat, flatten, slice, reshape, argmax, sign, threshold"
+                        "unknown op `{other}`; known ops: dense, conv1d, conv2d, maxpool1d, maxpool2d, avgpool1d, avgpool2d, sigmoid, tanh, gelu, silu, softplus, exp, reciprocal, log, softmax, batchnorm, relu, leaky_relu, prelu, hard_tanh, hard_sigmoid, quantize, add, concat, flatten, slice, reshape, argmax, sign, threshold"
                     ),
                 ));
             }
@@ -336,9 +337,10 @@ fn op_fields(op: &str) -> &'static [&'static str] {
             "count_include_pad",
             "divisor_type",
         ],
-        "sigmoid" | "tanh" | "gelu" | "silu" | "softplus" | "exp" | "reciprocal" => {
+        "sigmoid" | "tanh" | "gelu" | "silu" | "softplus" | "exp" | "reciprocal" | "log" => {
             &["input", "table_bits"]
         }
+        "softmax" => &["input", "table_bits", "exp_type", "log_type"],
         "batchnorm" => &["input", "gamma", "beta", "mean", "var", "epsilon"],
         "leaky_relu" | "prelu" => &["input", "alpha", "alpha_type"],
         "hard_sigmoid" => &["input", "slope", "slope_type", "offset"],
@@ -655,13 +657,41 @@ impl Ctx {
     /// A table activation; its entries are on the output type's grid, so
     /// the type is required.
     fn table(&self, obj: &Map<String, Value>, op: &str, typed: bool) -> Result<Op, FrontendError> {
+        Ok(Op::Table(crate::ir::Table {
+            func: crate::ir::TableFn::from_name(op).expect("a table op"),
+            bits: self.table_bits(obj, op, typed)?,
+            rom: None,
+        }))
+    }
+    /// A softmax: its tables' types, and the output type it ends on.
+    fn softmax(&self, obj: &Map<String, Value>, typed: bool) -> Result<Op, FrontendError> {
+        use crate::ir::table::{SOFTMAX_EXP_TYPE, SOFTMAX_LOG_TYPE};
+        let bits = self.table_bits(obj, "softmax", typed)?;
+        let ty = |field: &str, default: &str| match obj.get(field) {
+            None => Ok(crate::fixed::parse_type(default).expect("a valid type")),
+            Some(_) => self.ty(obj, field),
+        };
+        Ok(Op::Softmax(crate::ir::Softmax {
+            exp_type: ty("exp_type", SOFTMAX_EXP_TYPE)?,
+            log_type: ty("log_type", SOFTMAX_LOG_TYPE)?,
+            bits,
+            plan: None,
+        }))
+    }
+    /// `table_bits` of a table op, which needs an output type.
+    fn table_bits(
+        &self,
+        obj: &Map<String, Value>,
+        op: &str,
+        typed: bool,
+    ) -> Result<u32, FrontendError> {
         if !typed {
             return Err(self.e(
                 "output_type",
                 format!("{op} is a table onto its output type's grid: give the output_type"),
             ));
         }
-        let bits = match obj.get("table_bits") {
+        Ok(match obj.get("table_bits") {
             None => crate::ir::table::TABLE_BITS,
             Some(v) => v.as_u64().filter(|b| (1..=20).contains(b)).ok_or_else(|| {
                 self.e(
@@ -669,12 +699,7 @@ impl Ctx {
                     format!("must be an integer from 1 to 20, got {v}"),
                 )
             })? as u32,
-        };
-        Ok(Op::Table(crate::ir::Table {
-            func: crate::ir::TableFn::from_name(op).expect("a table op"),
-            bits,
-            rom: None,
-        }))
+        })
     }
     /// A pooling layer: windows as a convolution's, strides by default the
     /// kernel (Keras' and PyTorch's default).

@@ -57,6 +57,15 @@ impl FloatModel {
                 Op::Dense(d) if d.conv.is_some() => conv(d, &node.shape, args[0]),
                 Op::Pool(p) => pool(p, &node.shape, args[0]),
                 Op::Table(t) => args[0].iter().map(|&x| t.func.eval(x)).collect(),
+                Op::Softmax(_) => {
+                    let row = *node
+                        .shape
+                        .as_ref()
+                        .expect("shapes")
+                        .last()
+                        .expect("an axis");
+                    args[0].chunks(row).flat_map(softmax).collect()
+                }
                 Op::Dense(d) => d
                     .weights
                     .iter()
@@ -220,4 +229,12 @@ fn pool(p: &Pool, shape: &Option<Vec<usize>>, x: &[f64]) -> Vec<f64> {
         }
     }
     y
+}
+
+/// Softmax of one row in f64, shifted by its largest element first.
+fn softmax(x: &[f64]) -> Vec<f64> {
+    let m = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let e: Vec<f64> = x.iter().map(|&v| (v - m).exp()).collect();
+    let s: f64 = e.iter().sum();
+    e.into_iter().map(|v| v / s).collect()
 }

@@ -60,6 +60,10 @@ enum Kernel {
     Table {
         rom: crate::ir::Rom,
     },
+    /// `SoftmaxPlan::row` on every row.
+    Softmax {
+        plan: crate::ir::SoftmaxPlan,
+    },
     Relu,
     /// One α, or one per channel (the last axis).
     Leaky {
@@ -286,6 +290,9 @@ impl Golden {
                 }
                 Op::BatchNorm(_) => unreachable!("lowered IR has no batchnorm"),
                 Op::Pool(p) => pool_kernel(p),
+                Op::Softmax(sm) => Kernel::Softmax {
+                    plan: sm.plan.clone().expect("planned by infer_precision"),
+                },
                 Op::Table(t) => Kernel::Table {
                     rom: t.rom.clone().expect("built by infer_precision"),
                 },
@@ -593,6 +600,16 @@ impl Golden {
                         }
                         dst[j] = T::from(s);
                     }
+                }
+            }
+            Kernel::Softmax { plan } => {
+                let x: Vec<i128> = arg(0).iter().map(|v| v.to()).collect();
+                let mut y = vec![0; x.len()];
+                for (xr, yr) in x.chunks(plan.row).zip(y.chunks_mut(plan.row)) {
+                    plan.row(xr, yr);
+                }
+                for (d, v) in dst.iter_mut().zip(y) {
+                    *d = T::from(v);
                 }
             }
             Kernel::Table { rom } => {

@@ -37,7 +37,7 @@ use petgraph::stable_graph::{NodeIndex, StableDiGraph};
 use petgraph::visit::EdgeRef;
 
 pub use conv::{Conv, ConvGeom, Padding, Pool, PoolKind};
-pub use table::{Rom, Table, TableFn};
+pub use table::{Rom, Softmax, SoftmaxPlan, Table, TableFn};
 pub use verify::{Lowered, VerifyError};
 
 /// A raw-value interval `[lo, hi]` (inclusive), at the node's format.
@@ -249,6 +249,8 @@ pub enum Op {
     /// An activation by table over the input's grid, onto the node's
     /// `output_type` (required); see [`table`].
     Table(Table),
+    /// Softmax over the last axis by tables; see [`Softmax`].
+    Softmax(Softmax),
     /// Max or average pooling over a channels-last operand; see [`Pool`].
     Pool(Pool),
     /// Index of the largest element; the lowest index wins ties.
@@ -289,6 +291,7 @@ impl Op {
                 (PoolKind::Avg { .. }, _) => "avgpool2d",
             },
             Op::Table(t) => t.func.name(),
+            Op::Softmax(_) => "softmax",
             Op::Argmax => "argmax",
             Op::Sign => "sign",
             Op::Threshold(_) => "threshold",
@@ -313,6 +316,7 @@ impl Op {
             | Op::Reshape { .. }
             | Op::Pool(_)
             | Op::Table(_)
+            | Op::Softmax(_)
             | Op::Argmax
             | Op::Sign
             | Op::Threshold(_)

@@ -34,6 +34,13 @@ pub fn print(g: &Graph) -> String {
                     let _ = write!(s, " type={ty}");
                 }
             }
+            Op::Softmax(sm) => {
+                let _ = write!(
+                    s,
+                    " exp={} log={} table_bits={}",
+                    sm.exp_type, sm.log_type, sm.bits
+                );
+            }
             Op::Table(t) => {
                 let _ = write!(s, " table_bits={}", t.bits);
                 if let Some(r) = &t.rom {

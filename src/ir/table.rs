@@ -31,10 +31,13 @@ pub enum TableFn {
     /// `1/x`; `1/0` is `+∞`, which the output type's overflow mode
     /// turns into its largest value (or wraps: use a saturating type).
     Reciprocal,
+    /// `ln x`; `ln 0` is `−∞` (the output type's smallest value when it
+    /// saturates).
+    Ln,
 }
 
 impl TableFn {
-    pub const ALL: [TableFn; 7] = [
+    pub const ALL: [TableFn; 8] = [
         TableFn::Sigmoid,
         TableFn::Tanh,
         TableFn::Gelu,
@@ -42,6 +45,7 @@ impl TableFn {
         TableFn::Softplus,
         TableFn::Exp,
         TableFn::Reciprocal,
+        TableFn::Ln,
     ];
 
     /// The op name in model JSON.
@@ -54,6 +58,7 @@ impl TableFn {
             TableFn::Softplus => "softplus",
             TableFn::Exp => "exp",
             TableFn::Reciprocal => "reciprocal",
+            TableFn::Ln => "log",
         }
     }
 
@@ -73,6 +78,7 @@ impl TableFn {
             TableFn::Softplus => x.max(0.0) + (-x.abs()).exp().ln_1p(),
             TableFn::Exp => x.exp(),
             TableFn::Reciprocal => 1.0 / x,
+            TableFn::Ln => x.ln(),
         }
     }
 }
@@ -239,5 +245,154 @@ mod tests {
         let rom = Rom::build(TableFn::Reciprocal, 2, (0, 3), 12, &out);
         assert_eq!(rom.lookup(0), 255);
         assert_eq!(rom.lookup(2), 32); // 1/0.5 = 2 on 4 fractional bits
+    }
+}
+
+/// Softmax over the last axis, by tables and additions only, in the log
+/// domain: `y_j = exp(x_j − m − ln Σ_k exp(x_k − m))` with `m` the row's
+/// largest element. Integer steps, on raw values (`x` at `f` bits):
+///
+/// 1. `d_j = max(x_j − m, d_min)`: at most 0; below `d_min` every
+///    exponential rounds to 0 on `exp_type`, so nothing changes there.
+/// 2. `e_j = exp_rom(d_j)` on `exp_type`; `s = Σ e_j`, exact.
+/// 3. `L = log_rom(s)` on `log_type`.
+/// 4. `t_j = clamp(d_j·2^sd − L·2^sl, t_min, 0)` on `g = max(f, frac(L))`
+///    bits, and `y_j = out_rom(t_j)` on the output type.
+///
+/// Every output is `exp` of a value at most 0, so it lies in [0, 1], and
+/// `out_rom` is non-decreasing with one `L` per row, so a larger input
+/// never gets a smaller output: the order is kept (equal outputs can tie).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Softmax {
+    pub exp_type: FixedType,
+    pub log_type: FixedType,
+    pub bits: u32,
+    /// Filled by `infer_precision`.
+    pub plan: Option<SoftmaxPlan>,
+}
+
+/// The default types of a softmax's exponentials and logarithm.
+pub const SOFTMAX_EXP_TYPE: &str = "ufixed<12,1,rnd,sat>";
+pub const SOFTMAX_LOG_TYPE: &str = "ufixed<12,4,rnd,sat>";
+
+/// A softmax's constants and tables (see [`Softmax`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SoftmaxPlan {
+    /// Elements per row (the last axis).
+    pub row: usize,
+    pub d_min: i128,
+    pub exp: Rom,
+    pub log: Rom,
+    /// `t = d << sd − L << sl`, on `t_frac` bits.
+    pub sd: u32,
+    pub sl: u32,
+    pub t_frac: i32,
+    pub t_min: i128,
+    pub out: Rom,
+    /// The binary points of `exp`'s, `log`'s and `out`'s entries.
+    pub fracs: [i32; 3],
+}
+
+/// The raw value, at `frac` bits, below which `e^x` is under a quarter of
+/// an LSB of `ty`: rounded or truncated, 0.
+fn negligible_exp(frac: i32, ty: &FixedType) -> i128 {
+    let ln = -((ty.format.frac + 2) as f64) * std::f64::consts::LN_2;
+    (ln * 2f64.powi(frac)).floor() as i128
+}
+
+impl Softmax {
+    /// The plan for rows of `row` elements with intervals `x` (raw at
+    /// `frac`), onto `out`; `None` if a value would pass 100 bits.
+    pub fn plan(
+        &self,
+        x: &[Interval],
+        row: usize,
+        frac: i32,
+        out: &FixedType,
+    ) -> Option<SoftmaxPlan> {
+        let frac_ok = |f: i32| (-60..=60).contains(&f);
+        if !frac_ok(frac)
+            || !frac_ok(self.exp_type.format.frac)
+            || !frac_ok(self.log_type.format.frac)
+        {
+            return None;
+        }
+        // d_j = x_j − m over every row: at most 0
+        let mut d_lo = 0i128;
+        for r in x.chunks(row) {
+            let top = r.iter().map(|i| i.1).max()?;
+            d_lo = d_lo.min(r.iter().map(|i| i.0 - top).min()?);
+        }
+        let d_min = d_lo.max(negligible_exp(frac, &self.exp_type));
+        let exp = Rom::build(TableFn::Exp, frac, (d_min, 0), self.bits, &self.exp_type);
+        // s = Σ e: the largest element contributes exp(0)
+        let (e_lo, e_hi) = exp.range_over((d_min, 0));
+        let e0 = exp.lookup(0);
+        let n = row as i128;
+        let s = (e0 + (n - 1) * e_lo, n * e_hi);
+        let fe = self.exp_type.format.frac;
+        let log = Rom::build(
+            TableFn::Ln,
+            fe,
+            (s.0.max(1), s.1.max(1)),
+            self.bits,
+            &self.log_type,
+        );
+        let (l_lo, l_hi) = log.range_over((s.0.max(1), s.1.max(1)));
+        let fl = self.log_type.format.frac;
+        let t_frac = frac.max(fl);
+        let (sd, sl) = ((t_frac - frac) as u32, (t_frac - fl) as u32);
+        let t_lo = d_min.checked_shl(sd)?.checked_sub(l_hi.checked_shl(sl)?)?;
+        let t_hi = (-l_lo.checked_shl(sl)?).min(0);
+        let t_min = t_lo.max(negligible_exp(t_frac, out));
+        let out_rom = Rom::build(
+            TableFn::Exp,
+            t_frac,
+            (t_min, t_hi.max(t_min)),
+            self.bits,
+            out,
+        );
+        Some(SoftmaxPlan {
+            row,
+            d_min,
+            exp,
+            log,
+            sd,
+            sl,
+            t_frac,
+            t_min,
+            out: out_rom,
+            fracs: [fe, fl, out.format.frac],
+        })
+    }
+}
+
+impl SoftmaxPlan {
+    /// The largest `|y − softmax(x)|` the steps allow, for round-to-nearest
+    /// types: each exponential is within half an `exp` LSB (a quarter
+    /// below `d_min`), so the sum is within `n/2` LSBs of `S = Σ e^d ≥ 1`
+    /// and `ln` of it within as many, relatively; the log table adds half
+    /// its LSB and half a bucket (slope ≤ 1 for `s ≥ 1`); that error
+    /// `ΔL` scales the output by at most `e^ΔL − 1`, and the last table
+    /// adds half an output LSB and half its bucket (slope ≤ 1 for `t ≤ 0`).
+    pub fn error_bound(&self) -> f64 {
+        let lsb = |f: i32| 2f64.powi(-f);
+        let [fe, fl, fo] = self.fracs;
+        let bucket = |rom: &Rom, f: i32| ((1i128 << rom.drop) - 1) as f64 / 2.0 * lsb(f);
+        let dl = self.row as f64 * lsb(fe) / 2.0 + lsb(fl) / 2.0 + bucket(&self.log, fe);
+        dl.exp_m1() + lsb(fo) / 2.0 + bucket(&self.out, self.t_frac)
+    }
+
+    /// One row, raw in and raw out: the steps of [`Softmax`], the
+    /// definition the golden model runs and the datapath is built from.
+    pub fn row(&self, x: &[i128], y: &mut [i128]) {
+        let m = *x.iter().max().expect("a row");
+        let d = |v: i128| (v - m).max(self.d_min);
+        let s: i128 = x.iter().map(|&v| self.exp.lookup(d(v))).sum();
+        let l = self.log.lookup(s.max(1));
+        for (o, &v) in y.iter_mut().zip(x) {
+            let t = ((d(v) << self.sd) - (l << self.sl)).clamp(self.t_min, 0);
+            *o = self.out.lookup(t);
+        }
     }
 }

@@ -58,6 +58,7 @@ impl Pass for InferPrecision {
             let in_bipolar: Vec<bool> = ops.iter().map(|&o| g.node(o).bipolar).collect();
             let mut threshold = None;
             let mut table = None;
+            let mut softmax = None;
             // The op's exact result: (frac, per-element intervals).
             let (frac, ranges, acc) = match &g.node(n).op {
                 Op::Input { ty } => {
@@ -208,6 +209,25 @@ impl Pass for InferPrecision {
                     table = Some(rom);
                     (ty.format.frac, out, None)
                 }
+                Op::Softmax(sm) => {
+                    let ty = g
+                        .node(n)
+                        .cast
+                        .expect("the front end requires an output_type");
+                    let row = *g
+                        .node(ops[0])
+                        .shape
+                        .as_ref()
+                        .expect("shapes")
+                        .last()
+                        .expect("an axis");
+                    let plan = sm
+                        .plan(&in_rng[0], row, in_fmt[0].frac, &ty)
+                        .ok_or_else(|| wide("exp_type"))?;
+                    let r = plan.out.range_over((plan.t_min, 0));
+                    softmax = Some(plan);
+                    (ty.format.frac, vec![r; in_rng[0].len()], None)
+                }
                 Op::Pool(p) => {
                     pool(p, in_fmt[0].frac, &in_rng[0]).ok_or_else(|| wide("divisor_type"))?
                 }
@@ -347,6 +367,9 @@ impl Pass for InferPrecision {
                     && matches!(d.accum, Accum::Auto)
                     && self.0 != Target::Mac;
                 d.acc = Some(acc);
+            }
+            if let (Some(plan), Op::Softmax(sm)) = (softmax, &mut node.op) {
+                sm.plan = Some(plan);
             }
             if let (Some(rom), Op::Table(t)) = (table, &mut node.op) {
                 t.rom = Some(rom);

@@ -153,6 +153,7 @@ impl Pass for InferShapes {
                 | Op::HardTanh
                 | Op::HardSigmoid { .. }
                 | Op::Table(_)
+                | Op::Softmax(_)
                 | Op::Quantize
                 | Op::Sign => ins[0].clone(),
                 Op::Neurons(_) => unreachable!("fuse_neurons runs after shape inference"),

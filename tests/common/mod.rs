@@ -876,9 +876,15 @@ fn conv_net(seed: u64, exact: bool) -> Value {
         json!({"name": "head", "op": "dense", "input": "flat", "units": units,
                        "weights": weights, "weight_type": wt}),
     );
+    let mut outputs = vec![json!("head"), json!(prev)];
+    if !exact && r.below(3) == 0 {
+        let ty = format!("ufixed<{},0,rnd,sat>", 6 + r.below(7));
+        layers.push(json!({"name": "probs", "op": "softmax", "input": "head", "output_type": ty}));
+        outputs.push(json!("probs"));
+    }
     json!({
         "format": "neurtl-model", "version": 1, "name": format!("conv_{seed}"),
-        "inputs": inputs, "layers": layers, "outputs": ["head", prev],
+        "inputs": inputs, "layers": layers, "outputs": outputs,
     })
 }
 
