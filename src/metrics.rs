@@ -125,6 +125,57 @@ pub fn read_labels(path: &Path, samples: usize, prefix: bool) -> Result<Vec<usiz
         .collect()
 }
 
+/// Regression targets, one real value per sample, from a `.npy` or CSV
+/// file (as `read_labels`, without the integer check).
+pub fn read_targets(path: &Path, samples: usize, prefix: bool) -> Result<Vec<f64>, VectorError> {
+    let mut t = read_table(path)?;
+    let rows = t.values.len() / t.cols.max(1);
+    if prefix && t.cols == 1 && rows > samples {
+        t.values.truncate(samples);
+    } else if t.cols != 1 || rows != samples {
+        return Err(VectorError::Bad {
+            path: path.display().to_string(),
+            message: format!(
+                "expected one target per sample ({samples}), got {rows} rows of {} columns",
+                t.cols
+            ),
+        });
+    }
+    Ok(t.values)
+}
+
+/// The first element of output 0 per sample: a regression's prediction.
+pub fn first_output(g: &Graph, outputs: &[f64]) -> Vec<f64> {
+    outputs
+        .chunks(g.output_elements().max(1))
+        .map(|s| s[0])
+        .collect()
+}
+
+/// The RMS of `prediction − target` over the samples whose difference is
+/// within `within` (all of them without one): a resolution, with the
+/// samples it kept.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Resolution {
+    pub rms: f64,
+    pub kept: usize,
+    pub total: usize,
+}
+
+pub fn resolution(predicted: &[f64], targets: &[f64], within: Option<f64>) -> Resolution {
+    let d: Vec<f64> = predicted
+        .iter()
+        .zip(targets)
+        .map(|(p, t)| p - t)
+        .filter(|d| within.is_none_or(|w| d.abs() < w))
+        .collect();
+    Resolution {
+        rms: (d.iter().map(|x| x * x).sum::<f64>() / d.len().max(1) as f64).sqrt(),
+        kept: d.len(),
+        total: targets.len(),
+    }
+}
+
 /// |golden − float| over the samples for one model output.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutputError {
@@ -167,4 +218,24 @@ pub fn output_errors(g: &Graph, golden: &[f64], float: &[f64]) -> Vec<OutputErro
         e.count += 1;
     }
     errs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The RMS keeps only the differences inside the window, and counts
+    /// them; without a window it keeps all.
+    #[test]
+    fn resolution_is_the_rms_inside_the_window() {
+        let pred = [1.0, 2.0, 40.0, -3.0];
+        let targets = [0.0, 0.0, 0.0, 1.0];
+        // differences 1, 2, 40, -4: within 30 keeps 1, 2, -4
+        let r = resolution(&pred, &targets, Some(30.0));
+        assert_eq!((r.kept, r.total), (3, 4));
+        assert!((r.rms - (21.0f64 / 3.0).sqrt()).abs() < 1e-12);
+        let all = resolution(&pred, &targets, None);
+        assert_eq!(all.kept, 4);
+        assert!((all.rms - (1621.0f64 / 4.0).sqrt()).abs() < 1e-12);
+    }
 }

@@ -130,6 +130,8 @@ fn examples_and_fixtures_interpret_like_the_golden_model() {
     let mut files = vec![
         root.join("examples/jet_tagger/model.json"),
         root.join("examples/bnn_digits/model.json"),
+        root.join("examples/muon_tracker/model.json"),
+        root.join("examples/conv_digits/model.json"),
         root.join("tests/models/tiny.json"),
     ];
     for e in std::fs::read_dir(root.join("tests/fixtures/onnx")).unwrap() {

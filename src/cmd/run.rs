@@ -26,6 +26,15 @@ pub struct Args {
     /// report the accuracy of the golden and float models.
     #[arg(long, requires = "inputs")]
     pub labels: Option<PathBuf>,
+    /// Regression targets for `--inputs` (.npy or CSV, one real value per
+    /// sample, for the first element of the first output): report the RMS
+    /// of golden − target and float − target.
+    #[arg(long, requires = "inputs")]
+    pub targets: Option<PathBuf>,
+    /// With `--targets`: the RMS only over samples whose |prediction −
+    /// target| is below this (a resolution that leaves out the tails).
+    #[arg(long, requires = "targets")]
+    pub within: Option<f64>,
 }
 
 /// Largest and mean |golden − float| per output over the samples, in real
@@ -159,6 +168,22 @@ pub fn main(a: Args) -> Result<ExitCode> {
                 "             the RTL reproduced every golden output, so its accuracy is the same"
             );
         }
+    }
+    if let Some(tp) = &a.targets {
+        let n_samples = inputs.len() / golden.input_len().max(1);
+        let targets = metrics::read_targets(tp, n_samples, a.vec.vectors.is_some())?;
+        let first = |out: Vec<f64>| metrics::first_output(&c.graph, &out);
+        let g = first(metrics::golden_outputs(&golden, &inputs));
+        let f = first(metrics::float_outputs(&c.float, &golden, &inputs));
+        let show = |r: metrics::Resolution| match a.within {
+            Some(w) => format!("{:.4} ({} of {} within {w})", r.rms, r.kept, r.total),
+            None => format!("{:.4} ({} samples)", r.rms, r.total),
+        };
+        println!(
+            "resolution   RMS of output − target: golden model {}, float reference {}",
+            show(metrics::resolution(&g, &targets, a.within)),
+            show(metrics::resolution(&f, &targets, a.within))
+        );
     }
     let ok = super::sim_ok(&r, n, latency, info.ii);
     let page = Page {
