@@ -13,11 +13,15 @@ fixed, so the files are reproducible with the same numpy and scikit-learn.
 writes model.json, x_test.csv and y_test.csv next to this script.
 """
 import json
+import os
 from pathlib import Path
 
-import numpy as np
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
+# one BLAS thread: the same sums in the same order on every machine
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+import numpy as np  # noqa: E402
+from sklearn.datasets import load_digits  # noqa: E402
+from sklearn.model_selection import train_test_split  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 FILTERS, EPOCHS, BATCH, LR = 6, 40, 64, 3e-3

@@ -28,7 +28,10 @@ import json
 import os
 from pathlib import Path
 
-import numpy as np
+# one BLAS thread: the same sums in the same order on every machine
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+import numpy as np  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 CHANNELS, GAPS, PITCH = 50, 7, 19.0  # mm
@@ -251,7 +254,6 @@ def export(p, bn):
 
 
 def main():
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
     rng = np.random.default_rng(2026)
     x_train, th_train = simulate(N_TRAIN, rng)
     x_test, th_test = simulate(N_TEST, rng)
