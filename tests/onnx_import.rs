@@ -22,6 +22,7 @@ const FIXTURES: &[&str] = &[
     "bnn_tfc",
     "qonnx_trunc_v1",
     "qonnx_trunc_v2",
+    "slice_prelu",
 ];
 
 fn dir() -> PathBuf {
@@ -268,6 +269,65 @@ fn broken_files_give_clear_errors() {
         })
     }));
     assert!(e.contains("transA"), "{e}");
+}
+
+fn int_tensor(name: &str, data: &[i64]) -> TensorProto {
+    TensorProto {
+        dims: vec![data.len() as i64],
+        data_type: Some(7),
+        int64_data: data.to_vec(),
+        name: Some(name.into()),
+        ..Default::default()
+    }
+}
+
+/// The base model with `y` [N, 3] sliced: starts, ends, axes, steps.
+fn sliced(starts: &[i64], ends: &[i64], axes: &[i64], steps: &[i64]) -> Vec<u8> {
+    model(|g| {
+        g.node
+            .push(node("Slice", "cut", &["y", "s", "e", "a", "st"], &["z"]));
+        g.initializer.extend([
+            int_tensor("s", starts),
+            int_tensor("e", ends),
+            int_tensor("a", axes),
+            int_tensor("st", steps),
+        ]);
+        g.output[0].name = Some("z".into());
+    })
+}
+
+#[test]
+fn slices_and_prelus_that_cannot_be_imported_say_why() {
+    let ok = import(
+        &sliced(&[-2], &[100], &[1], &[1]),
+        &ImportOptions::default(),
+    )
+    .unwrap();
+    let l = &ok.model["layers"][1];
+    assert_eq!(
+        (l["op"].as_str(), l["start"].as_u64(), l["end"].as_u64()),
+        (Some("slice"), Some(1), Some(3))
+    );
+    let e = err(&sliced(&[0], &[3], &[1], &[2]));
+    assert!(
+        e.contains("cut (Slice node)") && e.contains("step 2"),
+        "{e}"
+    );
+    let e = err(&sliced(&[0], &[1], &[0], &[1]));
+    assert!(e.contains("keep the batch"), "{e}");
+    let e = err(&sliced(&[2], &[1], &[1], &[1]));
+    assert!(e.contains("is empty"), "{e}");
+    let e = err(&sliced(&[0, 0], &[1, 1], &[1, 1], &[1, 1]));
+    assert!(e.contains("one axis"), "{e}");
+    let e = err(&model(|g| {
+        g.node.push(node("PRelu", "act", &["y", "slope"], &["z"]));
+        g.initializer.push(tensor("slope", &[2], &[0.5, 0.25]));
+        g.output[0].name = Some("z".into());
+    }));
+    assert!(
+        e.contains("act (PRelu node)") && e.contains("one per channel of the last axis (3)"),
+        "{e}"
+    );
 }
 
 /// The command line names the file and exits with 2.

@@ -33,6 +33,8 @@ const ONNX_OPS: &[&str] = &[
     "Sign",
     "Flatten",
     "Reshape",
+    "Slice",
+    "PRelu",
     "Concat",
     "ArgMax",
     "Identity",
@@ -811,6 +813,8 @@ impl Lowerer<'_> {
             }
             "Clip" => self.clip(n)?,
             "Flatten" | "Reshape" => self.reshape(n)?,
+            "Slice" => self.slice(n)?,
+            "PRelu" => self.prelu(n)?,
             "Concat" => {
                 let mut ins = vec![];
                 for i in 0..n.input.len() {
@@ -1081,20 +1085,16 @@ impl Lowerer<'_> {
         } else {
             let s = self.konst(n, 1, "the target shape")?;
             let dims: Vec<i64> = s.t.data.iter().map(|&v| v as i64).collect();
-            // [batch, features] forms: [-1], [F], [N, -1], [N, F] with N the batch.
-            let ok = match dims.as_slice() {
-                [d] => *d == -1 || *d as usize == total,
-                [b, d] => (*b == -1 || *b == 1 || *b == 0) && (*d == -1 || *d as usize == total),
-                _ => false,
-            };
-            if !ok || dims.iter().filter(|&&d| d == -1).count() > 1 {
-                return Err(node_err(
+            if let Some(shape) = self.nd_shape(n, &x, &dims)? {
+                self.push(
                     n,
-                    Some("input[1]"),
-                    format!(
-                        "Reshape to {dims:?}: neurtl reshapes only to a flat [batch, {total}] vector"
-                    ),
-                ));
+                    "reshape",
+                    &[&x],
+                    shape.clone(),
+                    reshape_fields(&shape),
+                    None,
+                );
+                return Ok(());
             }
         }
         if x.shape.len() == 1 {
@@ -1102,6 +1102,158 @@ impl Lowerer<'_> {
         } else {
             self.push(n, "flatten", &[&x], vec![total], Map::new(), None);
         }
+        Ok(())
+    }
+
+    /// The shape, without the batch, a Reshape to `dims` gives `x`: `None`
+    /// for the flat forms `[-1]`, `[F]`, `[N, -1]`, `[N, F]` (a flatten);
+    /// the first dimension is the batch (−1, 0 or 1), a 0 copies the
+    /// input's dimension, one −1 takes what is left.
+    fn nd_shape(
+        &self,
+        n: &NodeProto,
+        x: &Dyn,
+        dims: &[i64],
+    ) -> Result<Option<Vec<usize>>, FrontendError> {
+        let total: usize = x.shape.iter().product();
+        let bad =
+            |why: String| node_err(n, Some("input[1]"), format!("Reshape to {dims:?}: {why}"));
+        if dims.iter().filter(|&&d| d == -1).count() > 1 || dims.iter().any(|&d| d < -1) {
+            return Err(bad("at most one −1 and no other negative dimension".into()));
+        }
+        match dims {
+            [d] if *d == -1 || *d as usize == total => return Ok(None),
+            [_] => return Err(bad(format!("the input has {total} elements per sample"))),
+            [] => return Err(bad("a shape needs the batch dimension".into())),
+            _ => {}
+        }
+        if !matches!(dims[0], -1..=1) {
+            return Err(bad(
+                "the first dimension is the batch, which must stay 1 (or −1 or 0)".into(),
+            ));
+        }
+        let rest: Vec<Option<usize>> = dims[1..]
+            .iter()
+            .enumerate()
+            .map(|(i, &d)| match d {
+                -1 => Ok(None),
+                0 => x.shape.get(i).copied().map(Some).ok_or_else(|| {
+                    bad(format!(
+                        "0 copies input axis {}, which does not exist",
+                        i + 1
+                    ))
+                }),
+                d => Ok(Some(d as usize)),
+            })
+            .collect::<Result<_, _>>()?;
+        let known: usize = rest.iter().flatten().product();
+        let fill = match rest.iter().filter(|d| d.is_none()).count() {
+            0 if known == total => 0,
+            1 if known > 0 && total.is_multiple_of(known) => total / known,
+            _ => return Err(bad(format!("cannot hold the {total} elements of a sample"))),
+        };
+        let shape: Vec<usize> = rest.iter().map(|d| d.unwrap_or(fill)).collect();
+        Ok((shape.len() > 1).then_some(shape))
+    }
+
+    /// `Slice` on one axis other than the batch, step 1, with ONNX's
+    /// clamping of negative and out-of-range bounds.
+    fn slice(&mut self, n: &NodeProto) -> Result<(), FrontendError> {
+        let x = self.dynamic(n, 0)?;
+        let ints = |me: &Self, i: usize, what: &str| -> Result<Vec<i64>, FrontendError> {
+            Ok(me
+                .konst(n, i, what)?
+                .t
+                .data
+                .iter()
+                .map(|&v| v as i64)
+                .collect())
+        };
+        let present = |i: usize| n.input.get(i).is_some_and(|s| !s.is_empty());
+        let (starts, ends) = (ints(self, 1, "starts")?, ints(self, 2, "ends")?);
+        let axes = if present(3) {
+            ints(self, 3, "axes")?
+        } else {
+            (0..starts.len() as i64).collect()
+        };
+        let steps = if present(4) {
+            ints(self, 4, "steps")?
+        } else {
+            vec![1; starts.len()]
+        };
+        if starts.len() != 1 || ends.len() != 1 || axes.len() != 1 || steps.len() != 1 {
+            return Err(node_err(
+                n,
+                Some("axes"),
+                "neurtl imports a Slice of one axis; chain one Slice per axis",
+            ));
+        }
+        if steps[0] != 1 {
+            return Err(node_err(
+                n,
+                Some("steps"),
+                format!("step {}: only step 1 is supported", steps[0]),
+            ));
+        }
+        let rank = x.shape.len() as i64 + 1;
+        let axis = if axes[0] < 0 { axes[0] + rank } else { axes[0] };
+        if axis <= 0 || axis >= rank {
+            return Err(node_err(
+                n,
+                Some("axes"),
+                format!(
+                    "axis {}: a Slice must keep the batch and name an axis of the {rank}-D input",
+                    axes[0]
+                ),
+            ));
+        }
+        let dim = x.shape[axis as usize - 1] as i64;
+        let clamp = |v: i64| (if v < 0 { v + dim } else { v }).clamp(0, dim) as usize;
+        let (start, end) = (clamp(starts[0]), clamp(ends[0]));
+        if start >= end {
+            return Err(node_err(
+                n,
+                Some("starts"),
+                format!(
+                    "the range {}..{} of axis {axis} (length {dim}) is empty",
+                    starts[0], ends[0]
+                ),
+            ));
+        }
+        let mut shape = x.shape.clone();
+        shape[axis as usize - 1] = end - start;
+        let mut f = Map::new();
+        f.insert("axis".into(), json!(axis - 1));
+        f.insert("start".into(), json!(start));
+        f.insert("end".into(), json!(end));
+        self.push(n, "slice", &[&x], shape, f, None);
+        Ok(())
+    }
+
+    /// `PRelu`: one slope (a leaky ReLU) or one per channel of the last
+    /// axis (broadcast over the others), the channels-last `prelu`.
+    fn prelu(&mut self, n: &NodeProto) -> Result<(), FrontendError> {
+        let x = self.dynamic(n, 0)?;
+        let slope = self.konst(n, 1, "the slope")?;
+        let dims: Vec<usize> = slope.t.shape.clone();
+        let last = *x.shape.last().expect("a shape");
+        let size: usize = dims.iter().product();
+        let per_last = dims.last() == Some(&last) && size == last;
+        if size != 1 && !per_last {
+            return Err(node_err(
+                n,
+                Some("slope"),
+                format!(
+                    "slope of shape {dims:?}: neurtl takes one slope, or one per channel of the last axis ({last})"
+                ),
+            ));
+        }
+        let alpha: Vec<f64> = slope.t.data.clone();
+        let ty = exact_type(&alpha, 18).unwrap_or_else(|| rounded_type(&alpha, 18));
+        let mut f = Map::new();
+        f.insert("alpha".into(), json!(alpha));
+        f.insert("alpha_type".into(), json!(ty.to_string()));
+        self.push(n, "prelu", &[&x], x.shape.clone(), f, None);
         Ok(())
     }
 
@@ -1623,4 +1775,11 @@ fn per_element(
         }
     }
     Ok(t.data[idx])
+}
+
+/// The fields of a neurtl `reshape` to `shape`.
+fn reshape_fields(shape: &[usize]) -> Map<String, Value> {
+    let mut f = Map::new();
+    f.insert("shape".into(), json!(shape));
+    f
 }
