@@ -1121,6 +1121,9 @@ impl Lowerer<'_> {
         if dims.iter().filter(|&&d| d == -1).count() > 1 || dims.iter().any(|&d| d < -1) {
             return Err(bad("at most one −1 and no other negative dimension".into()));
         }
+        if dims.iter().any(|&d| d > 1 << 20) {
+            return Err(bad("a dimension above 2^20".into()));
+        }
         match dims {
             [d] if *d == -1 || *d as usize == total => return Ok(None),
             [_] => return Err(bad(format!("the input has {total} elements per sample"))),
@@ -1146,7 +1149,11 @@ impl Lowerer<'_> {
                 d => Ok(Some(d as usize)),
             })
             .collect::<Result<_, _>>()?;
-        let known: usize = rest.iter().flatten().product();
+        let known = rest
+            .iter()
+            .flatten()
+            .try_fold(1usize, |a, &d| a.checked_mul(d))
+            .ok_or_else(|| bad("more elements than a sample can hold".into()))?;
         let fill = match rest.iter().filter(|d| d.is_none()).count() {
             0 if known == total => 0,
             1 if known > 0 && total.is_multiple_of(known) => total / known,
@@ -1237,7 +1244,10 @@ impl Lowerer<'_> {
         let slope = self.konst(n, 1, "the slope")?;
         let dims: Vec<usize> = slope.t.shape.clone();
         let last = *x.shape.last().expect("a shape");
-        let size: usize = dims.iter().product();
+        let size = dims
+            .iter()
+            .try_fold(1usize, |a, &d| a.checked_mul(d))
+            .unwrap_or(usize::MAX);
         let per_last = dims.last() == Some(&last) && size == last;
         if size != 1 && !per_last {
             return Err(node_err(
