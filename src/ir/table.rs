@@ -342,8 +342,12 @@ impl Softmax {
         let fl = self.log_type.format.frac;
         let t_frac = frac.max(fl);
         let (sd, sl) = ((t_frac - frac) as u32, (t_frac - fl) as u32);
-        let t_lo = d_min.checked_shl(sd)?.checked_sub(l_hi.checked_shl(sl)?)?;
-        let t_hi = (-l_lo.checked_shl(sl)?).min(0);
+        // every step below stays under 100 bits, so i128 never wraps
+        let small = |v: i128| (v.unsigned_abs() < 1 << 100).then_some(v);
+        let t_lo = small(d_min.checked_mul(1 << sd)?)?
+            .checked_sub(small(l_hi.checked_mul(1 << sl)?)?)?;
+        let t_hi = (-small(l_lo.checked_mul(1 << sl)?)?).min(0);
+        small(t_lo)?;
         let t_min = t_lo.max(negligible_exp(t_frac, out));
         let out_rom = Rom::build(
             TableFn::Exp,
