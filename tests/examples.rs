@@ -10,6 +10,17 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// An example's compiled model and its golden outputs, as real values,
+/// on the example's `x_test.csv`.
+fn golden_on_test_set(dir: &Path) -> (neurtl::compile::Compiled, Vec<f64>) {
+    let c = compile_file(&dir.join("model.json"), CompileOptions::default(), None).unwrap();
+    let csv = dir.join("x_test.csv");
+    let table = neurtl::vectors::read_table(&csv).unwrap();
+    let raw = neurtl::vectors::table_to_raw(&csv, &table, &c.input_types(), false).unwrap();
+    let out = neurtl::metrics::golden_outputs(&c.golden().unwrap(), &raw);
+    (c, out)
+}
+
 /// The muon tracker at 160 MHz: the schedule meets the clock by the delay
 /// model in at most 15 cycles (93.75 ns, under the 100 ns budget).
 #[test]
@@ -32,13 +43,8 @@ fn muon_tracker_answers_in_under_100_ns_at_160_mhz() {
 #[test]
 fn muon_tracker_resolution_is_as_stated() {
     let dir = root().join("examples/muon_tracker");
-    let c = compile_file(&dir.join("model.json"), CompileOptions::default(), None).unwrap();
-    let g = c.golden().unwrap();
-    let table = neurtl::vectors::read_table(&dir.join("x_test.csv")).unwrap();
-    let raw =
-        neurtl::vectors::table_to_raw(&dir.join("x_test.csv"), &table, &c.input_types(), false)
-            .unwrap();
-    let theta = neurtl::metrics::first_output(&c.graph, &neurtl::metrics::golden_outputs(&g, &raw));
+    let (c, out) = golden_on_test_set(&dir);
+    let theta = neurtl::metrics::first_output(&c.graph, &out);
     let targets =
         neurtl::metrics::read_targets(&dir.join("theta_test.csv"), theta.len(), false).unwrap();
     let r = neurtl::metrics::resolution(&theta, &targets, Some(30.0));
@@ -51,13 +57,7 @@ fn muon_tracker_resolution_is_as_stated() {
 #[test]
 fn conv_digits_accuracy_is_as_stated() {
     let dir = root().join("examples/conv_digits");
-    let c = compile_file(&dir.join("model.json"), CompileOptions::default(), None).unwrap();
-    let g = c.golden().unwrap();
-    let table = neurtl::vectors::read_table(&dir.join("x_test.csv")).unwrap();
-    let raw =
-        neurtl::vectors::table_to_raw(&dir.join("x_test.csv"), &table, &c.input_types(), false)
-            .unwrap();
-    let out = neurtl::metrics::golden_outputs(&g, &raw);
+    let (c, out) = golden_on_test_set(&dir);
     let labels = neurtl::metrics::read_labels(&dir.join("y_test.csv"), 450, false).unwrap();
     let acc = neurtl::metrics::accuracy(&neurtl::metrics::predictions(&c.graph, &out), &labels);
     assert_eq!((acc.correct, acc.total), (435, 450));

@@ -344,8 +344,8 @@ impl Softmax {
         let (sd, sl) = ((t_frac - frac) as u32, (t_frac - fl) as u32);
         // every step below stays under 100 bits, so i128 never wraps
         let small = |v: i128| (v.unsigned_abs() < 1 << 100).then_some(v);
-        let t_lo = small(d_min.checked_mul(1 << sd)?)?
-            .checked_sub(small(l_hi.checked_mul(1 << sl)?)?)?;
+        let t_lo =
+            small(d_min.checked_mul(1 << sd)?)?.checked_sub(small(l_hi.checked_mul(1 << sl)?)?)?;
         let t_hi = (-small(l_lo.checked_mul(1 << sl)?)?).min(0);
         small(t_lo)?;
         let t_min = t_lo.max(negligible_exp(t_frac, out));
