@@ -989,7 +989,12 @@ fn node_box(
         | Op::Table(_)
         | Op::Softmax(_)
         | Op::Quantize => "act",
-        Op::Add | Op::Concat | Op::Flatten | Op::Slice { .. } | Op::Reshape { .. } => "wire",
+        Op::Add
+        | Op::Concat
+        | Op::Flatten
+        | Op::Slice { .. }
+        | Op::Transpose { .. }
+        | Op::Reshape { .. } => "wire",
         Op::Argmax | Op::Sign | Op::Threshold(_) | Op::BatchNorm(_) => "decide",
     };
     BoxView {

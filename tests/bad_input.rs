@@ -1142,6 +1142,18 @@ fn slices_and_reshapes_that_do_not_fit() {
             json!({"name": "s", "op": "reshape", "input": "x", "shape": [0, 24]}),
             vec!["`s`", "shape", "positive"],
         ),
+        (
+            json!({"name": "s", "op": "transpose", "input": "x", "perm": [1, 1]}),
+            vec!["`s`", "perm", "not a permutation"],
+        ),
+        (
+            json!({"name": "s", "op": "transpose", "input": "x", "perm": [2, 0, 1]}),
+            vec!["`s`", "perm", "orders 3 axes", "has 2"],
+        ),
+        (
+            json!({"name": "s", "op": "transpose", "input": "x", "perm": [0, -1]}),
+            vec!["`s`", "perm", "axis numbers"],
+        ),
     ];
     for (layer, needles) in cases {
         let o = run("shapes.json", &with(layer.clone()));
@@ -1151,6 +1163,7 @@ fn slices_and_reshapes_that_do_not_fit() {
     for layer in [
         json!({"name": "s", "op": "slice", "input": "x", "axis": -1, "start": 1, "end": 6}),
         json!({"name": "s", "op": "reshape", "input": "x", "shape": [2, -1, 3]}),
+        json!({"name": "s", "op": "transpose", "input": "x", "perm": [1, 0]}),
     ] {
         let o = run("shapes.json", &with(layer));
         assert_eq!(o.code, Some(0), "{}", o.stderr);

@@ -189,6 +189,7 @@ fn the_convolution_generator_draws_every_feature() {
         "\"count_include_pad\":false",
         "\"op\":\"prelu\"",
         "\"op\":\"slice\"",
+        "\"op\":\"transpose\"",
         "\"table_bits\"",
         "\"op\":\"softmax\"",
         "\"accum_type\"",

@@ -201,9 +201,10 @@ impl Lower<'_> {
             .collect()
     }
 
-    /// The elements of `x`, slice `n`'s operand, that the slice keeps.
+    /// The elements of `x`, slice or transpose `n`'s operand, in `n`'s
+    /// order.
     fn select(&self, n: NodeIndex, x: Vec<V>) -> Vec<V> {
-        let keep = self.g.selection(n).expect("a slice");
+        let keep = self.g.selection(n).expect("a slice or transpose");
         keep.into_iter().map(|i| x[i]).collect()
     }
 
@@ -220,7 +221,7 @@ impl Lower<'_> {
             Op::Flatten | Op::Concat | Op::Reshape { .. } => (0..self.g.operands(n).len())
                 .flat_map(|i| self.wires(n, i).to_vec())
                 .collect(),
-            Op::Slice { .. } => self.select(n, self.wires(n, 0).to_vec()),
+            Op::Slice { .. } | Op::Transpose { .. } => self.select(n, self.wires(n, 0).to_vec()),
             Op::Sign if self.g.node(self.g.operands(n)[0]).bipolar => self.wires(n, 0).to_vec(),
             Op::Sign => {
                 let x = self.numeric(n, 0);
@@ -307,7 +308,7 @@ impl Lower<'_> {
                     .collect()
             }
             Op::Quantize | Op::Flatten | Op::Reshape { .. } => self.numeric(n, 0),
-            Op::Slice { .. } => {
+            Op::Slice { .. } | Op::Transpose { .. } => {
                 let x = self.numeric(n, 0);
                 self.select(n, x)
             }

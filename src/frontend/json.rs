@@ -136,6 +136,7 @@ pub fn parse_model(text: &str) -> Result<Graph, FrontendError> {
             "flatten" => Op::Flatten,
             "slice" => l.slice(obj)?,
             "reshape" => l.reshape(obj)?,
+            "transpose" => l.transpose(obj)?,
             "argmax" => Op::Argmax,
             "sign" => Op::Sign,
             "threshold" => Op::Threshold(l.threshold(obj)?),
@@ -143,7 +144,7 @@ pub fn parse_model(text: &str) -> Result<Graph, FrontendError> {
                 return Err(l.e(
                     "op",
                     format!(
-                        "unknown op `{other}`; known ops: dense, conv1d, conv2d, maxpool1d, maxpool2d, avgpool1d, avgpool2d, sigmoid, tanh, gelu, silu, softplus, exp, reciprocal, log, softmax, batchnorm, relu, leaky_relu, prelu, hard_tanh, hard_sigmoid, quantize, add, concat, flatten, slice, reshape, argmax, sign, threshold"
+                        "unknown op `{other}`; known ops: dense, conv1d, conv2d, maxpool1d, maxpool2d, avgpool1d, avgpool2d, sigmoid, tanh, gelu, silu, softplus, exp, reciprocal, log, softmax, batchnorm, relu, leaky_relu, prelu, hard_tanh, hard_sigmoid, quantize, add, concat, flatten, slice, reshape, transpose, argmax, sign, threshold"
                     ),
                 ));
             }
@@ -348,6 +349,7 @@ fn op_fields(op: &str) -> &'static [&'static str] {
         "add" | "concat" => &["inputs"],
         "slice" => &["input", "axis", "start", "end"],
         "reshape" => &["input", "shape"],
+        "transpose" => &["input", "perm"],
         _ => &["input"],
     }
 }
@@ -539,6 +541,23 @@ impl Ctx {
             ));
         }
         Ok(Op::Slice { axis, start, end })
+    }
+    fn transpose(&self, obj: &Map<String, Value>) -> Result<Op, FrontendError> {
+        let v = self.array(obj, "perm")?;
+        let perm: Option<Vec<usize>> = v
+            .iter()
+            .map(|d| d.as_u64().filter(|&a| a < 64).map(|a| a as usize))
+            .collect();
+        let perm = perm.ok_or_else(|| self.e("perm", "must be a list of axis numbers"))?;
+        let mut seen = perm.clone();
+        seen.sort_unstable();
+        if !seen.iter().copied().eq(0..perm.len()) {
+            return Err(self.e(
+                "perm",
+                format!("{perm:?} is not a permutation of 0..{}", perm.len()),
+            ));
+        }
+        Ok(Op::Transpose { perm })
     }
     fn reshape(&self, obj: &Map<String, Value>) -> Result<Op, FrontendError> {
         let v = self.array(obj, "shape")?;

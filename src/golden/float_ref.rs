@@ -96,8 +96,8 @@ impl FloatModel {
                     .map(|x| (slope * x + offset).clamp(0.0, 1.0))
                     .collect(),
                 Op::Quantize | Op::Flatten | Op::Reshape { .. } => args[0].clone(),
-                Op::Slice { .. } => {
-                    let keep = g.selection(n).expect("a slice");
+                Op::Slice { .. } | Op::Transpose { .. } => {
+                    let keep = g.selection(n).expect("a slice or transpose");
                     keep.iter().map(|&i| args[0][i]).collect()
                 }
                 Op::Add => args[0].iter().zip(args[1]).map(|(a, b)| a + b).collect(),

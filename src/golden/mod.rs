@@ -321,8 +321,8 @@ impl Golden {
                     one: 1 << frac,
                 },
                 Op::Quantize | Op::Flatten | Op::Reshape { .. } => Kernel::Copy,
-                Op::Slice { .. } => Kernel::Gather {
-                    keep: g.selection(n).expect("a slice"),
+                Op::Slice { .. } | Op::Transpose { .. } => Kernel::Gather {
+                    keep: g.selection(n).expect("a slice or transpose"),
                 },
                 Op::Add => Kernel::Add {
                     sa: (frac - fx) as u32,

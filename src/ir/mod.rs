@@ -240,6 +240,14 @@ pub enum Op {
         start: usize,
         end: usize,
     },
+    /// The operand's axes reordered: axis `i` of the result is axis
+    /// `perm[i]` of the operand, as numpy's `transpose` (see
+    /// [`transpose_elements`]). Pure wiring; the ONNX importer uses it to
+    /// move channels between ONNX's channels-first and neurtl's
+    /// channels-last order.
+    Transpose {
+        perm: Vec<usize>,
+    },
     /// The same elements in row-major order, in another shape of the same
     /// size. One dimension may be `None` (`-1` in model JSON) until
     /// `infer_shapes` fills it in.
@@ -283,6 +291,7 @@ impl Op {
             Op::Concat => "concat",
             Op::Flatten => "flatten",
             Op::Slice { .. } => "slice",
+            Op::Transpose { .. } => "transpose",
             Op::Reshape { .. } => "reshape",
             Op::Pool(p) => match (&p.kind, p.window.kernel.len()) {
                 (PoolKind::Max, 1) => "maxpool1d",
@@ -313,6 +322,7 @@ impl Op {
             | Op::Quantize
             | Op::Flatten
             | Op::Slice { .. }
+            | Op::Transpose { .. }
             | Op::Reshape { .. }
             | Op::Pool(_)
             | Op::Table(_)
@@ -341,6 +351,33 @@ pub fn hard_sigmoid_raw(frac: i32, offset: f64) -> Option<(i128, i128)> {
 /// all) that element `i` of a channels-last tensor uses.
 pub fn channel_of(i: usize, channels: usize) -> usize {
     if channels == 1 { 0 } else { i % channels }
+}
+
+/// The row-major positions, in an operand of `shape`, of the elements of
+/// its transpose by `perm` (a permutation of the axes), in the result's
+/// row-major order.
+pub fn transpose_elements(shape: &[usize], perm: &[usize]) -> Vec<usize> {
+    let mut stride = vec![1; shape.len()];
+    for a in (0..shape.len().saturating_sub(1)).rev() {
+        stride[a] = stride[a + 1] * shape[a + 1];
+    }
+    let dims: Vec<usize> = perm.iter().map(|&a| shape[a]).collect();
+    let steps: Vec<usize> = perm.iter().map(|&a| stride[a]).collect();
+    let total: usize = shape.iter().product();
+    let mut out = Vec::with_capacity(total);
+    let mut idx = vec![0; dims.len()];
+    for _ in 0..total {
+        out.push(idx.iter().zip(&steps).map(|(i, s)| i * s).sum());
+        // odometer over the result's multi-index, last axis fastest
+        for a in (0..dims.len()).rev() {
+            idx[a] += 1;
+            if idx[a] < dims[a] {
+                break;
+            }
+            idx[a] = 0;
+        }
+    }
+    out
 }
 
 /// The row-major positions, in an operand of `shape`, of the elements a
@@ -611,16 +648,22 @@ impl Graph {
     pub fn find(&self, name: &str) -> Option<NodeIndex> {
         self.g.node_indices().find(|&n| self.g[n].name == name)
     }
-    /// For a slice node (after `infer_shapes`), the positions in its
-    /// operand of the elements it keeps ([`slice_elements`]); `None` for
-    /// every other node.
+    /// For a slice or transpose node (after `infer_shapes`), the
+    /// positions in its operand of its elements, in its row-major order
+    /// ([`slice_elements`], [`transpose_elements`]); `None` for every
+    /// other node.
     pub fn selection(&self, n: NodeIndex) -> Option<Vec<usize>> {
-        let Op::Slice { axis, start, end } = self.node(n).op else {
-            return None;
+        let shape = || {
+            let x = self.node(self.operands(n)[0]);
+            x.shape.as_ref().expect("infer_shapes runs first")
         };
-        let x = self.node(self.operands(n)[0]);
-        let shape = x.shape.as_ref().expect("infer_shapes runs first");
-        Some(slice_elements(shape, axis as usize, start, end))
+        match &self.node(n).op {
+            Op::Slice { axis, start, end } => {
+                Some(slice_elements(shape(), *axis as usize, *start, *end))
+            }
+            Op::Transpose { perm } => Some(transpose_elements(shape(), perm)),
+            _ => None,
+        }
     }
 
     /// Operands of `n` in port order.
@@ -688,7 +731,7 @@ impl Graph {
 
 #[cfg(test)]
 mod tests {
-    use super::slice_elements;
+    use super::{slice_elements, transpose_elements};
 
     /// Row-major position of a multi-index, from the strides.
     fn flat(shape: &[usize], idx: &[usize]) -> usize {
@@ -751,6 +794,34 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// The transpose's positions against the definition: result element
+    /// at multi-index `j` is operand element `i` with `i[perm[a]] = j[a]`.
+    #[test]
+    fn transpose_elements_follow_the_multi_index() {
+        let cases: [(&[usize], &[usize]); 6] = [
+            (&[5], &[0]),
+            (&[3, 4], &[1, 0]),
+            (&[2, 3, 4], &[2, 0, 1]),
+            (&[2, 3, 4], &[1, 2, 0]),
+            (&[4, 1, 3], &[0, 2, 1]),
+            (&[2, 3, 1, 2], &[3, 1, 0, 2]),
+        ];
+        for (shape, perm) in cases {
+            let out: Vec<usize> = perm.iter().map(|&a| shape[a]).collect();
+            let want: Vec<usize> = indices(&out)
+                .into_iter()
+                .map(|j| {
+                    let mut i = vec![0; shape.len()];
+                    for (a, &p) in perm.iter().enumerate() {
+                        i[p] = j[a];
+                    }
+                    flat(shape, &i)
+                })
+                .collect();
+            assert_eq!(transpose_elements(shape, perm), want, "{shape:?} {perm:?}");
         }
     }
 }

@@ -137,6 +137,9 @@ pub fn print(g: &Graph) -> String {
             Op::Slice { axis, start, end } => {
                 let _ = write!(s, " axis={axis} range={start}..{end}");
             }
+            Op::Transpose { perm } => {
+                let _ = write!(s, " perm={perm:?}");
+            }
             Op::Reshape { shape } => {
                 let dims: Vec<String> = shape
                     .iter()

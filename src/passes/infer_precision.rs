@@ -296,8 +296,8 @@ impl Pass for InferPrecision {
                 Op::Quantize | Op::Flatten | Op::Reshape { .. } => {
                     (in_fmt[0].frac, in_rng[0].clone(), None)
                 }
-                Op::Slice { .. } => {
-                    let keep = g.selection(n).expect("a slice");
+                Op::Slice { .. } | Op::Transpose { .. } => {
+                    let keep = g.selection(n).expect("a slice or transpose");
                     let r = keep.iter().map(|&i| in_rng[0][i]).collect();
                     (in_fmt[0].frac, r, None)
                 }
@@ -335,9 +335,11 @@ impl Pass for InferPrecision {
                     Op::Input { .. } => node.bipolar,
                     Op::Sign => true,
                     Op::Threshold(_) => threshold.as_ref().is_some_and(|t| t.2),
-                    Op::Flatten | Op::Concat | Op::Slice { .. } | Op::Reshape { .. } => {
-                        in_bipolar.iter().all(|&b| b)
-                    }
+                    Op::Flatten
+                    | Op::Concat
+                    | Op::Slice { .. }
+                    | Op::Transpose { .. }
+                    | Op::Reshape { .. } => in_bipolar.iter().all(|&b| b),
                     _ => false,
                 };
             let (format, ranges) = match (&node.op, node.cast) {

@@ -52,6 +52,21 @@ impl Pass for InferShapes {
                     });
                     shape
                 }
+                Op::Transpose { perm } => {
+                    if perm.len() != ins[0].len() {
+                        return Err(PassError::model(
+                            name,
+                            "perm",
+                            format!(
+                                "orders {} axes, but the input {:?} has {}",
+                                perm.len(),
+                                ins[0],
+                                ins[0].len()
+                            ),
+                        ));
+                    }
+                    perm.iter().map(|&a| ins[0][a]).collect()
+                }
                 Op::Reshape { shape } => {
                     let shape = reshape(name, &ins[0], shape)?;
                     resolved = Some(Op::Reshape {

@@ -59,7 +59,12 @@ impl Pass for SchedulePipeline {
             let levels = tree_levels(&node.op);
             let wiring = matches!(
                 node.op,
-                Op::Input { .. } | Op::Flatten | Op::Concat | Op::Slice { .. } | Op::Reshape { .. }
+                Op::Input { .. }
+                    | Op::Flatten
+                    | Op::Concat
+                    | Op::Slice { .. }
+                    | Op::Transpose { .. }
+                    | Op::Reshape { .. }
             );
             let users = g.users(n);
             let fused_into_user = !users.is_empty()

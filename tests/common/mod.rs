@@ -862,7 +862,18 @@ fn conv_net(seed: u64, exact: bool) -> Value {
         }
     }
     let width: usize = spatial.iter().product::<usize>() * channels;
-    layers.push(json!({"name": "flat", "op": "flatten", "input": prev}));
+    let mut flat_in = prev.clone();
+    if r.below(2) == 0 {
+        // the axes in a random order before flattening, as an importer
+        // does to give a channels-first model its element order
+        let mut perm: Vec<usize> = (0..=rank).collect();
+        for i in (1..perm.len()).rev() {
+            perm.swap(i, r.below(i as u64 + 1) as usize);
+        }
+        layers.push(json!({"name": "perm", "op": "transpose", "input": prev, "perm": perm}));
+        flat_in = "perm".into();
+    }
+    layers.push(json!({"name": "flat", "op": "flatten", "input": flat_in}));
     let units = 1 + r.below(4) as usize;
     let (wt, ws, ww, wi, wsym) = rand_type(&mut r, 6, None);
     let weights: Vec<Vec<f64>> = (0..units)
