@@ -20,6 +20,8 @@ use crate::frontend::FrontendError;
 use serde_json::{Map, Value, json};
 use std::collections::{HashMap, HashSet};
 
+mod spatial;
+
 /// ONNX-domain ops the importer lowers.
 const ONNX_OPS: &[&str] = &[
     "Gemm",
@@ -36,11 +38,39 @@ const ONNX_OPS: &[&str] = &[
     "Slice",
     "PRelu",
     "Concat",
+    "Transpose",
+    "Conv",
+    "MaxPool",
+    "AveragePool",
+    "GlobalMaxPool",
+    "GlobalAveragePool",
+    "Sigmoid",
+    "Tanh",
+    "Gelu",
+    "Softplus",
+    "Exp",
+    "Log",
+    "Reciprocal",
+    "HardSigmoid",
+    "Softmax",
     "ArgMax",
     "Identity",
     "Dropout",
     "Constant",
 ];
+/// neurtl's table ops, whose entries need a type; without a `Quant` after
+/// them they get the default here (see [`default_table_type`]).
+const TABLE_OPS: &[&str] = &[
+    "sigmoid",
+    "tanh",
+    "gelu",
+    "softplus",
+    "exp",
+    "log",
+    "reciprocal",
+    "softmax",
+];
+
 /// QONNX ops, in any of the domains QONNX and its predecessors used.
 const QONNX_OPS: &[&str] = &["Quant", "BipolarQuant", "Trunc", "MultiThreshold"];
 pub const QONNX_DOMAINS: &[&str] = &[
@@ -53,8 +83,13 @@ pub const QONNX_DOMAINS: &[&str] = &[
 #[derive(Debug, Clone)]
 struct Dyn {
     layer: String,
-    /// Without the batch dimension.
+    /// Without the batch dimension, in ONNX's axis order.
     shape: Vec<usize>,
+    /// The layer holds the tensor channels-last (ONNX axis 1, the first
+    /// of `shape`, moved to the end), the order neurtl's convolutions and
+    /// pools use. Elementwise ops keep it; the others get the ONNX order
+    /// back through a transpose, which is wiring only.
+    cl: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -76,7 +111,11 @@ struct Konst {
 
 /// Weights whose type is decided at the end.
 struct DenseLayer {
+    /// One row per output (per filter of a convolution).
     weights: Vec<Vec<f64>>,
+    /// A convolution's kernel extents and channels per group: each row
+    /// is written nested to this shape.
+    kernel: Option<Vec<usize>>,
     bias: Option<Vec<f64>>,
     quantized: bool,
     bipolar: bool,
@@ -99,6 +138,8 @@ struct Lowerer<'a> {
     opts: &'a ImportOptions,
     /// The QONNX domain's opset version: it selects `Trunc`'s semantics.
     qonnx_version: i64,
+    /// The ONNX domain's: it selects `Softmax`'s.
+    onnx_version: i64,
     vals: HashMap<String, Val>,
     /// How many nodes (and graph outputs) read each tensor.
     readers: HashMap<String, usize>,
@@ -106,6 +147,9 @@ struct Lowerer<'a> {
     layers: Vec<Layer>,
     /// Layer index by layer name.
     by_name: HashMap<String, usize>,
+    /// The transposes made so far, by (layer, wanted `cl`), so each layer
+    /// is reordered at most once per direction.
+    relaid: HashMap<(String, bool), Dyn>,
     names: HashSet<String>,
     notes: Vec<String>,
 }
@@ -144,16 +188,19 @@ pub fn lower(
     g: &GraphProto,
     opts: &ImportOptions,
     qonnx_version: i64,
+    onnx_version: i64,
 ) -> Result<Imported, FrontendError> {
     check_supported(g)?;
     let mut l = Lowerer {
         opts,
         qonnx_version,
+        onnx_version,
         vals: HashMap::new(),
         readers: HashMap::new(),
         inputs: vec![],
         layers: vec![],
         by_name: HashMap::new(),
+        relaid: HashMap::new(),
         names: HashSet::new(),
         notes: vec![],
     };
@@ -200,8 +247,10 @@ pub fn lower(
     let mut outputs = vec![];
     for o in &g.output {
         let name = vname(o);
-        match l.vals.get(&name) {
+        match l.vals.get(&name).cloned() {
             Some(Val::Dyn(d)) => {
+                // outputs are read in ONNX's order
+                let d = l.in_layout(&d, false);
                 if outputs.contains(&Value::String(d.layer.clone())) {
                     return Err(graph_err(
                         "output",
@@ -238,7 +287,10 @@ pub fn lower(
     let mut layers = vec![];
     for layer in l.layers {
         layers.push(Value::Object(match layer {
-            Layer::Other(m) => m,
+            Layer::Other(mut m) => {
+                default_table_type(&mut m, &mut l.notes);
+                m
+            }
             Layer::Dense(mut m, d) => {
                 finish_dense(&mut m, d, opts, &mut l.notes)?;
                 m
@@ -426,6 +478,25 @@ fn exact_type(values: &[f64], max_bits: u32) -> Option<FixedType> {
     (f.width <= max_bits).then(|| FixedType::plain(f))
 }
 
+/// A table op that no `Quant` gave a type gets 16 bits on the range its
+/// function can reach (or a generous one), and a note saying so.
+fn default_table_type(m: &mut Map<String, Value>, notes: &mut Vec<String>) {
+    let op = m["op"].as_str().unwrap_or("").to_string();
+    if !TABLE_OPS.contains(&op.as_str()) || m.contains_key("output_type") {
+        return;
+    }
+    let ty = match op.as_str() {
+        "sigmoid" | "softmax" => "ufixed<16,0,rnd,sat>",
+        "tanh" => "fixed<16,1,rnd,sat>",
+        _ => "fixed<16,8,rnd,sat>",
+    };
+    notes.push(format!(
+        "layer `{}`: no Quant follows this {op}, so its table entries are typed {ty}; put a Quant after it to choose",
+        m["name"].as_str().unwrap_or("")
+    ));
+    m.insert("output_type".into(), json!(ty));
+}
+
 /// `bits`-bit type for values that need rounding: nearest even, saturating.
 fn rounded_type(values: &[f64], bits: u32) -> FixedType {
     let max = values.iter().fold(0f64, |m, v| m.max(v.abs()));
@@ -444,6 +515,17 @@ fn rounded_type(values: &[f64], bits: u32) -> FixedType {
         QuantMode::RndConv,
         OverflowMode::Sat,
     )
+}
+
+/// `row` (row-major) as nested lists of extents `dims`.
+fn nest(row: &[f64], dims: &[usize]) -> Value {
+    match dims {
+        [] | [_] => json!(row),
+        [_, rest @ ..] => {
+            let inner: usize = rest.iter().product();
+            Value::Array(row.chunks(inner).map(|c| nest(c, rest)).collect())
+        }
+    }
 }
 
 fn finish_dense(
@@ -477,8 +559,17 @@ fn finish_dense(
             }
         }
     };
-    m.insert("units".into(), json!(d.weights.len()));
-    m.insert("weights".into(), json!(d.weights));
+    match &d.kernel {
+        None => {
+            m.insert("units".into(), json!(d.weights.len()));
+            m.insert("weights".into(), json!(d.weights));
+        }
+        Some(dims) => {
+            let nested: Vec<Value> = d.weights.iter().map(|r| nest(r, dims)).collect();
+            m.insert("filters".into(), json!(d.weights.len()));
+            m.insert("weights".into(), Value::Array(nested));
+        }
+    }
     m.insert("weight_type".into(), json!(wty));
     if let Some(b) = d.bias.filter(|b| b.iter().any(|v| *v != 0.0)) {
         let bty = match exact_type(&b, opts.weight_bits + 8) {
@@ -598,6 +689,7 @@ impl Lowerer<'_> {
         let d = Dyn {
             layer: lname,
             shape,
+            cl: false,
         };
         if let Some(q) = quant {
             self.vals.insert(q.output[0].clone(), Val::Dyn(d.clone()));
@@ -632,7 +724,15 @@ impl Lowerer<'_> {
         }
     }
 
-    fn dynamic(&self, n: &NodeProto, i: usize) -> Result<Dyn, FrontendError> {
+    /// A computed input in ONNX's axis order, for the ops that index it.
+    fn dynamic(&mut self, n: &NodeProto, i: usize) -> Result<Dyn, FrontendError> {
+        let x = self.dyn_any(n, i)?;
+        Ok(self.in_layout(&x, false))
+    }
+
+    /// A computed input in whichever order its layer holds it, for the
+    /// ops that work in either.
+    fn dyn_any(&self, n: &NodeProto, i: usize) -> Result<Dyn, FrontendError> {
         match self.get(n, i)? {
             Val::Dyn(d) => Ok(d.clone()),
             Val::Const(_) => Err(node_err(
@@ -660,13 +760,47 @@ impl Lowerer<'_> {
         }
     }
 
-    /// Add a layer reading `inputs` and make it the node's output.
+    /// `x` held channels-last (`cl`) or in ONNX order, through a transpose
+    /// made at most once per layer and direction. A vector is the same in
+    /// both.
+    fn in_layout(&mut self, x: &Dyn, cl: bool) -> Dyn {
+        let r = x.shape.len();
+        if x.cl == cl || r < 2 {
+            return Dyn { cl, ..x.clone() };
+        }
+        let key = (x.layer.clone(), cl);
+        if let Some(d) = self.relaid.get(&key) {
+            return d.clone();
+        }
+        // axis i of the result is axis perm[i] of the operand
+        let perm: Vec<usize> = if cl {
+            (1..r).chain([0]).collect()
+        } else {
+            [r - 1].into_iter().chain(0..r - 1).collect()
+        };
+        let name = self.unique(&format!("{}_{}", x.layer, if cl { "cl" } else { "cf" }));
+        let mut f = Map::new();
+        f.insert("perm".into(), json!(perm));
+        self.add_layer(&name, "transpose", &[x], f, None);
+        let d = Dyn {
+            layer: name,
+            shape: x.shape.clone(),
+            cl,
+        };
+        self.relaid.insert(key, d.clone());
+        d
+    }
+
+    /// Add a layer reading `inputs` and make it the node's output, of
+    /// `shape` (ONNX order) and held channels-last when `cl`.
+    #[allow(clippy::too_many_arguments)]
     fn push(
         &mut self,
         n: &NodeProto,
         op: &str,
         inputs: &[&Dyn],
         shape: Vec<usize>,
+        cl: bool,
         fields: Map<String, Value>,
         dense: Option<DenseLayer>,
     ) -> String {
@@ -677,6 +811,26 @@ impl Lowerer<'_> {
             .or_else(|| n.output.first().cloned())
             .unwrap_or_else(|| op.to_string());
         let name = self.unique(&base);
+        self.add_layer(&name, op, inputs, fields, dense);
+        self.set_out(
+            n,
+            Val::Dyn(Dyn {
+                layer: name.clone(),
+                shape,
+                cl,
+            }),
+        );
+        name
+    }
+
+    fn add_layer(
+        &mut self,
+        name: &str,
+        op: &str,
+        inputs: &[&Dyn],
+        fields: Map<String, Value>,
+        dense: Option<DenseLayer>,
+    ) {
         let mut m = Map::new();
         m.insert("name".into(), json!(name));
         m.insert("op".into(), json!(op));
@@ -687,19 +841,11 @@ impl Lowerer<'_> {
             m.insert("inputs".into(), json!(v));
         }
         m.extend(fields);
-        self.by_name.insert(name.clone(), self.layers.len());
+        self.by_name.insert(name.to_string(), self.layers.len());
         self.layers.push(match dense {
             Some(d) => Layer::Dense(m, d),
             None => Layer::Other(m),
         });
-        self.set_out(
-            n,
-            Val::Dyn(Dyn {
-                layer: name.clone(),
-                shape,
-            }),
-        );
-        name
     }
 
     /// The dense layer that makes `d`, if nothing else reads it, so a bias
@@ -756,7 +902,8 @@ impl Lowerer<'_> {
             "Add" => self.add(n)?,
             "Mul" => self.mul(n)?,
             "BatchNormalization" => {
-                let x = self.dynamic(n, 0)?;
+                // channels are ONNX axis 1, the first here
+                let x = self.dyn_any(n, 0)?;
                 let c = *x.shape.first().unwrap_or(&1);
                 let mut f = Map::new();
                 for (i, key) in [(1, "gamma"), (2, "beta"), (3, "mean"), (4, "var")] {
@@ -798,21 +945,31 @@ impl Lowerer<'_> {
                     ));
                     self.set_out(n, Val::Dyn(x));
                 } else {
-                    self.push(n, "batchnorm", &[&x], x.shape.clone(), f, None);
+                    // neurtl's batchnorm scales the last axis
+                    let x = self.in_layout(&x, true);
+                    self.push(n, "batchnorm", &[&x], x.shape.clone(), true, f, None);
                 }
             }
             "Relu" => self.unary(n, "relu", Map::new())?,
             "Sign" => self.unary(n, "sign", Map::new())?,
             "LeakyRelu" => {
                 let alpha = attr_f(n, "alpha", 0.01)?;
-                let ty = exact_type(&[alpha], 18).unwrap_or_else(|| rounded_type(&[alpha], 18));
-                let mut f = Map::new();
-                f.insert("alpha".into(), json!(alpha));
-                f.insert("alpha_type".into(), json!(ty.to_string()));
+                let mut f = slope_fields("alpha", &[alpha]);
+                f["alpha"] = json!(alpha);
                 self.unary(n, "leaky_relu", f)?;
             }
             "Clip" => self.clip(n)?,
             "Flatten" | "Reshape" => self.reshape(n)?,
+            "Transpose" => self.transpose(n)?,
+            "Conv" => self.conv(n)?,
+            "MaxPool" | "GlobalMaxPool" => self.pool(n, true)?,
+            "AveragePool" | "GlobalAveragePool" => self.pool(n, false)?,
+            "HardSigmoid" => self.table(n, "hard_sigmoid")?,
+            "Softmax" => self.softmax(n)?,
+            t if spatial::TABLES.iter().any(|(o, _)| *o == t) => {
+                let op = spatial::TABLES.iter().find(|(o, _)| *o == t).unwrap().1;
+                self.table(n, op)?
+            }
             "Slice" => self.slice(n)?,
             "PRelu" => self.prelu(n)?,
             "Concat" => {
@@ -830,7 +987,7 @@ impl Lowerer<'_> {
                 }
                 let total = ins.iter().map(|d| d.shape[0]).sum();
                 let refs: Vec<&Dyn> = ins.iter().collect();
-                self.push(n, "concat", &refs, vec![total], Map::new(), None);
+                self.push(n, "concat", &refs, vec![total], false, Map::new(), None);
             }
             "ArgMax" => {
                 let x = self.dynamic(n, 0)?;
@@ -851,7 +1008,7 @@ impl Lowerer<'_> {
                         "neurtl's argmax returns the first of equal maxima; select_last_index must be 0",
                     ));
                 }
-                self.push(n, "argmax", &[&x], vec![1], Map::new(), None);
+                self.push(n, "argmax", &[&x], vec![1], false, Map::new(), None);
             }
             "Quant" => self.quant(n)?,
             "BipolarQuant" => self.bipolar_quant(n)?,
@@ -868,8 +1025,8 @@ impl Lowerer<'_> {
         op: &str,
         f: Map<String, Value>,
     ) -> Result<(), FrontendError> {
-        let x = self.dynamic(n, 0)?;
-        self.push(n, op, &[&x], x.shape.clone(), f, None);
+        let x = self.dyn_any(n, 0)?;
+        self.push(n, op, &[&x], x.shape.clone(), x.cl, f, None);
         Ok(())
     }
 
@@ -896,11 +1053,12 @@ impl Lowerer<'_> {
         let units = w_rows.shape[0];
         let d = DenseLayer {
             weights: w_rows.rows(),
+            kernel: None,
             bias,
             quantized: w.quantized,
             bipolar: w.bipolar,
         };
-        self.push(n, "dense", &[x], vec![units], Map::new(), Some(d));
+        self.push(n, "dense", &[x], vec![units], false, Map::new(), Some(d));
         Ok(())
     }
 
@@ -956,6 +1114,9 @@ impl Lowerer<'_> {
         let b = self.get(n, 1)?.clone();
         match (a, b) {
             (Val::Dyn(x), Val::Dyn(y)) => {
+                // both in one order: channels-last if either is
+                let cl = x.cl || y.cl;
+                let (x, y) = (self.in_layout(&x, cl), self.in_layout(&y, cl));
                 if x.shape != y.shape {
                     return Err(node_err(
                         n,
@@ -966,12 +1127,12 @@ impl Lowerer<'_> {
                         ),
                     ));
                 }
-                self.push(n, "add", &[&x, &y], x.shape.clone(), Map::new(), None);
+                self.push(n, "add", &[&x, &y], x.shape.clone(), cl, Map::new(), None);
             }
             (Val::Dyn(x), Val::Const(c)) | (Val::Const(c), Val::Dyn(x)) => {
                 let i = usize::from(matches!(self.get(n, 0)?, Val::Const(_)));
-                let units = x.shape.iter().product();
-                let v = broadcast(n, &c.t, units, "bias")?;
+                let v = per_row(n, &c.t, &x, "bias")?;
+                let units = v.len();
                 let Some(dl) = self.sole_dense(n, i, &x) else {
                     return Err(node_err(
                         n,
@@ -1009,9 +1170,8 @@ impl Lowerer<'_> {
             }
             (Val::Dyn(x), Val::Const(c)) | (Val::Const(c), Val::Dyn(x)) => {
                 let i = usize::from(matches!(self.get(n, 0)?, Val::Const(_)));
-                let units: usize = x.shape.iter().product();
-                let s = broadcast(n, &c.t, units, "scale")?;
                 if let Some(dl) = self.sole_dense(n, i, &x) {
+                    let s = per_row(n, &c.t, &x, "scale")?;
                     // Scale the producing layer's rows and bias.
                     for (row, f) in dl.weights.iter_mut().zip(&s) {
                         row.iter_mut().for_each(|w| *w *= f);
@@ -1027,9 +1187,10 @@ impl Lowerer<'_> {
                     return Err(node_err(
                         n,
                         None,
-                        "Mul by a constant needs a [batch, features] input",
+                        "Mul by a constant needs a [batch, features] input, or the output of a Conv read only here",
                     ));
                 }
+                let s = broadcast(n, &c.t, x.shape[0], "scale")?;
                 self.diagonal(n, &x, &s, c.quantized);
                 Ok(())
             }
@@ -1091,6 +1252,7 @@ impl Lowerer<'_> {
                     "reshape",
                     &[&x],
                     shape.clone(),
+                    false,
                     reshape_fields(&shape),
                     None,
                 );
@@ -1100,7 +1262,7 @@ impl Lowerer<'_> {
         if x.shape.len() == 1 {
             self.set_out(n, Val::Dyn(x));
         } else {
-            self.push(n, "flatten", &[&x], vec![total], Map::new(), None);
+            self.push(n, "flatten", &[&x], vec![total], false, Map::new(), None);
         }
         Ok(())
     }
@@ -1233,15 +1395,26 @@ impl Lowerer<'_> {
         f.insert("axis".into(), json!(axis - 1));
         f.insert("start".into(), json!(start));
         f.insert("end".into(), json!(end));
-        self.push(n, "slice", &[&x], shape, f, None);
+        self.push(n, "slice", &[&x], shape, false, f, None);
         Ok(())
     }
 
     /// `PRelu`: one slope (a leaky ReLU) or one per channel of the last
     /// axis (broadcast over the others), the channels-last `prelu`.
     fn prelu(&mut self, n: &NodeProto) -> Result<(), FrontendError> {
-        let x = self.dynamic(n, 0)?;
+        let x = self.dyn_any(n, 0)?;
         let slope = self.konst(n, 1, "the slope")?;
+        // one slope per channel, [C, 1, ...]: channels-last, per last axis
+        if x.shape.len() > 1
+            && slope.t.data.len() > 1
+            && let Ok(alpha) = per_row(n, &slope.t, &x, "slope")
+        {
+            let x = self.in_layout(&x, true);
+            let f = slope_fields("alpha", &alpha);
+            self.push(n, "prelu", &[&x], x.shape.clone(), true, f, None);
+            return Ok(());
+        }
+        let x = self.in_layout(&x, false);
         let dims: Vec<usize> = slope.t.shape.clone();
         let last = *x.shape.last().expect("a shape");
         let size = dims
@@ -1258,12 +1431,8 @@ impl Lowerer<'_> {
                 ),
             ));
         }
-        let alpha: Vec<f64> = slope.t.data.clone();
-        let ty = exact_type(&alpha, 18).unwrap_or_else(|| rounded_type(&alpha, 18));
-        let mut f = Map::new();
-        f.insert("alpha".into(), json!(alpha));
-        f.insert("alpha_type".into(), json!(ty.to_string()));
-        self.push(n, "prelu", &[&x], x.shape.clone(), f, None);
+        let f = slope_fields("alpha", &slope.t.data);
+        self.push(n, "prelu", &[&x], x.shape.clone(), false, f, None);
         Ok(())
     }
 
@@ -1354,18 +1523,28 @@ impl Lowerer<'_> {
     ) -> Result<(), FrontendError> {
         const CASTABLE: &[&str] = &[
             "dense",
+            "conv1d",
+            "conv2d",
+            "maxpool1d",
+            "maxpool2d",
+            "avgpool1d",
+            "avgpool2d",
             "relu",
             "leaky_relu",
+            "prelu",
             "hard_tanh",
+            "hard_sigmoid",
             "add",
             "batchnorm",
+            "softmax",
         ];
         if self.readers.get(&n.input[0]).copied() == Some(1)
             && let Some(&k) = self.by_name.get(&x.layer)
         {
             let m = self.layers[k].obj();
             let op = m["op"].as_str().unwrap_or("");
-            if CASTABLE.contains(&op) && !m.contains_key("output_type") {
+            if (CASTABLE.contains(&op) || TABLE_OPS.contains(&op)) && !m.contains_key("output_type")
+            {
                 m.insert("output_type".into(), json!(ty.to_string()));
                 self.set_out(n, Val::Dyn(x.clone()));
                 return Ok(());
@@ -1373,7 +1552,7 @@ impl Lowerer<'_> {
         }
         let mut f = Map::new();
         f.insert("output_type".into(), json!(ty.to_string()));
-        self.push(n, "quantize", &[x], x.shape.clone(), f, None);
+        self.push(n, "quantize", &[x], x.shape.clone(), x.cl, f, None);
         Ok(())
     }
 
@@ -1409,7 +1588,7 @@ impl Lowerer<'_> {
                         ),
                     ));
                 }
-                self.push(n, "sign", &[&x], x.shape.clone(), Map::new(), None);
+                self.push(n, "sign", &[&x], x.shape.clone(), x.cl, Map::new(), None);
             }
         }
         Ok(())
@@ -1492,7 +1671,7 @@ impl Lowerer<'_> {
         };
         let mut f = Map::new();
         f.insert("output_type".into(), json!(ty.to_string()));
-        self.push(n, "quantize", &[&x], x.shape.clone(), f, None);
+        self.push(n, "quantize", &[&x], x.shape.clone(), false, f, None);
         Ok(())
     }
 
@@ -1510,11 +1689,12 @@ impl Lowerer<'_> {
             .collect();
         let d = DenseLayer {
             weights,
+            kernel: None,
             bias: None,
             quantized,
             bipolar: false,
         };
-        self.push(n, "dense", &[x], vec![units], Map::new(), Some(d));
+        self.push(n, "dense", &[x], vec![units], false, Map::new(), Some(d));
     }
 
     fn multithreshold(&mut self, n: &NodeProto) -> Result<(), FrontendError> {
@@ -1553,7 +1733,7 @@ impl Lowerer<'_> {
         f.insert("thresholds".into(), json!(t.t.rows()));
         f.insert("out_scale".into(), json!(attr_f(n, "out_scale", 1.0)?));
         f.insert("out_bias".into(), json!(attr_f(n, "out_bias", 0.0)?));
-        self.push(n, "threshold", &[&x], x.shape.clone(), f, None);
+        self.push(n, "threshold", &[&x], x.shape.clone(), false, f, None);
         Ok(())
     }
 }
@@ -1579,6 +1759,41 @@ fn broadcast(
             ),
         )),
     }
+}
+
+/// A constant that folds into the rows of the layer making `x`: for a
+/// vector one value per feature (see [`broadcast`]); for a convolution's
+/// `[C, spatial...]` output one per channel, a scalar or ONNX's
+/// per-channel shape `[C, 1, ...]` (optionally with the batch's 1 first).
+fn per_row(n: &NodeProto, t: &Tensor, x: &Dyn, what: &str) -> Result<Vec<f64>, FrontendError> {
+    let r = x.shape.len();
+    if r == 1 {
+        return broadcast(n, t, x.shape[0], what);
+    }
+    let c = x.shape[0];
+    if t.data.len() == 1 {
+        return Ok(vec![t.data[0]; c]);
+    }
+    let l = t.shape.len();
+    let channel_form = l >= r
+        && l <= r + 1
+        && t.shape[l - r] == c
+        && t.shape
+            .iter()
+            .enumerate()
+            .all(|(i, &d)| i == l - r || d == 1);
+    if !channel_form {
+        return Err(node_err(
+            n,
+            Some(what),
+            format!(
+                "shape {:?} on the [{c}, ...] output of a convolution: neurtl folds a scalar or one value per channel ([{c}{}])",
+                t.shape,
+                ", 1".repeat(r - 1)
+            ),
+        ));
+    }
+    Ok(t.data.clone())
 }
 
 /// Constant-folding of elementwise ops, equal shapes or a scalar.
@@ -1785,6 +2000,16 @@ fn per_element(
         }
     }
     Ok(t.data[idx])
+}
+
+/// A slope (or slopes) `key` and its type `key_type`: exact when 18 bits
+/// hold it, else rounded to 18 bits.
+fn slope_fields(key: &str, v: &[f64]) -> Map<String, Value> {
+    let ty = exact_type(v, 18).unwrap_or_else(|| rounded_type(v, 18));
+    let mut f = Map::new();
+    f.insert(key.into(), json!(v));
+    f.insert(format!("{key}_type"), json!(ty.to_string()));
+    f
 }
 
 /// The fields of a neurtl `reshape` to `shape`.

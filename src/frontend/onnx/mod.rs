@@ -75,5 +75,13 @@ pub fn import(bytes: &[u8], opts: &ImportOptions) -> Result<Imported, FrontendEr
         .filter_map(|o| o.version)
         .max()
         .unwrap_or(1);
-    lower::lower(&graph, opts, qonnx_version)
+    // Softmax changed meaning at opset 13; no import means the newest.
+    let onnx_version = model
+        .opset_import
+        .iter()
+        .filter(|o| matches!(o.domain.as_deref(), None | Some("") | Some("ai.onnx")))
+        .filter_map(|o| o.version)
+        .max()
+        .unwrap_or(i64::MAX);
+    lower::lower(&graph, opts, qonnx_version, onnx_version)
 }
