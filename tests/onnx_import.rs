@@ -423,7 +423,7 @@ fn mutated_files_never_panic() {
     let per = env("NEURTL_FUZZ_IMPORT", 400);
     let mut rng = neurtl::vectors::Rng::new(env("NEURTL_FUZZ_SEED", 7));
     let mut outcomes = [0usize; 2];
-    for name in FIXTURES {
+    for name in FIXTURES.iter().chain(APPROXIMATE) {
         let bytes = std::fs::read(dir().join(format!("{name}.onnx"))).unwrap();
         for _ in 0..per {
             let mut b = bytes.clone();

@@ -691,8 +691,9 @@ impl Lowerer<'_> {
             shape,
             cl: false,
         };
-        if let Some(q) = quant {
-            self.vals.insert(q.output[0].clone(), Val::Dyn(d.clone()));
+        // (a quantizer without an output is reported when its node is read)
+        if let Some(o) = quant.and_then(|q| q.output.first()) {
+            self.vals.insert(o.clone(), Val::Dyn(d.clone()));
         }
         self.vals.insert(name, Val::Dyn(d));
         Ok(())
