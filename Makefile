@@ -4,7 +4,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Each tool is also the name of its Debian package.
 TOOLS := verilator iverilog yosys nextpnr-ice40
 
-.PHONY: all setup deps build demo test lint bench vs-peers clean
+.PHONY: all setup deps build demo test lint bench vs-peers fuzz clean
 
 all: build
 
@@ -41,6 +41,21 @@ bench: build
 vs-peers: build
 	python3 bench/vs_peers/retype.py examples/jet_tagger/model.json bench/vs_peers/jet_tagger_trn_wrap.json
 	bench/vs_peers/run.sh out/vs_peers
+
+# Coverage-guided fuzzing (nightly toolchain, cargo-fuzz installed if
+# missing): each target for FUZZ_SECONDS from the committed corpus, new
+# inputs kept in out/fuzz/<target>. Crashes land in fuzz/artifacts/.
+# Not part of `make test`, which replays the committed corpus instead.
+FUZZ_SECONDS ?= 1800
+FUZZ_TARGETS ?= model_json onnx_import compile_random
+fuzz:
+	@command -v cargo-fuzz >/dev/null 2>&1 || $(CARGO) install cargo-fuzz
+	cd fuzz && for t in $(FUZZ_TARGETS); do \
+	  mkdir -p ../out/fuzz/$$t && \
+	  $(CARGO) +nightly fuzz run -O -a $$t ../out/fuzz/$$t corpus/$$t -- \
+	    -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=20 \
+	    -rss_limit_mb=2048 -print_final_stats=1 || exit 1; \
+	done
 
 clean:
 	$(CARGO) clean

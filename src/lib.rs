@@ -8,6 +8,7 @@ pub mod estimate;
 pub mod explore;
 pub mod fixed;
 pub mod frontend;
+pub mod fuzzing;
 pub mod golden;
 pub mod ir;
 pub mod metrics;

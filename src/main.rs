@@ -40,7 +40,27 @@ enum Command {
     Synth(cmd::synth::Args),
 }
 
+/// `neurtl … | head` must end quietly when the reader goes away. Rust
+/// ignores SIGPIPE, so every print after that would panic; with the
+/// default action the process ends at its next write, as `cat` does.
+#[cfg(unix)]
+fn default_sigpipe() {
+    unsafe extern "C" {
+        fn signal(sig: i32, handler: usize) -> usize;
+    }
+    const SIGPIPE: i32 = 13;
+    const SIG_DFL: usize = 0;
+    // SAFETY: called first in main, before any thread starts.
+    unsafe {
+        signal(SIGPIPE, SIG_DFL);
+    }
+}
+
+#[cfg(not(unix))]
+fn default_sigpipe() {}
+
 fn main() -> ExitCode {
+    default_sigpipe();
     let cli = Cli::parse();
     let r = match cli.command {
         Command::Compile(a) => cmd::compile::main(a),

@@ -11,7 +11,6 @@
 mod common;
 
 use neurtl::compile::compile_text;
-use neurtl::datapath::Interpreter;
 use neurtl::ir::{Adders, CompileOptions, PipelineMode, Target};
 use rayon::prelude::*;
 
@@ -49,24 +48,7 @@ fn compare(model: &serde_json::Value, seed: u64, target: Target, n: usize) -> Re
     let c = compile_text("model.json", &text, opts, None).map_err(|e| e.to_string())?;
     let golden = c.golden().map_err(|e| e.to_string())?;
     let dp = c.datapath().map_err(|e| e.to_string())?;
-    let inputs = neurtl::vectors::random(&golden.input_formats, n, seed);
-    let (mut want, mut got) = (vec![], vec![]);
-    golden.run_batch(&inputs, &mut want);
-    Interpreter::new(&dp).run_batch(&inputs, &mut got);
-    if want.len() != got.len() {
-        return Err(format!("{} outputs, golden has {}", got.len(), want.len()));
-    }
-    let per = golden.output_len().max(1);
-    match want.iter().zip(&got).position(|(a, b)| a != b) {
-        None => Ok(()),
-        Some(i) => Err(format!(
-            "sample {} output {}: datapath {} golden {}",
-            i / per,
-            i % per,
-            got[i],
-            want[i]
-        )),
-    }
+    neurtl::fuzzing::datapath_matches_golden(&golden, &dp, n, seed)
 }
 
 fn run(nets: u64, first: u64, make: fn(u64) -> serde_json::Value, targets: &[Target]) {
@@ -156,11 +138,9 @@ fn examples_and_fixtures_interpret_like_the_golden_model() {
             folded += (target == Target::TlPe) as u32;
             let golden = c.golden().unwrap();
             let dp = c.datapath().unwrap();
-            let inputs = neurtl::vectors::random(&golden.input_formats, 300, 7);
-            let (mut want, mut got) = (vec![], vec![]);
-            golden.run_batch(&inputs, &mut want);
-            Interpreter::new(&dp).run_batch(&inputs, &mut got);
-            assert_eq!(got, want, "{} on {}", f.display(), target.name());
+            if let Err(e) = neurtl::fuzzing::datapath_matches_golden(&golden, &dp, 300, 7) {
+                panic!("{} on {}: {e}", f.display(), target.name());
+            }
         }
     }
     assert!(folded > 0, "bnn_digits folds on tl-pe");
