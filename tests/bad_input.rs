@@ -1356,3 +1356,27 @@ fn a_table_needs_its_output_type() {
     let o = run("sigbits.json", &m);
     assert_rejected(&o, &["layer `t`", "`table_bits`", "from 1 to 20"]);
 }
+
+/// A neuron whose exact result fits 127 bits but whose partial sums (or a
+/// product's shift-add steps) may not: refused by precision inference,
+/// not left to overflow while the datapath is built. Found by fuzzing an
+/// imported ONNX model.
+#[test]
+fn partial_sums_beyond_the_widest_value_are_refused() {
+    let m = model_on(
+        json!([2]),
+        "fixed<8,4>",
+        json!([{
+            "name": "huge", "op": "dense", "input": "x", "units": 1,
+            "weights": [[7.999755859375, 7.999755859375]],
+            "weight_type": "fixed<16,4>",
+            // a fine bias grid puts the products 2^102 up
+            "bias": [3.009265538105056e-36], "bias_type": "fixed<8,-110>",
+        }]),
+    );
+    let o = run("huge.json", &m);
+    assert_rejected(
+        &o,
+        &["layer `huge`", "partial sums of neuron 0", "127 bits"],
+    );
+}

@@ -102,3 +102,140 @@ fn builds_are_byte_identical_wherever_they_run() {
         }
     }
 }
+
+/// Layer, input and model names that are Verilog keywords, comment ends,
+/// backslashes, quotes, newlines, non-ASCII, 10,000 characters long, or
+/// equal after legalization: the Verilog is lint-clean and carries none
+/// of them (so none can inject code), the harness's C header spells each
+/// output's name so that a C++ compiler reads back the original, and
+/// report.json names every output by its original name.
+#[test]
+fn hostile_names_give_lint_clean_verilog() {
+    let names = [
+        "module".to_string(),
+        "a */ b".into(),
+        "back\\slash".into(),
+        "quo\"te".into(),
+        "new\nline // x".into(),
+        "ünï".into(),
+        "L".repeat(10_000),
+        "fc 1".into(),
+        "fc_1".into(),
+        "FC_1".into(),
+        "endmodule".into(),
+        "$display(\"pwn\");".into(),
+    ];
+    let mut layers = vec![];
+    let mut prev = "wire".to_string();
+    for (i, n) in names.iter().enumerate() {
+        let w = if i == 0 {
+            serde_json::json!([[0.5, -0.25, 0.875], [0.25, 0.5, -1.0]])
+        } else {
+            serde_json::json!([[0.5, -0.25], [0.75, 0.875]])
+        };
+        layers.push(serde_json::json!({
+            "name": n, "op": "dense", "input": prev, "units": 2, "weights": w,
+            "weight_type": "fixed<4,1>", "output_type": "fixed<8,3,rnd,sat>"}));
+        prev = n.clone();
+    }
+    let outputs = [
+        prev.clone(),
+        "fc 1".into(),
+        "ünï".into(),
+        "new\nline // x".into(),
+        "quo\"te".into(),
+        "back\\slash".into(),
+    ];
+    let model = serde_json::json!({
+        "format": "neurtl-model", "version": 1, "name": "module\n*/ evil",
+        "inputs": [{"name": "wire", "shape": [3], "type": "fixed<6,3>"}],
+        "layers": layers, "outputs": outputs,
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("names.json");
+    std::fs::write(&path, model.to_string()).unwrap();
+    let out = tmp.path().join("b");
+    let o = Command::new(env!("CARGO_BIN_EXE_neurtl"))
+        .arg("compile")
+        .arg(&path)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let got: Vec<&str> = report["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(got, outputs.iter().map(String::as_str).collect::<Vec<_>>());
+    let top = report["top"].as_str().unwrap();
+    assert!(
+        top.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+        "{top}"
+    );
+    let mut sources = vec![];
+    let verilog = std::fs::read_dir(out.join("rtl"))
+        .unwrap()
+        .chain(std::fs::read_dir(out.join("tb")).unwrap())
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "v"));
+    for p in verilog {
+        let text = std::fs::read_to_string(&p).unwrap();
+        for bad in ["pwn", "*/ b", "slash", "quo", "ünï", "LLLLLLLL"] {
+            assert!(!text.contains(bad), "{} holds `{bad}`", p.display());
+        }
+        if p.parent().unwrap().ends_with("rtl") {
+            sources.push(p);
+        }
+    }
+    assert_eq!(c_header_names(&out.join("tb/tb_config.h")), {
+        // one entry per element of each (two-element) output
+        outputs
+            .iter()
+            .flat_map(|o| [o.clone(), o.clone()])
+            .collect::<Vec<_>>()
+    });
+    let lint = Command::new("verilator")
+        .args(["--lint-only", "-Wall", "--top-module", top])
+        .args(&sources)
+        .output()
+        .expect("verilator (make setup installs it)");
+    assert!(
+        lint.status.success() && lint.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&lint.stderr)
+    );
+}
+
+/// The output names of a harness header, as a C++ compiler reads them.
+fn c_header_names(header: &Path) -> Vec<String> {
+    let dir = header.parent().unwrap();
+    let main = dir.join("names.cpp");
+    std::fs::write(
+        &main,
+        "#include <cstdio>\n#include \"tb_config.h\"\nint main() { for (int i = 0; i < TB_N_OUT_FIELDS; i++) { fputs(TB_OUT_FIELDS[i].name, stdout); fputc(0, stdout); } }\n",
+    )
+    .unwrap();
+    let exe = dir.join("names");
+    let cc = Command::new("g++")
+        .arg("-o")
+        .arg(&exe)
+        .arg(&main)
+        .output()
+        .expect("g++");
+    assert!(
+        cc.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cc.stderr)
+    );
+    let run = Command::new(&exe).output().unwrap();
+    let text = String::from_utf8(run.stdout).unwrap();
+    text.split('\0')
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
+}

@@ -39,7 +39,7 @@ pub fn generate(info: &DesignInfo, n: usize) -> Vec<(String, String)> {
     for f in &info.outputs {
         for i in 0..f.elements {
             elements.push(Element {
-                name: f.name.escape_default().to_string(),
+                name: c_string_body(&f.name),
                 index: i,
                 width: f.width,
                 signed: f.signed as u8,
@@ -66,6 +66,25 @@ pub fn generate(info: &DesignInfo, n: usize) -> Vec<(String, String)> {
         ("tb/tb_config.h".to_string(), render(CONFIG_TEMPLATE)),
         (format!("tb/tb_{}.v", info.top), render(ICARUS_TEMPLATE)),
     ]
+}
+
+/// `s` as the inside of a C string literal: printable ASCII as it is
+/// (`"`, `\\` and `?`, which could start a trigraph, escaped), every other
+/// byte of its UTF-8 as a three-digit octal escape, which no following
+/// character can extend. Rust's own escapes (`\u{fc}`) are not C.
+fn c_string_body(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'"' | b'\\' | b'?' => {
+                out.push('\\');
+                out.push(b as char);
+            }
+            0x20..=0x7e => out.push(b as char),
+            _ => out.push_str(&format!("\\{b:03o}")),
+        }
+    }
+    out
 }
 
 /// Pack samples (flat raw values, `fields` after each other) into hex

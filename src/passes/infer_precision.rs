@@ -22,6 +22,21 @@ fn too_wide(layer: &str, field: &str) -> PassError {
     .with_help("give the layer an output_type or accum_type that narrows it")
 }
 
+/// A neuron whose result fits but whose partial sums, or the shift-add
+/// steps of its products, might not: the datapath builds every
+/// intermediate exactly, so the layer is refused rather than wrapped.
+fn partial_sums_too_wide(layer: &str, neuron: usize) -> PassError {
+    PassError::model(
+        layer,
+        "weights",
+        format!(
+            "the partial sums of neuron {neuron} can need more than {MAX_WIDTH} bits (|bias| + Σ|w·x| reaches 2^{}), the widest value neurtl builds",
+            MAX_WIDTH - 3
+        ),
+    )
+    .with_help("narrow the weight type's integer bits, or give the layer an explicit accum_type")
+}
+
 /// `x` as `raw · 2^-frac` with the smallest `frac` in 0..=64, if any, and
 /// `|raw| < 2^100`.
 fn dyadic_frac(x: f64) -> Option<(i128, i32)> {
@@ -140,6 +155,10 @@ impl Pass for InferPrecision {
                                     .filter(|_| bshift < 127);
                                 let b = b.ok_or_else(|| wide("bias"))?;
                                 let mut r = (b, b);
+                                // |b| + Σ |w·x|: every partial sum, and every
+                                // shift-add step of a product, stays within
+                                // twice this (canonical signed digits)
+                                let mut mag = b.unsigned_abs();
                                 for (tap, &w) in q.weights[row].iter().enumerate() {
                                     let Some(i) = d.input_of(j, tap).filter(|_| w != 0) else {
                                         continue;
@@ -147,6 +166,12 @@ impl Pass for InferPrecision {
                                     let p =
                                         scale(in_rng[0][i], w).and_then(|p| shl(p, product_shift));
                                     r = p.and_then(|p| add(r, p)).ok_or_else(|| wide("weights"))?;
+                                    let p = p.expect("checked above");
+                                    mag = mag
+                                        .saturating_add(p.0.unsigned_abs().max(p.1.unsigned_abs()));
+                                }
+                                if mag >= 1 << (MAX_WIDTH - 3) {
+                                    return Err(partial_sums_too_wide(&name, j));
                                 }
                                 bias.push(b);
                                 ranges.push(r);
