@@ -239,3 +239,120 @@ fn c_header_names(header: &Path) -> Vec<String> {
         .map(String::from)
         .collect()
 }
+
+/// Weights written with all 17 significant digits (32-bit codes on a
+/// 2^-22 grid) parse to exactly the code they name: the JSON reader must
+/// round its decimal-to-binary conversion correctly, or a truncating
+/// weight type turns a one-ulp error into a whole LSB. The reference is
+/// the integer code each weight was made from.
+#[test]
+fn weights_with_seventeen_digits_parse_exactly() {
+    let mut rng = neurtl::vectors::Rng::new(17);
+    let n = 64;
+    let codes: Vec<Vec<i64>> = (0..32)
+        .map(|_| {
+            (0..n)
+                .map(|_| rng.range(-(1 << 31), (1 << 31) - 1) as i64)
+                .collect()
+        })
+        .collect();
+    let rows: Vec<String> = codes
+        .iter()
+        .map(|r| {
+            let v: Vec<String> = r
+                .iter()
+                .map(|&c| format!("{:?}", c as f64 / 4194304.0))
+                .collect();
+            format!("[{}]", v.join(","))
+        })
+        .collect();
+    let text = format!(
+        r#"{{"format": "neurtl-model", "version": 1, "name": "digits",
+        "inputs": [{{"name": "x", "shape": [{n}], "type": "fixed<8,4>"}}],
+        "layers": [{{"name": "fc", "op": "dense", "input": "x", "units": 32,
+          "weight_type": "fixed<32,10,trn>", "weights": [{}]}}],
+        "outputs": ["fc"]}}"#,
+        rows.join(",")
+    );
+    let c = neurtl::compile::compile_text("digits.json", &text, Default::default(), None).unwrap();
+    let fc = c.graph.node(c.graph.find("fc").unwrap());
+    let neurtl::ir::Op::Dense(d) = &fc.op else {
+        unreachable!()
+    };
+    let q = &d.quant.as_ref().unwrap().weights;
+    for (j, (got, want)) in q.iter().zip(&codes).enumerate() {
+        let want: Vec<i128> = want.iter().map(|&c| c as i128).collect();
+        assert_eq!(got, &want, "row {j}");
+    }
+}
+
+/// Numbers at the edges, in RTL against the golden model: an 80-bit exact
+/// accumulator (48-bit inputs, 32-bit weights), casts to a type with
+/// I < 0 and one with I > W, and 1-bit types. The golden model's wide
+/// sums are checked against i128 arithmetic first, so the RTL is not
+/// only compared with itself.
+#[test]
+fn wide_accumulators_and_odd_formats_match_in_rtl() {
+    let mut rng = neurtl::vectors::Rng::new(3);
+    let w: Vec<Vec<i128>> = (0..2)
+        .map(|_| {
+            (0..3)
+                .map(|_| rng.range(-(1 << 31), (1 << 31) - 1))
+                .collect()
+        })
+        .collect();
+    let wf: Vec<Vec<f64>> = w
+        .iter()
+        .map(|r| r.iter().map(|&c| c as f64 / 4194304.0).collect())
+        .collect();
+    let model = serde_json::json!({
+        "format": "neurtl-model", "version": 1, "name": "edges",
+        "inputs": [{"name": "a", "shape": [3], "type": "fixed<48,20>"},
+                   {"name": "b", "shape": [2], "type": "ufixed<1,1>"}],
+        "layers": [
+            {"name": "wide", "op": "dense", "input": "a", "units": 2, "weights": wf,
+             "weight_type": "fixed<32,10>"},
+            {"name": "small", "op": "quantize", "input": "wide", "output_type": "fixed<8,-2,rnd,sat>"},
+            {"name": "coarse", "op": "quantize", "input": "wide",
+             "output_type": "fixed<4,8,rnd_inf,sat_sym>"},
+            {"name": "bits", "op": "dense", "input": "b", "units": 2,
+             "weights": [[1.0, -1.0], [0.5, 0.5]], "weight_type": "fixed<3,2>",
+             "output_type": "fixed<1,1,trn,wrap>"}],
+        "outputs": ["wide", "small", "coarse", "bits"],
+    });
+    let text = model.to_string();
+    let c = neurtl::compile::compile_text("edges.json", &text, Default::default(), None).unwrap();
+    let g = c.golden().unwrap();
+    assert_eq!(g.output_formats[0].0.width, 80, "an 80-bit accumulator");
+    let inputs = neurtl::vectors::random(&g.input_formats, 2000, 9);
+    let mut out = vec![];
+    g.run_batch(&inputs, &mut out);
+    let per_out = out.len() / 2000;
+    for (s, x) in inputs.chunks(5).enumerate() {
+        for j in 0..2 {
+            let exact: i128 = (0..3).map(|i| w[j][i] * x[i]).sum();
+            assert_eq!(out[s * per_out + j], exact, "sample {s} neuron {j}");
+        }
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("edges.json");
+    std::fs::write(&path, &text).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_neurtl"))
+        .arg("run")
+        .arg(&path)
+        .arg("-o")
+        .arg(tmp.path().join("b"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("mismatches"))
+        .unwrap();
+    assert_eq!(line.split_whitespace().nth(1), Some("0"), "{line}");
+}
