@@ -502,10 +502,11 @@ fn rounded_type(values: &[f64], bits: u32) -> FixedType {
     let max = values.iter().fold(0f64, |m, v| m.max(v.abs()));
     let signed = values.iter().any(|v| *v < 0.0);
     // integer bits so the largest magnitude fits (sign included)
+    // (bounded: callers pass finite values, and a finite f64 is below 2^1024)
     let mut int = if max == 0.0 {
         1
     } else {
-        max.log2().floor() as i32 + 1
+        (max.log2().floor() as i32).clamp(-1100, 1100) + 1
     };
     if signed {
         int += 1;
@@ -536,6 +537,15 @@ fn finish_dense(
 ) -> Result<(), FrontendError> {
     let lname = m["name"].as_str().unwrap_or("").to_string();
     let flat: Vec<f64> = d.weights.iter().flatten().copied().collect();
+    let bias = d.bias.iter().flatten();
+    if let Some(v) = flat.iter().chain(bias).find(|v| !v.is_finite()) {
+        return Err(FrontendError {
+            layer: Some(lname),
+            field: Some("weights".into()),
+            message: format!("a weight or bias is {v}, after the scaling folded into it"),
+            help: None,
+        });
+    }
     let wty = if d.bipolar {
         "bipolar".to_string()
     } else {
