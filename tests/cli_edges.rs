@@ -1,6 +1,8 @@
 //! Edges of the command line: output into a closed pipe, and builds that
 //! must not depend on where or in which environment they run.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -17,9 +19,7 @@ fn a_closed_pipe_ends_quietly() {
         vec!["estimate", "examples/jet_tagger/model.json"],
         vec!["inspect", "examples/muon_tracker/model.json"],
     ] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_neurtl"))
-            .args(&args)
-            .current_dir(root())
+        let mut child = common::neurtl_command(&args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -71,20 +71,18 @@ fn builds_are_byte_identical_wherever_they_run() {
         let a = tmp.path().join(format!("{ex}_a"));
         let b = tmp.path().join("elsewhere").join(format!("{ex}_second"));
         let run = |model: &Path, out: &Path, cwd: &Path, env: &[(&str, &str)]| {
-            let o = Command::new(env!("CARGO_BIN_EXE_neurtl"))
-                .arg("compile")
-                .arg(model)
-                .arg("-o")
-                .arg(out)
+            let args = [
+                "compile",
+                model.to_str().unwrap(),
+                "-o",
+                out.to_str().unwrap(),
+            ];
+            let o = common::neurtl_command(&args)
                 .current_dir(cwd)
                 .envs(env.iter().copied())
                 .output()
                 .unwrap();
-            assert!(
-                o.status.success(),
-                "{ex}: {}",
-                String::from_utf8_lossy(&o.stderr)
-            );
+            common::stdout_of(o, ex);
         };
         run(&abs, &a, &root(), &[]);
         std::fs::create_dir_all(b.parent().unwrap()).unwrap();
@@ -155,14 +153,12 @@ fn hostile_names_give_lint_clean_verilog() {
     let path = tmp.path().join("names.json");
     std::fs::write(&path, model.to_string()).unwrap();
     let out = tmp.path().join("b");
-    let o = Command::new(env!("CARGO_BIN_EXE_neurtl"))
-        .arg("compile")
-        .arg(&path)
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    common::neurtl_ok(&[
+        "compile",
+        path.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
     let got: Vec<&str> = report["outputs"]
@@ -337,22 +333,7 @@ fn wide_accumulators_and_odd_formats_match_in_rtl() {
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("edges.json");
     std::fs::write(&path, &text).unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_neurtl"))
-        .arg("run")
-        .arg(&path)
-        .arg("-o")
-        .arg(tmp.path().join("b"))
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(
-        o.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let line = stdout
-        .lines()
-        .find(|l| l.starts_with("mismatches"))
-        .unwrap();
-    assert_eq!(line.split_whitespace().nth(1), Some("0"), "{line}");
+    let build = tmp.path().join("b");
+    let stdout = common::neurtl_ok(&["run", path.to_str().unwrap(), "-o", build.to_str().unwrap()]);
+    common::assert_no_mismatches(&stdout, "edges");
 }

@@ -15,6 +15,8 @@ use prost::Message;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod common;
+
 const FIXTURES: &[&str] = &[
     "float_mlp_gemm",
     "matmul_add",
@@ -181,17 +183,8 @@ fn imported_models_match_in_rtl() {
             .arg(&inputs)
             .output()
             .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "{name}: neurtl run failed\n{stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let line = stdout
-            .lines()
-            .find(|l| l.starts_with("mismatches"))
-            .unwrap_or_else(|| panic!("{name}: no mismatch count in\n{stdout}"));
-        assert_eq!(line.split_whitespace().nth(1), Some("0"), "{name}: {line}");
+        let stdout = common::stdout_of(out, &format!("{name}: neurtl run"));
+        common::assert_no_mismatches(&stdout, name);
     }
 }
 

@@ -163,10 +163,10 @@ impl Pass for InferPrecision {
                                     let Some(i) = d.input_of(j, tap).filter(|_| w != 0) else {
                                         continue;
                                     };
-                                    let p =
-                                        scale(in_rng[0][i], w).and_then(|p| shl(p, product_shift));
-                                    r = p.and_then(|p| add(r, p)).ok_or_else(|| wide("weights"))?;
-                                    let p = p.expect("checked above");
+                                    let p = scale(in_rng[0][i], w)
+                                        .and_then(|p| shl(p, product_shift))
+                                        .ok_or_else(|| wide("weights"))?;
+                                    r = add(r, p).ok_or_else(|| wide("weights"))?;
                                     mag = mag
                                         .saturating_add(p.0.unsigned_abs().max(p.1.unsigned_abs()));
                                 }

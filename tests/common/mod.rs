@@ -36,3 +36,12 @@ pub fn neurtl_ok(args: &[&str]) -> String {
         &format!("neurtl {args:?}"),
     )
 }
+
+/// The summary `neurtl run` printed must count 0 RTL mismatches.
+pub fn assert_no_mismatches(stdout: &str, what: &str) {
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("mismatches"))
+        .unwrap_or_else(|| panic!("{what}: no mismatch count in\n{stdout}"));
+    assert_eq!(line.split_whitespace().nth(1), Some("0"), "{what}: {line}");
+}

@@ -58,19 +58,6 @@ const ONNX_OPS: &[&str] = &[
     "Dropout",
     "Constant",
 ];
-/// neurtl's table ops, whose entries need a type; without a `Quant` after
-/// them they get the default here (see [`default_table_type`]).
-const TABLE_OPS: &[&str] = &[
-    "sigmoid",
-    "tanh",
-    "gelu",
-    "softplus",
-    "exp",
-    "log",
-    "reciprocal",
-    "softmax",
-];
-
 /// QONNX ops, in any of the domains QONNX and its predecessors used.
 const QONNX_OPS: &[&str] = &["Quant", "BipolarQuant", "Trunc", "MultiThreshold"];
 pub const QONNX_DOMAINS: &[&str] = &[
@@ -482,7 +469,7 @@ fn exact_type(values: &[f64], max_bits: u32) -> Option<FixedType> {
 /// function can reach (or a generous one), and a note saying so.
 fn default_table_type(m: &mut Map<String, Value>, notes: &mut Vec<String>) {
     let op = m["op"].as_str().unwrap_or("").to_string();
-    if !TABLE_OPS.contains(&op.as_str()) || m.contains_key("output_type") {
+    if !spatial::is_table(&op) || m.contains_key("output_type") {
         return;
     }
     let ty = match op.as_str() {
@@ -964,9 +951,7 @@ impl Lowerer<'_> {
             "Relu" => self.unary(n, "relu", Map::new())?,
             "Sign" => self.unary(n, "sign", Map::new())?,
             "LeakyRelu" => {
-                let alpha = attr_f(n, "alpha", 0.01)?;
-                let mut f = slope_fields("alpha", &[alpha]);
-                f["alpha"] = json!(alpha);
+                let f = slope_fields("alpha", json!(attr_f(n, "alpha", 0.01)?));
                 self.unary(n, "leaky_relu", f)?;
             }
             "Clip" => self.clip(n)?,
@@ -977,10 +962,6 @@ impl Lowerer<'_> {
             "AveragePool" | "GlobalAveragePool" => self.pool(n, false)?,
             "HardSigmoid" => self.table(n, "hard_sigmoid")?,
             "Softmax" => self.softmax(n)?,
-            t if spatial::TABLES.iter().any(|(o, _)| *o == t) => {
-                let op = spatial::TABLES.iter().find(|(o, _)| *o == t).unwrap().1;
-                self.table(n, op)?
-            }
             "Slice" => self.slice(n)?,
             "PRelu" => self.prelu(n)?,
             "Concat" => {
@@ -1025,7 +1006,10 @@ impl Lowerer<'_> {
             "BipolarQuant" => self.bipolar_quant(n)?,
             "Trunc" => self.trunc(n)?,
             "MultiThreshold" => self.multithreshold(n)?,
-            other => unreachable!("{other} passed check_supported"),
+            other => match spatial::table_op(other) {
+                Some(t) => self.table(n, t)?,
+                None => unreachable!("{other} passed check_supported"),
+            },
         }
         Ok(())
     }
@@ -1421,7 +1405,7 @@ impl Lowerer<'_> {
             && let Ok(alpha) = per_row(n, &slope.t, &x, "slope")
         {
             let x = self.in_layout(&x, true);
-            let f = slope_fields("alpha", &alpha);
+            let f = slope_fields("alpha", json!(alpha));
             self.push(n, "prelu", &[&x], x.shape.clone(), true, f, None);
             return Ok(());
         }
@@ -1442,7 +1426,7 @@ impl Lowerer<'_> {
                 ),
             ));
         }
-        let f = slope_fields("alpha", &slope.t.data);
+        let f = slope_fields("alpha", json!(slope.t.data));
         self.push(n, "prelu", &[&x], x.shape.clone(), false, f, None);
         Ok(())
     }
@@ -1554,8 +1538,7 @@ impl Lowerer<'_> {
         {
             let m = self.layers[k].obj();
             let op = m["op"].as_str().unwrap_or("");
-            if (CASTABLE.contains(&op) || TABLE_OPS.contains(&op)) && !m.contains_key("output_type")
-            {
+            if (CASTABLE.contains(&op) || spatial::is_table(op)) && !m.contains_key("output_type") {
                 m.insert("output_type".into(), json!(ty.to_string()));
                 self.set_out(n, Val::Dyn(x.clone()));
                 return Ok(());
@@ -2013,12 +1996,16 @@ fn per_element(
     Ok(t.data[idx])
 }
 
-/// A slope (or slopes) `key` and its type `key_type`: exact when 18 bits
-/// hold it, else rounded to 18 bits.
-fn slope_fields(key: &str, v: &[f64]) -> Map<String, Value> {
-    let ty = exact_type(v, 18).unwrap_or_else(|| rounded_type(v, 18));
+/// A slope `key` (a number, or a list of them) and its type `key_type`:
+/// exact when 18 bits hold every value, else rounded to 18 bits.
+fn slope_fields(key: &str, value: Value) -> Map<String, Value> {
+    let v: Vec<f64> = match &value {
+        Value::Array(a) => a.iter().filter_map(Value::as_f64).collect(),
+        one => one.as_f64().into_iter().collect(),
+    };
+    let ty = exact_type(&v, 18).unwrap_or_else(|| rounded_type(&v, 18));
     let mut f = Map::new();
-    f.insert(key.into(), json!(v));
+    f.insert(key.into(), value);
     f.insert(format!("{key}_type"), json!(ty.to_string()));
     f
 }

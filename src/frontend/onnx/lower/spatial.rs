@@ -14,7 +14,7 @@ use crate::frontend::onnx::proto::NodeProto;
 use serde_json::{Map, Value, json};
 
 /// ONNX ops that become neurtl table activations, and their neurtl op.
-pub(super) const TABLES: &[(&str, &str)] = &[
+const TABLES: &[(&str, &str)] = &[
     ("Sigmoid", "sigmoid"),
     ("Tanh", "tanh"),
     ("Gelu", "gelu"),
@@ -23,6 +23,17 @@ pub(super) const TABLES: &[(&str, &str)] = &[
     ("Log", "log"),
     ("Reciprocal", "reciprocal"),
 ];
+
+/// The neurtl table op an ONNX op becomes, if it is one.
+pub(super) fn table_op(onnx: &str) -> Option<&'static str> {
+    TABLES.iter().find(|(o, _)| *o == onnx).map(|t| t.1)
+}
+
+/// A neurtl op whose entries need a type (the tables and softmax); without
+/// a `Quant` after it, it gets a default (see `default_table_type`).
+pub(super) fn is_table(op: &str) -> bool {
+    op == "softmax" || TABLES.iter().any(|(_, t)| *t == op)
+}
 
 /// Largest kernel, stride, dilation or padding accepted: far beyond any
 /// real network, and small enough that no shape arithmetic overflows.
@@ -39,13 +50,20 @@ struct Window {
 }
 
 impl Window {
-    /// neurtl's `padding` field: `"valid"` or explicit zeros per axis.
-    fn padding(&self) -> Value {
-        if self.pads.iter().all(|&(a, b)| a == 0 && b == 0) {
+    /// neurtl's `kernel_size`, `strides` (always written: neurtl's pools
+    /// default to the kernel, ONNX's to 1) and `padding` (`"valid"` or
+    /// explicit zeros per axis).
+    fn fields(&self) -> Map<String, Value> {
+        let padding = if self.pads.iter().all(|&(a, b)| a == 0 && b == 0) {
             json!("valid")
         } else {
             json!(self.pads.iter().map(|&(a, b)| [a, b]).collect::<Vec<_>>())
-        }
+        };
+        let mut f = Map::new();
+        f.insert("kernel_size".into(), json!(self.kernel));
+        f.insert("strides".into(), json!(self.strides));
+        f.insert("padding".into(), padding);
+        f
     }
 }
 
@@ -256,11 +274,8 @@ impl Lowerer<'_> {
             .collect();
         let mut kdims = win.kernel.clone();
         kdims.push(cpg);
-        let mut f = Map::new();
-        f.insert("kernel_size".into(), json!(win.kernel));
-        f.insert("strides".into(), json!(win.strides));
+        let mut f = win.fields();
         f.insert("dilation".into(), json!(win.dilations));
-        f.insert("padding".into(), win.padding());
         f.insert("groups".into(), json!(group));
         let d = DenseLayer {
             weights,
@@ -310,11 +325,7 @@ impl Lowerer<'_> {
             ));
         }
         let win = window(n, &x.shape[1..], kernel, strides, vec![1; rank])?;
-        let mut f = Map::new();
-        f.insert("kernel_size".into(), json!(win.kernel));
-        // written out: neurtl's default stride is the kernel, ONNX's 1
-        f.insert("strides".into(), json!(win.strides));
-        f.insert("padding".into(), win.padding());
+        let mut f = win.fields();
         if !max && attr_i(n, "count_include_pad", 0)? != 0 {
             f.insert("count_include_pad".into(), json!(true));
         }
@@ -344,9 +355,7 @@ impl Lowerer<'_> {
                 }
             }
             "hard_sigmoid" => {
-                let slope = attr_f(n, "alpha", 0.2)?;
-                f = slope_fields("slope", &[slope]);
-                f["slope"] = json!(slope);
+                f = slope_fields("slope", json!(attr_f(n, "alpha", 0.2)?));
                 f.insert("offset".into(), json!(attr_f(n, "beta", 0.5)?));
             }
             _ => {}
