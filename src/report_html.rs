@@ -496,7 +496,7 @@ fn layer_row(g: &Graph, info: &DesignInfo, n: NodeIndex, folded: bool) -> LayerR
                     }
                 );
             }
-            let total: usize = d.weights.iter().map(Vec::len).sum();
+            let total: usize = d.weights.iter().map(crate::ir::Row::len).sum();
             if let Some(t) = &d.terms {
                 let nz: usize = t.iter().map(Vec::len).sum();
                 row.weights = format!("{nz} / {total}");
@@ -916,7 +916,7 @@ fn node_box(
     let op = match &node.op {
         Op::Dense(d) => match &d.conv {
             None => {
-                let inputs = d.weights.first().map_or(0, Vec::len);
+                let inputs = d.weights.first().map_or(0, crate::ir::Row::len);
                 format!("dense {inputs}→{}", d.units)
             }
             Some(c) => {

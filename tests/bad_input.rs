@@ -473,6 +473,56 @@ fn dense_weight_not_a_number() {
     assert_rejected(&o, &["layer `fc1`", "`weights[1][1]`", "must be a number"]);
 }
 
+/// The sparse weight form: each malformed entry is named by its position.
+#[test]
+fn sparse_weights_that_cannot_be_read_say_where() {
+    let sparse = |w: Value| model(json!([dense("fc1", "x", json!({ "weights": w }))]));
+    let cases: [(Value, &[&str]); 8] = [
+        (
+            json!({"inputs": 4, "rows": [[[0, 0.5]], [[2, 0.5], [1, 0.25]]]}),
+            &["`weights.rows[1][1]`", "column 1 does not ascend"],
+        ),
+        (
+            json!({"inputs": 4, "rows": [[[0, 0.5]], [[1, 0.5], [1, 0.25]]]}),
+            &["`weights.rows[1][1]`", "column 1 does not ascend"],
+        ),
+        (
+            json!({"inputs": 4, "rows": [[[4, 0.5]], []]}),
+            &["`weights.rows[0][0]`", "column 4", "below 4"],
+        ),
+        (
+            json!({"inputs": 4, "rows": [[[0, 0.5, 1.0]], []]}),
+            &["`weights.rows[0][0]`", "[column, weight] pair"],
+        ),
+        (
+            json!({"inputs": 4, "rows": [[[0, "0.5"]], []]}),
+            &["`weights.rows[0][0]`", "must be a number"],
+        ),
+        (
+            json!({"inputs": 0, "rows": [[], []]}),
+            &["`weights.inputs`", "positive integer"],
+        ),
+        (
+            json!({"inputs": 4, "rows": [[], []], "cols": 4}),
+            &["`weights.cols`", "not a field"],
+        ),
+        (
+            json!({"inputs": 4, "rows": [[]]}),
+            &["`weights`", "1 rows", "units = 2"],
+        ),
+    ];
+    for (i, (w, needles)) in cases.into_iter().enumerate() {
+        let o = run(&format!("sparse{i}.json"), &sparse(w));
+        assert_rejected(&o, &[&["layer `fc1`"], needles].concat());
+    }
+    // the input count must be the operand's, like a row's length
+    let o = run(
+        "sparse_inputs.json",
+        &sparse(json!({"inputs": 5, "rows": [[[0, 0.5]], []]})),
+    );
+    assert_rejected(&o, &["layer `fc1`", "row 0 has 5 entries", "4 elements"]);
+}
+
 #[test]
 fn bias_length_mismatch() {
     let m = model(json!([dense(

@@ -190,7 +190,12 @@ fn weight_bits_gives_the_narrowest_type_of_that_width() {
             );
             // The quantized weights are W-bit codes.
             let q = d.quant.as_ref().unwrap();
-            assert!(q.weights.iter().flatten().all(|&r| t.format.contains(r)));
+            assert!(
+                q.weights
+                    .iter()
+                    .flat_map(|r| r.to_dense())
+                    .all(|r| t.format.contains(r))
+            );
             // One more fractional bit would not hold the (folded) weights:
             // d.weights are the weights after batchnorm folding.
             let finer =
@@ -198,8 +203,8 @@ fn weight_bits_gives_the_narrowest_type_of_that_width() {
             assert!(
                 d.weights
                     .iter()
-                    .flatten()
-                    .any(|&x| cast_f64(x, &finer).1.overflowed),
+                    .flat_map(|r| r.to_dense())
+                    .any(|x| cast_f64(x, &finer).1.overflowed),
                 "{name}: {t} is not the narrowest at {w} bits"
             );
             // The bias keeps its type, written out or defaulted.

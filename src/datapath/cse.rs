@@ -151,6 +151,54 @@ pub fn fits(exprs: &[Vec<Leaf>]) -> bool {
     pairs <= PAIR_BUDGET
 }
 
+/// Which pairs may occur more than once, found before any is counted.
+/// Most pairs of a layer occur once, and counting them all in the map
+/// would hold every one at the peak (tens of MB for a wide sparse layer)
+/// only to drop them. Two bits per bucket of pair hashes count 0, 1 or
+/// "2 or more"; a pair whose bucket saw one occurrence cannot occur
+/// twice, so skipping it leaves exactly the counts kept after the drop.
+/// Pairs sharing a bucket only make it keep more than it needs.
+struct SeenTwice {
+    bits: Vec<u64>,
+    mask: u64,
+}
+
+impl SeenTwice {
+    fn of(exprs: &[Vec<Option<Leaf>>]) -> SeenTwice {
+        let pairs: u64 = exprs.iter().map(|e| (e.len() * e.len()) as u64 / 2).sum();
+        let buckets = (4 * pairs).next_power_of_two().max(64);
+        let mut s = SeenTwice {
+            bits: vec![0; (buckets / 32) as usize],
+            mask: buckets - 1,
+        };
+        for e in exprs {
+            let e: Vec<Leaf> = e.iter().flatten().copied().collect();
+            for (i, &x) in e.iter().enumerate() {
+                for &y in &e[i + 1..] {
+                    if let Some(b) = s.bucket(x, y) {
+                        let (w, sh) = ((b / 32) as usize, b % 32 * 2);
+                        let n = (s.bits[w] >> sh & 3).min(1) + 1;
+                        s.bits[w] = s.bits[w] & !(3 << sh) | n << sh;
+                    }
+                }
+            }
+        }
+        s
+    }
+
+    fn bucket(&self, x: Leaf, y: Leaf) -> Option<u64> {
+        use std::hash::BuildHasher;
+        let (p, _, _) = pair_of(x, y)?;
+        Some(rustc_hash::FxBuildHasher.hash_one(p) & self.mask)
+    }
+
+    /// Whether the pair of `x` and `y` may occur twice.
+    fn maybe(&self, x: Leaf, y: Leaf) -> bool {
+        self.bucket(x, y)
+            .is_some_and(|b| self.bits[(b / 32) as usize] >> (b % 32 * 2) & 3 >= 2)
+    }
+}
+
 /// Per node, the positions of its leaves in `e`, in order.
 fn index(e: &[Leaf]) -> FxHashMap<NodeId, Vec<u32>> {
     let mut m: FxHashMap<NodeId, Vec<u32>> = FxHashMap::default();
@@ -178,11 +226,14 @@ pub fn share(dp: &mut Datapath, exprs: Vec<Vec<Leaf>>) -> Vec<Vec<Leaf>> {
         heap: BinaryHeap::new(),
         depth: FxHashMap::default(),
     };
+    let seen = SeenTwice::of(&s.exprs);
     for j in 0..s.exprs.len() {
         let e: Vec<Leaf> = s.exprs[j].iter().flatten().copied().collect();
         for (i, &x) in e.iter().enumerate() {
             for &y in &e[i + 1..] {
-                s.bump(x, y);
+                if seen.maybe(x, y) {
+                    s.bump(x, y);
+                }
             }
         }
     }

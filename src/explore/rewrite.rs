@@ -93,9 +93,8 @@ impl Facts {
                 if d.bipolar_weights {
                     continue;
                 }
-                let all = d.weights.iter().flatten().copied();
-                let lo = all.clone().fold(0f64, f64::min);
-                let hi = all.fold(0f64, f64::max);
+                let all = d.weights.iter().flat_map(|r| r.nonzeros().map(|(_, w)| w));
+                let (lo, hi) = all.fold((0f64, 0f64), |(lo, hi), w| (lo.min(w), hi.max(w)));
                 dense.push(DenseFacts {
                     name: g.node(n).name.clone(),
                     lo,

@@ -7,7 +7,7 @@
 
 use super::FrontendError;
 use crate::fixed::{FixedType, parse_type};
-use crate::ir::{Accum, BIPOLAR, BatchNorm, Dense, Graph, Node, Op, Threshold, Thresholds};
+use crate::ir::{Accum, BIPOLAR, BatchNorm, Dense, Graph, Node, Op, Row, Threshold, Thresholds};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 
@@ -586,6 +586,14 @@ impl Ctx {
                 .as_u64()
                 .filter(|&u| u > 0)
                 .ok_or_else(|| self.e("units", "must be a positive integer"))? as usize;
+        let weights = match self.get(obj, "weights")? {
+            Value::Object(sparse) => self.sparse_weights(sparse)?,
+            _ => self.dense_weights(obj)?,
+        };
+        self.dense_with(obj, units, weights, None)
+    }
+    /// `weights` as `[units][inputs]`.
+    fn dense_weights(&self, obj: &Map<String, Value>) -> Result<Vec<Row<f64>>, FrontendError> {
         let rows = self.array(obj, "weights")?;
         let mut weights = Vec::with_capacity(rows.len());
         for (r, row) in rows.iter().enumerate() {
@@ -600,9 +608,54 @@ impl Ctx {
                 .enumerate()
                 .map(|(c, v)| self.number_at(v, || format!("weights[{r}][{c}]")))
                 .collect();
-            weights.push(vals?);
+            weights.push(Row::new(vals?));
         }
-        self.dense_with(obj, units, weights, None)
+        Ok(weights)
+    }
+    /// `weights` as `{"inputs": n, "rows": [[[column, value], ...], ...]}`:
+    /// per unit, its non-zero weights by ascending column.
+    fn sparse_weights(&self, w: &Map<String, Value>) -> Result<Vec<Row<f64>>, FrontendError> {
+        let field = |f: &str| format!("weights.{f}");
+        if let Some(k) = w.keys().find(|k| !["inputs", "rows"].contains(&k.as_str())) {
+            return Err(self.e(&field(k), "is not a field of sparse weights (inputs, rows)"));
+        }
+        let inputs = (w.get("inputs").and_then(Value::as_u64))
+            .filter(|&n| n > 0 && n <= 1 << 31)
+            .ok_or_else(|| self.e(&field("inputs"), "must be a positive integer"))?
+            as usize;
+        let rows = (w.get("rows").and_then(Value::as_array))
+            .ok_or_else(|| self.e(&field("rows"), "must be a list, one per unit"))?;
+        let mut weights = Vec::with_capacity(rows.len());
+        for (r, row) in rows.iter().enumerate() {
+            let at = |k: usize| format!("weights.rows[{r}][{k}]");
+            let row = row.as_array().ok_or_else(|| {
+                self.e(
+                    &format!("weights.rows[{r}]"),
+                    "must be a list of [column, weight] pairs",
+                )
+            })?;
+            let mut entries: Vec<(u32, f64)> = Vec::with_capacity(row.len());
+            for (k, e) in row.iter().enumerate() {
+                let pair = e
+                    .as_array()
+                    .filter(|p| p.len() == 2)
+                    .ok_or_else(|| self.e(&at(k), "must be a [column, weight] pair"))?;
+                let col = (pair[0].as_u64())
+                    .filter(|&c| (c as usize) < inputs)
+                    .ok_or_else(|| {
+                        self.e(
+                            &at(k),
+                            format!("column {} is not an input index below {inputs}", pair[0]),
+                        )
+                    })? as u32;
+                if entries.last().is_some_and(|p| p.0 >= col) {
+                    return Err(self.e(&at(k), format!("column {col} does not ascend")));
+                }
+                entries.push((col, self.number_at(&pair[1], || at(k))?));
+            }
+            weights.push(Row::from_entries(inputs, entries));
+        }
+        Ok(weights)
     }
     /// A `conv1d` (`rank` 1) or `conv2d` layer: a dense layer of `filters`
     /// rows, each one filter's kernel flattened (`ir::conv`).
@@ -671,6 +724,7 @@ impl Ctx {
             groups,
             geom: None,
         };
+        let weights = crate::ir::rows_of(weights);
         self.dense_with(obj, filters, weights, Some(Box::new(conv)))
     }
     /// A table activation; its entries are on the output type's grid, so
@@ -865,7 +919,7 @@ impl Ctx {
         &self,
         obj: &Map<String, Value>,
         units: usize,
-        weights: Vec<Vec<f64>>,
+        weights: Vec<Row<f64>>,
         conv: Option<Box<crate::ir::Conv>>,
     ) -> Result<Dense, FrontendError> {
         let bias = match obj.get("bias") {

@@ -70,7 +70,7 @@ impl FloatModel {
                     .weights
                     .iter()
                     .zip(&d.bias)
-                    .map(|(row, b)| b + row.iter().zip(args[0]).map(|(w, x)| w * x).sum::<f64>())
+                    .map(|(row, b)| b + row.nonzeros().map(|(i, w)| w * args[0][i]).sum::<f64>())
                     .collect(),
                 Op::BatchNorm(bn) => args[0]
                     .iter()
@@ -193,7 +193,7 @@ fn conv(d: &crate::ir::Dense, shape: &Option<Vec<usize>>, x: &[f64]) -> Vec<f64>
             let mut s = d.bias[f];
             for &(k, at) in &taps {
                 for ch in 0..cpg {
-                    s += d.weights[f][k * cpg + ch] * x[at * channels + g * cpg + ch];
+                    s += d.weights[f].get(k * cpg + ch) * x[at * channels + g * cpg + ch];
                 }
             }
             y.push(s);

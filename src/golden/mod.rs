@@ -11,7 +11,7 @@ mod float_ref;
 pub use float_ref::FloatModel;
 
 use crate::fixed::{Caster, FixedType, Format, cast};
-use crate::ir::{Accum, Graph, Lowered, Op};
+use crate::ir::{Accum, Graph, Lowered, Op, Row};
 
 /// One node's computation, with everything precomputed.
 #[derive(Debug, Clone)]
@@ -28,7 +28,8 @@ enum Kernel {
     },
     /// Explicit accumulator: each product cast to `acc`, wrapping sum.
     DenseWrap {
-        rows: Vec<Vec<i128>>,
+        /// Per neuron, its non-zero weights by input.
+        rows: Vec<Vec<(u32, i128)>>,
         bias: Vec<i128>,
         prod_frac: i32,
         acc: FixedType,
@@ -114,6 +115,8 @@ enum Coeffs {
     /// Every dot product with the layer's inputs is exact in `i32`
     /// (`rows16`).
     Narrow(Vec<Vec<i16>>),
+    /// Most weights are zero: per neuron, the others by input.
+    Sparse(Vec<Vec<(u32, i128)>>),
 }
 
 #[derive(Debug, Clone)]
@@ -253,7 +256,7 @@ impl Golden {
                         .unsigned_abs()
                         .max(in_fmt[0].max_raw().unsigned_abs());
                     for (row, b) in q.weights.iter().zip(&acc.bias) {
-                        let bound = row.iter().fold(b.unsigned_abs(), |s, &w| {
+                        let bound = row.nonzeros().fold(b.unsigned_abs(), |s, (_, w)| {
                             s.saturating_add(
                                 (w.unsigned_abs() << acc.product_shift).saturating_mul(xmax),
                             )
@@ -265,23 +268,12 @@ impl Golden {
                     }
                     match &d.accum {
                         _ if d.conv.is_some() => conv_kernel(d, fx),
-                        Accum::Auto => {
-                            let rows: Vec<Vec<i128>> = q
-                                .weights
-                                .iter()
-                                .map(|r| r.iter().map(|&w| w << acc.product_shift).collect())
-                                .collect();
-                            let rows = match rows16(&rows, xmax) {
-                                Some(narrow) => Coeffs::Narrow(narrow),
-                                None => Coeffs::Wide(rows),
-                            };
-                            Kernel::DenseExact {
-                                rows,
-                                bias: acc.bias.clone(),
-                            }
-                        }
+                        Accum::Auto => Kernel::DenseExact {
+                            rows: coeffs(&q.weights, acc.product_shift, xmax),
+                            bias: acc.bias.clone(),
+                        },
                         Accum::Explicit(a) => Kernel::DenseWrap {
-                            rows: q.weights.clone(),
+                            rows: q.weights.iter().map(sparse_row).collect(),
                             bias: acc.bias.clone(),
                             prod_frac: fx + d.weight_type.format.frac,
                             acc: *a,
@@ -512,6 +504,13 @@ impl Golden {
                         },
                         _,
                     ) => dense16_lanes(lanes, k, step.args[0], w, bias),
+                    (
+                        Kernel::DenseExact {
+                            bias,
+                            rows: Coeffs::Sparse(w),
+                        },
+                        _,
+                    ) => sparse_lanes(lanes, k, step.args[0], w, bias),
                     (Kernel::DenseExact { bias, .. }, Some(w)) => {
                         dense_lanes(lanes, k, step.args[0], w, bias)
                     }
@@ -560,11 +559,9 @@ impl Golden {
                 let x = arg(0);
                 for ((d, row), &b) in dst.iter_mut().zip(rows).zip(bias) {
                     let mut s = b;
-                    for (&w, &xi) in row.iter().zip(x) {
-                        if w != 0 {
-                            let p = cast(w * xi.to(), *prod_frac, acc).0;
-                            s = acc.format.from_bits(s.wrapping_add(p) as u128);
-                        }
+                    for &(i, w) in row {
+                        let p = cast(w * x[i as usize].to(), *prod_frac, acc).0;
+                        s = acc.format.from_bits(s.wrapping_add(p) as u128);
                     }
                     *d = T::from(s);
                 }
@@ -724,16 +721,17 @@ fn conv_kernel(d: &crate::ir::Dense, fx: i32) -> Kernel {
                 .collect()
         })
         .collect();
+    // a kernel is small: its rows are held whole whatever their zeros
     let (rows, wrap) = match &d.accum {
         Accum::Auto => (
             q.weights
                 .iter()
-                .map(|r| r.iter().map(|&w| w << acc.product_shift).collect())
+                .map(|r| r.map(|w| w << acc.product_shift).to_dense())
                 .collect(),
             None,
         ),
         Accum::Explicit(a) => (
-            q.weights.clone(),
+            q.weights.iter().map(Row::to_dense).collect(),
             Some((fx + d.weight_type.format.frac, *a)),
         ),
     };
@@ -783,13 +781,7 @@ fn dense_lanes<T: Word>(
     rows: &[Vec<T>],
     bias: &[i128],
 ) {
-    let width = lanes[0][arg].len();
-    let mut x = vec![T::default(); width * LANES];
-    for (l, bufs) in lanes.iter().enumerate() {
-        for (i, &v) in bufs[arg].iter().enumerate() {
-            x[i * LANES + l] = v;
-        }
-    }
+    let x = interleave(lanes, arg);
     let units = lanes[0][k].len();
     for (j, (row, &b)) in rows.iter().zip(bias).take(units).enumerate() {
         let mut acc = [T::from(b); LANES];
@@ -802,6 +794,64 @@ fn dense_lanes<T: Word>(
             bufs[k][j] = a;
         }
     }
+}
+
+/// An exact layer's coefficients `w << shift`: by input where most are
+/// zero (a masked layer), else whole rows, narrow when `rows16` allows.
+fn coeffs(weights: &[Row<i128>], shift: u32, xmax: u128) -> Coeffs {
+    let shifted: Vec<Row<i128>> = weights.iter().map(|r| r.map(|w| w << shift)).collect();
+    let nonzero: usize = shifted.iter().map(|r| r.nonzeros().count()).sum();
+    let len: usize = shifted.iter().map(Row::len).sum();
+    if 2 * nonzero < len {
+        return Coeffs::Sparse(shifted.iter().map(sparse_row).collect());
+    }
+    let rows: Vec<Vec<i128>> = shifted.iter().map(Row::to_dense).collect();
+    match rows16(&rows, xmax) {
+        Some(narrow) => Coeffs::Narrow(narrow),
+        None => Coeffs::Wide(rows),
+    }
+}
+
+/// A row's non-zero entries by input.
+fn sparse_row(r: &Row<i128>) -> Vec<(u32, i128)> {
+    r.nonzeros().map(|(i, w)| (i as u32, w)).collect()
+}
+
+/// `dense_lanes` on rows that list their non-zero coefficients.
+fn sparse_lanes<T: Word>(
+    lanes: &mut [Vec<Vec<T>>],
+    k: usize,
+    arg: usize,
+    rows: &[Vec<(u32, i128)>],
+    bias: &[i128],
+) {
+    let x = interleave(lanes, arg);
+    let units = lanes[0][k].len();
+    for (j, (row, &b)) in rows.iter().zip(bias).take(units).enumerate() {
+        let mut acc = [T::from(b); LANES];
+        for &(i, w) in row {
+            let (w, i) = (T::from(w), i as usize * LANES);
+            for (a, &v) in acc.iter_mut().zip(&x[i..i + LANES]) {
+                *a = *a + w * v;
+            }
+        }
+        for (bufs, &a) in lanes.iter_mut().zip(&acc) {
+            bufs[k][j] = a;
+        }
+    }
+}
+
+/// Step `arg`'s values of every lane, element by element: element `i` of
+/// lane `l` at `i · LANES + l` (lanes past the block's are zero).
+fn interleave<T: Word>(lanes: &[Vec<Vec<T>>], arg: usize) -> Vec<T> {
+    let width = lanes[0][arg].len();
+    let mut x = vec![T::default(); width * LANES];
+    for (l, bufs) in lanes.iter().enumerate() {
+        for (i, &v) in bufs[arg].iter().enumerate() {
+            x[i * LANES + l] = v;
+        }
+    }
+    x
 }
 
 /// Coefficients as `i16` when each row's dot product with inputs of

@@ -26,6 +26,7 @@
 mod conv;
 pub mod interval;
 pub mod print;
+mod rows;
 pub mod table;
 mod threshold;
 pub mod tree;
@@ -37,6 +38,7 @@ use petgraph::stable_graph::{NodeIndex, StableDiGraph};
 use petgraph::visit::EdgeRef;
 
 pub use conv::{Conv, ConvGeom, Padding, Pool, PoolKind};
+pub use rows::{Row, Zero, rows_of};
 pub use table::{Rom, Softmax, SoftmaxPlan, Table, TableFn};
 pub use verify::{Lowered, VerifyError};
 
@@ -57,8 +59,9 @@ pub enum Accum {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dense {
     pub units: usize,
-    /// Real-valued weights as given (after batchnorm folding).
-    pub weights: Vec<Vec<f64>>,
+    /// Real-valued weights as given (after batchnorm folding), one row
+    /// per unit (a convolution: per filter, its kernel).
+    pub weights: Vec<Row<f64>>,
     pub bias: Vec<f64>,
     pub weight_type: FixedType,
     pub bias_type: FixedType,
@@ -106,7 +109,7 @@ pub struct AccInfo {
 /// Integer weights of a dense layer, on the weight and bias grids.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DenseQuant {
-    pub weights: Vec<Vec<i128>>,
+    pub weights: Vec<Row<i128>>,
     pub bias: Vec<i128>,
     /// Largest |quantized − float| over the weights and over the biases.
     pub max_weight_error: f64,

@@ -186,8 +186,8 @@ pub fn print(g: &Graph) -> String {
         }
         if let Op::Dense(d) = &node.op {
             if let Some(q) = &d.quant {
-                let nz = q.weights.iter().flatten().filter(|w| **w != 0).count();
-                let total = q.weights.iter().map(Vec::len).sum::<usize>();
+                let nz: usize = q.weights.iter().map(|r| r.nonzeros().count()).sum();
+                let total = q.weights.iter().map(crate::ir::Row::len).sum::<usize>();
                 let _ = writeln!(
                     s,
                     "      weights: {nz}/{total} non-zero  max quantization error: weight {:.3e} bias {:.3e}",

@@ -41,9 +41,7 @@ impl Pass for FoldBatchnorm {
             for j in 0..d.units {
                 // y = γ (Wx + b − μ)/√(σ²+ε) + β
                 let s = bn.gamma[j] / (bn.var[j] + bn.epsilon).sqrt();
-                for w in &mut d.weights[j] {
-                    *w *= s;
-                }
+                d.weights[j] = d.weights[j].map(|w| w * s);
                 d.bias[j] = (d.bias[j] - bn.mean[j]) * s + bn.beta[j];
             }
             if bn_cast.is_some() {

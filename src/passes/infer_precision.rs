@@ -159,8 +159,8 @@ impl Pass for InferPrecision {
                                 // shift-add step of a product, stays within
                                 // twice this (canonical signed digits)
                                 let mut mag = b.unsigned_abs();
-                                for (tap, &w) in q.weights[row].iter().enumerate() {
-                                    let Some(i) = d.input_of(j, tap).filter(|_| w != 0) else {
+                                for (tap, w) in q.weights[row].nonzeros() {
+                                    let Some(i) = d.input_of(j, tap) else {
                                         continue;
                                     };
                                     let p = scale(in_rng[0][i], w)

@@ -91,7 +91,7 @@ impl Pass for InferShapes {
                 Op::Dense(d) => {
                     let n_in = one_d("input")?;
                     let rows = d.weights.len();
-                    let cols = d.weights.first().map_or(0, Vec::len);
+                    let cols = d.weights.first().map_or(0, crate::ir::Row::len);
                     if rows == n_in && cols == d.units && rows != d.units {
                         return Err(PassError::model(
                             name,

@@ -21,10 +21,8 @@ impl Pass for PruneConstants {
                     .weights
                     .iter()
                     .map(|row| {
-                        row.iter()
-                            .enumerate()
-                            .filter(|(_, w)| **w != 0)
-                            .map(|(input, &weight)| Term { input, weight })
+                        row.nonzeros()
+                            .map(|(input, weight)| Term { input, weight })
                             .collect()
                     })
                     .collect();

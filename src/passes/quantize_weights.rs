@@ -4,7 +4,7 @@
 
 use super::{Pass, PassError};
 use crate::fixed::{FixedType, cast_f64};
-use crate::ir::{DenseQuant, Graph, Op};
+use crate::ir::{DenseQuant, Graph, Op, Row};
 
 pub struct QuantizeWeights;
 
@@ -79,14 +79,14 @@ impl Pass for QuantizeWeights {
             let name = g.node(n).name.clone();
             match &mut g.node_mut(n).op {
                 Op::Dense(d) => {
-                    let cols = d.weights.first().map_or(0, Vec::len);
                     if d.bipolar_weights {
                         let bad: Vec<String> = d
                             .weights
                             .iter()
                             .enumerate()
                             .flat_map(|(r, row)| {
-                                row.iter()
+                                row.to_dense()
+                                    .into_iter()
                                     .enumerate()
                                     .filter(|(_, w)| w.abs() != 1.0)
                                     .map(move |(c, w)| format!("weights[{r}][{c}] = {w}"))
@@ -106,24 +106,27 @@ impl Pass for QuantizeWeights {
                             .with_help("binarize the weights with sign() when exporting, or use a fixed-point weight_type"));
                         }
                     }
-                    let flat = d.weights.iter().enumerate().flat_map(|(r, row)| {
-                        row.iter().enumerate().map(move |(c, &w)| (At([r, c]), w))
-                    });
+                    // a zero weight is zero on every grid: only the others
+                    // are cast, and each row keeps its zeros where they were
+                    let flat = d
+                        .weights
+                        .iter()
+                        .enumerate()
+                        .flat_map(|(r, row)| row.nonzeros().map(move |(c, w)| (At([r, c]), w)));
                     let (w, max_weight_error) = quantize_all(flat, &d.weight_type)
                         .map_err(|b| clipped_error(&name, "weights", &d.weight_type, b))?;
                     let bias = d.bias.iter().enumerate().map(|(i, &b)| (At([i]), b));
                     let (bias, max_bias_error) = quantize_all(bias, &d.bias_type)
                         .map_err(|b| clipped_error(&name, "bias", &d.bias_type, b))?;
-                    let mut weights: Vec<Vec<i128>> = w
-                        .chunks(cols.max(1))
-                        .map(<[i128]>::to_vec)
-                        .take(d.units)
+                    let mut cast = w.into_iter();
+                    let mut weights: Vec<Row<i128>> = (d.weights.iter().take(d.units))
+                        .map(|row| row.map(|_| cast.next().expect("one per non-zero weight")))
                         .collect();
                     let mut bias = bias;
                     // Negating integers is exact; negating the floats before
                     // rounding would not be (trn is not symmetric).
                     for (j, _) in d.flip.iter().enumerate().filter(|(_, f)| **f) {
-                        weights[j].iter_mut().for_each(|w| *w = -*w);
+                        weights[j] = weights[j].map(|w| -w);
                         bias[j] = -bias[j];
                     }
                     d.quant = Some(DenseQuant {

@@ -50,6 +50,19 @@ fn on_grid(r: &mut Rng, (s, w, i, sym): (bool, i64, i64, bool), zero_bias: u64) 
 
 /// A random MLP as model JSON: 1–4 dense layers of 1–40 units with random
 /// types, modes, activations and accumulators; sometimes an argmax.
+/// `rows` in the model format's sparse form: per row, its non-zero
+/// entries as `[input, weight]`.
+pub fn sparse_form(rows: &[Vec<f64>]) -> Value {
+    let listed: Vec<Vec<Value>> = rows
+        .iter()
+        .map(|r| {
+            let nz = r.iter().enumerate().filter(|(_, w)| **w != 0.0);
+            nz.map(|(c, w)| json!([c, w])).collect()
+        })
+        .collect();
+    json!({"inputs": rows.first().map_or(0, Vec::len), "rows": listed})
+}
+
 pub fn random_mlp(seed: u64) -> Value {
     let mut r = Rng::new(seed.wrapping_mul(0x2545F4914F6CDD1D) ^ 0x5eed);
     let n_in = 1 + r.below(16) as usize;
@@ -75,7 +88,9 @@ pub fn random_mlp(seed: u64) -> Value {
         let units = 1 + r.below(if l + 1 == depth { 12 } else { 40 }) as usize;
         let (wt, ws, ww, wi, wsym) = rand_type(&mut r, 8, None);
         let (bt, bs, bw, bi, bsym) = rand_type(&mut r, 10, None);
-        let zero_rate = r.below(5);
+        // a quarter of the layers are masked, 90 % zero (structurally
+        // sparse), which the compiler and the golden model store sparsely
+        let zero_rate = if r.below(4) == 0 { 9 } else { r.below(5) };
         let weights: Vec<Vec<f64>> = (0..units)
             .map(|_| {
                 (0..width)
@@ -83,6 +98,11 @@ pub fn random_mlp(seed: u64) -> Value {
                     .collect()
             })
             .collect();
+        let weights = if r.below(3) == 0 {
+            sparse_form(&weights)
+        } else {
+            json!(weights)
+        };
         let bias: Vec<f64> = (0..units)
             .map(|_| on_grid(&mut r, (bs, bw, bi, bsym), 2))
             .collect();

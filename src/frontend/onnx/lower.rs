@@ -506,6 +506,25 @@ fn rounded_type(values: &[f64], bits: u32) -> FixedType {
 }
 
 /// `row` (row-major) as nested lists of extents `dims`.
+/// A weight matrix as model JSON: `[units][inputs]`, or the sparse
+/// form when fewer than half the weights are non-zero (a masked layer),
+/// so zeros cost nothing from the model file on.
+fn matrix_json(rows: &[Vec<f64>]) -> Value {
+    let inputs = rows.first().map_or(0, Vec::len);
+    let nonzero = rows.iter().flatten().filter(|w| **w != 0.0).count();
+    if inputs == 0 || 2 * nonzero >= rows.len() * inputs {
+        return json!(rows);
+    }
+    let sparse: Vec<Vec<(usize, f64)>> = rows
+        .iter()
+        .map(|r| {
+            let nz = r.iter().enumerate().filter(|(_, w)| **w != 0.0);
+            nz.map(|(c, &w)| (c, w)).collect()
+        })
+        .collect();
+    json!({"inputs": inputs, "rows": sparse})
+}
+
 fn nest(row: &[f64], dims: &[usize]) -> Value {
     match dims {
         [] | [_] => json!(row),
@@ -559,7 +578,7 @@ fn finish_dense(
     match &d.kernel {
         None => {
             m.insert("units".into(), json!(d.weights.len()));
-            m.insert("weights".into(), json!(d.weights));
+            m.insert("weights".into(), matrix_json(&d.weights));
         }
         Some(dims) => {
             let nested: Vec<Value> = d.weights.iter().map(|r| nest(r, dims)).collect();
