@@ -7,6 +7,7 @@ pub mod datapath;
 pub mod estimate;
 pub mod explore;
 pub mod fixed;
+pub mod formal;
 pub mod frontend;
 pub mod fuzzing;
 pub mod golden;

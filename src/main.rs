@@ -38,6 +38,8 @@ enum Command {
     Bench(cmd::bench::Args),
     /// Synthesize a build directory with Yosys (and nextpnr) beside the estimate.
     Synth(cmd::synth::Args),
+    /// Prove a build directory's RTL equal to the model, for every input (`--formal`).
+    Verify(cmd::verify::Args),
 }
 
 /// `neurtl … | head` must end quietly when the reader goes away. Rust
@@ -73,6 +75,7 @@ fn main() -> ExitCode {
         Command::Inspect(a) => cmd::inspect::main(a),
         Command::Bench(a) => cmd::bench::main(a),
         Command::Synth(a) => cmd::synth::main(a),
+        Command::Verify(a) => cmd::verify::main(a),
     };
     match r {
         Ok(code) => code,

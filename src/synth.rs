@@ -527,6 +527,11 @@ fn is_generic_ff(cell: &str) -> bool {
     cell.contains("DFF") || cell.contains("DLATCH")
 }
 
+/// The `yosys` on PATH.
+pub fn find_yosys() -> Result<PathBuf, SynthError> {
+    find(&YOSYS)
+}
+
 fn find(tool: &Tool) -> Result<PathBuf, SynthError> {
     std::env::var_os("PATH")
         .iter()

@@ -10,6 +10,7 @@ pub mod inspect;
 pub mod run;
 pub mod simulate;
 pub mod synth;
+pub mod verify;
 
 use anyhow::{Context, Result};
 use neurtl::compile::{self as driver, Compiled};
@@ -189,6 +190,25 @@ pub struct BuildInfo {
     pub latency: u32,
     pub ii: u32,
     pub vectors: usize,
+}
+
+impl BuildInfo {
+    /// The settings of build directory `dir`, from its `neurtl.json`.
+    pub fn load(dir: &Path) -> Result<BuildInfo> {
+        let path = dir.join("neurtl.json");
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "{}: not a neurtl build directory (run `neurtl compile MODEL -o {0}` first)",
+                dir.display()
+            )
+        })?;
+        serde_json::from_str(&text).with_context(|| {
+            format!(
+                "{}: unreadable (written by another neurtl version? run `neurtl compile` again)",
+                path.display()
+            )
+        })
+    }
 }
 
 /// Whether a simulation proves the design: every vector came out, none

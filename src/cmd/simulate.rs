@@ -1,7 +1,7 @@
 //! `neurtl simulate DIR`
 
 use super::{BuildInfo, VectorArgs, build_dir, measured, sim_ok, spinner};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use neurtl::sim::{Simulator, simulate};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,17 +17,7 @@ pub struct Args {
 }
 
 pub fn main(a: Args) -> Result<ExitCode> {
-    let info_path = a.dir.join("neurtl.json");
-    let mut info: BuildInfo = serde_json::from_str(
-        &std::fs::read_to_string(&info_path)
-            .with_context(|| format!("{}: not a neurtl build directory", a.dir.display()))?,
-    )
-    .with_context(|| {
-        format!(
-            "{}: unreadable (written by another neurtl version? run `neurtl compile` again)",
-            info_path.display()
-        )
-    })?;
+    let mut info = BuildInfo::load(&a.dir)?;
     if a.vec.vectors.is_some() || a.vec.inputs.is_some() {
         // New vectors: recompile from the model copy with the same options.
         let pipe = info.options.clone();

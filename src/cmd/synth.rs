@@ -58,20 +58,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
     if a.gates.is_some() && a.flow != Flow::YosysGeneric {
         bail!("--gates is the ABC gate set of --flow yosys-generic");
     }
-    let info_path = a.dir.join("neurtl.json");
-    let info: BuildInfo =
-        serde_json::from_str(&std::fs::read_to_string(&info_path).with_context(|| {
-            format!(
-                "{}: not a neurtl build directory (run `neurtl compile MODEL -o {0}` first)",
-                a.dir.display()
-            )
-        })?)
-        .with_context(|| {
-            format!(
-                "{}: unreadable (written by another neurtl version? run `neurtl compile` again)",
-                info_path.display()
-            )
-        })?;
+    let info = BuildInfo::load(&a.dir)?;
     let report_path = a.dir.join("report.json");
     let report: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(&report_path)
