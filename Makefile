@@ -2,9 +2,9 @@
 CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Each tool is also the name of its Debian package.
-TOOLS := verilator iverilog yosys nextpnr-ice40
+TOOLS := verilator iverilog yosys nextpnr-ice40 parallel
 
-.PHONY: all setup deps build demo test lint bench vs-peers fuzz clean
+.PHONY: all setup deps build demo test lint bench vs-peers fuzz campaign clean
 
 all: build
 
@@ -48,6 +48,16 @@ vs-peers: build
 # Not part of `make test`, which replays the committed corpus instead.
 FUZZ_SECONDS ?= 1800
 FUZZ_TARGETS ?= model_json onnx_import compile_random
+# Random networks through compile, the datapath interpreter, lint and
+# Verilator, one job each on all cores (GNU parallel); run again to resume.
+CAMPAIGN_DIR ?= out/campaign
+NETWORKS ?= 5000
+SEED ?= 1
+campaign: build
+	./target/release/neurtl campaign write $(CAMPAIGN_DIR) --networks $(NETWORKS) --seed $(SEED)
+	$(CAMPAIGN_DIR)/run-local.sh || true
+	./target/release/neurtl campaign merge $(CAMPAIGN_DIR)
+
 fuzz:
 	@command -v cargo-fuzz >/dev/null 2>&1 || $(CARGO) install cargo-fuzz
 	cd fuzz && for t in $(FUZZ_TARGETS); do \

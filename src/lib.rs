@@ -18,4 +18,5 @@ pub mod report;
 pub mod report_html;
 pub mod sim;
 pub mod synth;
+pub mod testgen;
 pub mod vectors;

@@ -40,6 +40,8 @@ enum Command {
     Synth(cmd::synth::Args),
     /// Prove a build directory's RTL equal to the model, for every input (`--formal`).
     Verify(cmd::verify::Args),
+    /// Random networks through the whole flow as jobs (GNU parallel, Slurm, HTCondor).
+    Campaign(cmd::campaign::Args),
 }
 
 /// `neurtl … | head` must end quietly when the reader goes away. Rust
@@ -76,6 +78,7 @@ fn main() -> ExitCode {
         Command::Bench(a) => cmd::bench::main(a),
         Command::Synth(a) => cmd::synth::main(a),
         Command::Verify(a) => cmd::verify::main(a),
+        Command::Campaign(a) => cmd::campaign::main(a),
     };
     match r {
         Ok(code) => code,

@@ -5,8 +5,7 @@
 
 use libfuzzer_sys::fuzz_target;
 
-#[path = "../../tests/common/networks.rs"]
-mod networks;
+use neurtl::testgen as networks;
 
 fuzz_target!(|data: &[u8]| {
     let (model, opts, seed) = networks::fuzz_case(data);

@@ -1,6 +1,7 @@
 //! Subcommands, one file each, plus the options and steps they share.
 
 pub mod bench;
+pub mod campaign;
 pub mod compile;
 pub mod estimate;
 pub mod eval;

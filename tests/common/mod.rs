@@ -1,12 +1,11 @@
 //! Shared by the integration tests: the random-network generators of the
-//! property tests (in `networks.rs`, which the fuzz targets share), and
-//! running the `neurtl` binary.
+//! property tests (`neurtl::testgen`, which the fuzz targets and
+//! `neurtl campaign` share), and running the `neurtl` binary.
 
 #![allow(dead_code)]
 
-mod networks;
 #[allow(unused_imports)]
-pub use networks::*;
+pub use neurtl::testgen::*;
 
 use std::process::{Command, Output};
 

@@ -1,9 +1,9 @@
 //! Random valid networks as model JSON, each from a seed: the generators
-//! of the property tests and of the `compile_random` fuzz target.
+//! of the property tests, of the `compile_random` fuzz target and of
+//! `neurtl campaign`. In the library so all three draw the same networks
+//! from the same seeds.
 
-#![allow(dead_code)]
-
-use neurtl::vectors::Rng;
+use crate::vectors::Rng;
 use serde_json::{Value, json};
 
 const QUANT: [&str; 7] = [
@@ -952,8 +952,8 @@ fn random_pool(
 /// 0–7), a generator (byte 8) and compile options (bytes 9–11), missing
 /// bytes read as 0. Shared with the test that replays its corpus. The
 /// generators make only valid networks, so each must compile.
-pub fn fuzz_case(data: &[u8]) -> (Value, neurtl::ir::CompileOptions, u64) {
-    use neurtl::ir::{Adders, CompileOptions, PipelineMode, Target};
+pub fn fuzz_case(data: &[u8]) -> (Value, crate::ir::CompileOptions, u64) {
+    use crate::ir::{Adders, CompileOptions, PipelineMode, Target};
     let mut b = [0u8; 12];
     for (d, s) in b.iter_mut().zip(data) {
         *d = *s;
