@@ -85,14 +85,14 @@ enum Outcome {
 
 /// A random network from `make`, compiled with options drawn from
 /// `seed`, proved; skipped when it is too big or does not compile.
-fn proves(make: fn(u64) -> Value, seed: u64) -> Result<Outcome, String> {
+fn proves(make: fn(u64) -> Value, seed: u64, targets: &[&str]) -> Result<Outcome, String> {
     let model = make(seed);
     if !small(&model) {
         return Ok(Outcome::Skipped);
     }
     let pipeline = ["clock", "none", "layer"][(seed % 3) as usize];
     let clock = ["100MHz", "400MHz", "800MHz"][(seed / 3 % 3) as usize];
-    let target = ["fpga", "mac"][(seed / 9 % 2) as usize];
+    let target = targets[(seed / 9) as usize % targets.len()];
     let args = ["--pipeline", pipeline, "--clock", clock, "--target", target];
     let Ok(dir) = compile(&model, &args) else {
         return Ok(Outcome::Skipped);
@@ -111,7 +111,7 @@ fn proves(make: fn(u64) -> Value, seed: u64) -> Result<Outcome, String> {
     }
 }
 
-fn run(make: fn(u64) -> Value, what: &str) {
+fn run(make: fn(u64) -> Value, what: &str, targets: &[&str]) {
     use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
     let nets = env_u64("NEURTL_FORMAL_NETS", 6);
     // the first `nets` seeds whose networks are small enough
@@ -122,7 +122,7 @@ fn run(make: fn(u64) -> Value, what: &str) {
         .collect();
     let (proved, undecided) = (AtomicU64::new(0), AtomicU64::new(0));
     for_seeds(seeds.len() as u64, 0, "NEURTL_FORMAL_NETS", |k| {
-        match proves(make, seeds[k as usize])? {
+        match proves(make, seeds[k as usize], targets)? {
             Outcome::Proved => proved.fetch_add(1, Relaxed),
             Outcome::Undecided => undecided.fetch_add(1, Relaxed),
             Outcome::Skipped => 0,
@@ -143,17 +143,17 @@ fn run(make: fn(u64) -> Value, what: &str) {
 
 #[test]
 fn random_mlps_are_proved() {
-    run(common::random_mlp, "mlps");
+    run(common::random_mlp, "mlps", &["fpga", "mac"]);
 }
 
 #[test]
 fn random_bnns_are_proved() {
-    run(common::random_bnn, "bnns");
+    run(common::random_bnn, "bnns", &["fpga", "mac", "tl-cells"]);
 }
 
 #[test]
 fn random_convolutions_are_proved() {
-    run(common::random_conv, "convolutions");
+    run(common::random_conv, "convolutions", &["fpga", "mac"]);
 }
 
 /// A small network with a cast of every kind on the way.
@@ -235,6 +235,16 @@ fn what_the_reference_cannot_describe_is_named() {
     let dir = compile(&m, &[]).unwrap();
     let (code, out) = verify(&dir.path().join("build"));
     assert_eq!(code, Some(2), "{out}");
+    let bnn = serde_json::json!({"format": "neurtl-model", "version": 1, "name": "b",
+        "inputs": [{"name": "x", "shape": [3], "type": "bipolar"}],
+        "layers": [{"name": "fc", "op": "dense", "input": "x", "units": 2,
+                    "weights": [[1, -1, 1], [-1, 1, 1]], "weight_type": "bipolar"},
+                   {"name": "s", "op": "sign", "input": "fc"}],
+        "outputs": ["s"]});
+    let folded = compile(&bnn, &["--target", "tl-pe"]).unwrap();
+    let (code, why) = verify(&folded.path().join("build"));
+    assert_eq!(code, Some(2), "{why}");
+    assert!(why.contains("tl-pe"), "{why}");
     assert!(
         out.contains("layer `p`") && out.contains("softmax"),
         "{out}"
