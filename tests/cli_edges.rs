@@ -337,3 +337,41 @@ fn wide_accumulators_and_odd_formats_match_in_rtl() {
     let stdout = common::neurtl_ok(&["run", path.to_str().unwrap(), "-o", build.to_str().unwrap()]);
     common::assert_no_mismatches(&stdout, "edges");
 }
+
+/// A table whose operand's interval is wider than the table (a ROM
+/// address cut to fewer bits than the value has) left the cut bits
+/// unread and unsunk: Verilator's `-Wall` warned. Found by the first
+/// campaign (job 13: `random_conv(14)`, `--pipeline none`).
+#[test]
+fn a_cut_table_address_is_lint_clean() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("conv.json");
+    std::fs::write(&model, neurtl::testgen::random_conv(14).to_string()).unwrap();
+    let out = dir.path().join("build");
+    let (m, o) = (model.to_str().unwrap(), out.to_str().unwrap());
+    common::neurtl_ok(&[
+        "compile",
+        m,
+        "-o",
+        o,
+        "--pipeline",
+        "none",
+        "--vectors",
+        "1",
+    ]);
+    let files = std::fs::read_to_string(out.join("rtl/files.f")).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let top = report["top"].as_str().unwrap();
+    let lint = Command::new("verilator")
+        .args(["--lint-only", "-Wall", "--top-module", top])
+        .args(files.lines().filter(|l| !l.is_empty()))
+        .current_dir(&out)
+        .output()
+        .expect("verilator (make setup installs it)");
+    assert!(
+        lint.status.success() && lint.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&lint.stderr)
+    );
+}

@@ -799,9 +799,11 @@ impl Printer<'_> {
         let fx = self.dp.fmt(x);
         let drop = rom.drop.min(fx.width - 1);
         let d = self.delay_of(x, at);
-        self.reads.add_bits(x, d, bit_range(drop, fx.width));
-        let xw = Wire::Node(x, d);
         let kept = fx.width - drop;
+        // a cut address reads only its low `aw` bits: the rest are sunk
+        self.reads
+            .add_bits(x, d, bit_range(drop, drop + kept.min(aw)));
+        let xw = Wire::Node(x, d);
         let addr = if kept >= aw {
             format!("{xw}[{}:{drop}]", drop + aw - 1)
         } else {
