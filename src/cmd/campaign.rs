@@ -116,7 +116,7 @@ fn write(dir: &Path, spec: Spec) -> Result<ExitCode> {
     put(
         "run-local.sh",
         format!(
-            "#!/bin/sh\n# Every job on all cores; run again to resume (the job log skips\n# what finished). Then: {exe} campaign merge {d}\nbar=; [ -t 2 ] && bar=--bar\nexec parallel --joblog {d}/joblog --resume $bar -j \"${{JOBS:-$(nproc)}}\" < {d}/jobs.txt\n"
+            "#!/bin/sh\n# Every job on all cores; run again to resume (the job log skips\n# what finished). Then: {exe} campaign merge {d}\nbar=; [ -t 2 ] && bar=--bar\nexec parallel --will-cite --joblog {d}/joblog --resume $bar -j \"${{JOBS:-$(nproc)}}\" < {d}/jobs.txt\n"
         ),
     )?;
     put(
