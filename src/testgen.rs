@@ -50,18 +50,7 @@ fn on_grid(r: &mut Rng, (s, w, i, sym): (bool, i64, i64, bool), zero_bias: u64) 
 
 /// A random MLP as model JSON: 1–4 dense layers of 1–40 units with random
 /// types, modes, activations and accumulators; sometimes an argmax.
-/// `rows` in the model format's sparse form: per row, its non-zero
-/// entries as `[input, weight]`.
-pub fn sparse_form(rows: &[Vec<f64>]) -> Value {
-    let listed: Vec<Vec<Value>> = rows
-        .iter()
-        .map(|r| {
-            let nz = r.iter().enumerate().filter(|(_, w)| **w != 0.0);
-            nz.map(|(c, w)| json!([c, w])).collect()
-        })
-        .collect();
-    json!({"inputs": rows.first().map_or(0, Vec::len), "rows": listed})
-}
+pub use crate::frontend::json::sparse_form;
 
 pub fn random_mlp(seed: u64) -> Value {
     let mut r = Rng::new(seed.wrapping_mul(0x2545F4914F6CDD1D) ^ 0x5eed);

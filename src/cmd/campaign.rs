@@ -237,8 +237,9 @@ fn steps(work: &Path, spec: &Spec, r: &mut JobResult) -> Result<(), StepError> {
     compile.extend([build.to_str().unwrap(), "--vectors", &vectors]);
     compile.extend(r.args.iter().map(String::as_str));
     run(&exe, &compile, work, "compile.log").map_err(|e| ("compile", e))?;
-    interpret(&build, spec.vectors, r.seed).map_err(|e| ("datapath", e))?;
-    lint(&build).map_err(|e| ("lint", e))?;
+    let info = BuildInfo::load(&build).map_err(|e| ("compile", e.to_string()))?;
+    interpret(&build, &info, spec.vectors, r.seed).map_err(|e| ("datapath", e))?;
+    neurtl::sim::lint(&build, &info.top).map_err(|e| ("lint", e.to_string()))?;
     let out = run(
         &exe,
         &["simulate", build.to_str().unwrap()],
@@ -273,32 +274,13 @@ fn run(exe: &Path, args: &[&str], dir: &Path, log: &str) -> Result<String, Strin
 
 /// The datapath interpreter against the golden model on the build's
 /// options, `n` random vectors.
-fn interpret(build: &Path, n: usize, seed: u64) -> Result<(), String> {
-    let info = BuildInfo::load(build).map_err(|e| e.to_string())?;
+fn interpret(build: &Path, info: &BuildInfo, n: usize, seed: u64) -> Result<(), String> {
     let opts = info.options.options().map_err(|e| e.to_string())?;
     let c = neurtl::compile::compile_file(&build.join("model.json"), opts, None)
         .map_err(|e| e.to_string())?;
     let golden = c.golden().map_err(|e| e.to_string())?;
     let dp = c.datapath().map_err(|e| e.to_string())?;
     neurtl::fuzzing::datapath_matches_golden(&golden, &dp, n, seed)
-}
-
-/// `verilator --lint-only -Wall` on the build's RTL: no warning at all.
-fn lint(build: &Path) -> Result<(), String> {
-    let info = BuildInfo::load(build).map_err(|e| e.to_string())?;
-    let files = std::fs::read_to_string(build.join("rtl/files.f")).map_err(|e| e.to_string())?;
-    let out = Command::new("verilator")
-        .args(["--lint-only", "-Wall", "--top-module", &info.top])
-        .args(files.lines().filter(|l| !l.is_empty()))
-        .current_dir(build)
-        .output()
-        .map_err(|e| format!("verilator: {e} (make setup installs it)"))?;
-    let err = String::from_utf8_lossy(&out.stderr);
-    if out.status.success() && err.trim().is_empty() {
-        Ok(())
-    } else {
-        Err(err.into_owned())
-    }
 }
 
 /// `N vectors, M mismatches` from `neurtl simulate`'s summary line.

@@ -8,7 +8,7 @@
 use super::FrontendError;
 use crate::fixed::{FixedType, parse_type};
 use crate::ir::{Accum, BIPOLAR, BatchNorm, Dense, Graph, Node, Op, Row, Threshold, Thresholds};
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 
 /// Parse model JSON text into an IR graph.
@@ -1028,4 +1028,17 @@ impl Ctx {
         }
         Ok(bn)
     }
+}
+
+/// `rows` (`[units][inputs]`) in the model format's sparse form: per row,
+/// its non-zero entries as `[input, weight]`.
+pub fn sparse_form(rows: &[Vec<f64>]) -> Value {
+    let listed: Vec<Vec<(usize, f64)>> = rows
+        .iter()
+        .map(|r| {
+            let nz = r.iter().enumerate().filter(|(_, w)| **w != 0.0);
+            nz.map(|(c, &w)| (c, w)).collect()
+        })
+        .collect();
+    json!({"inputs": rows.first().map_or(0, Vec::len), "rows": listed})
 }

@@ -505,7 +505,6 @@ fn rounded_type(values: &[f64], bits: u32) -> FixedType {
     )
 }
 
-/// `row` (row-major) as nested lists of extents `dims`.
 /// A weight matrix as model JSON: `[units][inputs]`, or the sparse
 /// form when fewer than half the weights are non-zero (a masked layer),
 /// so zeros cost nothing from the model file on.
@@ -515,16 +514,10 @@ fn matrix_json(rows: &[Vec<f64>]) -> Value {
     if inputs == 0 || 2 * nonzero >= rows.len() * inputs {
         return json!(rows);
     }
-    let sparse: Vec<Vec<(usize, f64)>> = rows
-        .iter()
-        .map(|r| {
-            let nz = r.iter().enumerate().filter(|(_, w)| **w != 0.0);
-            nz.map(|(c, &w)| (c, w)).collect()
-        })
-        .collect();
-    json!({"inputs": inputs, "rows": sparse})
+    crate::frontend::json::sparse_form(rows)
 }
 
+/// `row` (row-major) as nested lists of extents `dims`.
 fn nest(row: &[f64], dims: &[usize]) -> Value {
     match dims {
         [] | [_] => json!(row),
