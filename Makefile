@@ -2,14 +2,16 @@
 CARGO ?= cargo
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Each tool is also the name of its Debian package.
-TOOLS := verilator iverilog yosys nextpnr-ice40 parallel
+TOOLS := verilator iverilog yosys nextpnr-ice40 parallel ccache
 
 .PHONY: all setup deps build demo test lint bench vs-peers fuzz campaign clean
 
 all: build
 
-# Simulators (Verilator, Icarus) and synthesis tools (Yosys, nextpnr-ice40,
-# for `neurtl synth`) from the distribution, only those missing.
+# Simulators (Verilator, Icarus), synthesis tools (Yosys, nextpnr-ice40, for
+# `neurtl synth`), GNU parallel (campaigns) and ccache, with which every
+# Verilator build compiles its run-time library once, not once per design;
+# from the distribution, only those missing.
 setup:
 	@missing=""; for t in $(TOOLS); do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
 	if [ -n "$$missing" ]; then \

@@ -126,6 +126,23 @@ fn rtl_files(dir: &Path) -> Vec<String> {
     v
 }
 
+/// `OBJCACHE=ccache` when ccache is installed and NEURTL_CCACHE is not 0.
+/// Every Verilator build compiles the same run-time library (about 6 s
+/// of a core at `-Os`, more than a small network's own model), so a test
+/// suite or a campaign of many small builds spends most of its time on
+/// it without a cache.
+fn object_cache() -> Option<&'static str> {
+    static FOUND: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let found = *FOUND.get_or_init(|| {
+        std::env::var("NEURTL_CCACHE").map_or(true, |v| v != "0")
+            && Command::new("ccache")
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+    });
+    found.then_some("OBJCACHE=ccache")
+}
+
 /// Build (if needed) and run the testbench in build directory `dir`.
 pub fn simulate(dir: &Path, top: &str, sim: Simulator) -> Result<SimResult, SimError> {
     // Verilator and vvp run in other directories: use absolute paths.
@@ -144,6 +161,7 @@ pub fn simulate(dir: &Path, top: &str, sim: Simulator) -> Result<SimResult, SimE
                 .unwrap_or(0);
             let opt = if n_vec > 200_000 { "-O1" } else { "-O0" };
             let opt_fast = format!("OPT_FAST={opt}");
+            let cache = object_cache();
             let jobs = std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(2)
@@ -184,6 +202,7 @@ pub fn simulate(dir: &Path, top: &str, sim: Simulator) -> Result<SimResult, SimE
                         "-MAKEFLAGS",
                         &opt_fast,
                     ])
+                    .args(cache.iter().flat_map(|c| ["-MAKEFLAGS", c]))
                     .args(&files)
                     .arg(dir.join("tb/harness.cpp")),
                 "verilator build",
