@@ -367,3 +367,125 @@ fn a_cut_table_address_is_lint_clean() {
         panic!("{e}");
     }
 }
+
+/// Compile `model` into `dir` with `inputs` as its test vectors (raw
+/// values, one sample after another) and run them in Verilator: `Err`
+/// unless every output matched the golden model. Returns the golden
+/// outputs for an independent check.
+fn rtl_on_inputs(model: &serde_json::Value, inputs: &[i128], dir: &Path) -> Vec<i128> {
+    let text = model.to_string();
+    let c = neurtl::compile::compile_text("model.json", &text, Default::default(), None).unwrap();
+    let g = c.golden().unwrap();
+    let per_sample: usize = g.input_formats.iter().map(|f| f.1).sum();
+    let n = inputs.len() / per_sample;
+    let out = neurtl::compile::generate(&c, n).unwrap();
+    let mut files = out.design.files.clone();
+    files.extend(neurtl::compile::vector_files(&g, &out.design.info, inputs));
+    neurtl::compile::write_files(dir, &files).unwrap();
+    let r = neurtl::sim::simulate(dir, &out.design.info.top, neurtl::sim::Simulator::Verilator)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.vectors as usize, n, "vectors simulated");
+    assert_eq!(r.mismatches, 0, "RTL mismatches:\n{}", r.details.join("\n"));
+    let mut golden = vec![];
+    g.run_batch(inputs, &mut golden);
+    golden
+}
+
+/// Every rounding mode on every value of an 8-bit input, two fraction
+/// bits dropped: the ties (x.5 in output steps) in both signs, and the
+/// values on either side of them. The golden model is checked against
+/// rounding written out here with integer division, the RTL against the
+/// golden model.
+#[test]
+fn rounding_ties_in_every_mode_match_in_rtl() {
+    let modes = [
+        "trn",
+        "trn_zero",
+        "rnd",
+        "rnd_zero",
+        "rnd_inf",
+        "rnd_min_inf",
+        "rnd_conv",
+    ];
+    let layers: Vec<_> = modes
+        .iter()
+        .map(|m| {
+            serde_json::json!({"name": format!("q_{m}"), "op": "quantize", "input": "x",
+                               "output_type": format!("fixed<8,6,{m},wrap>")})
+        })
+        .collect();
+    let outputs: Vec<_> = modes.iter().map(|m| format!("q_{m}")).collect();
+    let model = serde_json::json!({
+        "format": "neurtl-model", "version": 1, "name": "ties",
+        "inputs": [{"name": "x", "shape": [1], "type": "fixed<8,4>"}],
+        "layers": layers, "outputs": outputs,
+    });
+    let inputs: Vec<i128> = (-128..128).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let got = rtl_on_inputs(&model, &inputs, dir.path());
+    let mut ties = 0;
+    for (s, &raw) in inputs.iter().enumerate() {
+        // raw / 4 in output steps: floor, remainder in quarters
+        let (floor, rem) = (raw.div_euclid(4), raw.rem_euclid(4));
+        ties += (rem == 2) as usize;
+        let above_half = rem == 3;
+        let want = |m: &str| -> i128 {
+            let up = match m {
+                "trn" => false,
+                "trn_zero" => raw < 0 && rem != 0,
+                "rnd" => rem >= 2,
+                "rnd_zero" => above_half || (rem == 2 && raw < 0),
+                "rnd_inf" => above_half || (rem == 2 && raw > 0),
+                "rnd_min_inf" => above_half,
+                _ => above_half || (rem == 2 && floor % 2 != 0),
+            };
+            floor + up as i128
+        };
+        for (k, m) in modes.iter().enumerate() {
+            assert_eq!(got[s * modes.len() + k], want(m), "{m} of {raw}/16");
+        }
+    }
+    assert_eq!(ties, 64, "a tie every four codes");
+}
+
+/// Accumulators near the widest neurtl builds (partial sums below 2^124
+/// in magnitude): 64-bit inputs and weights of 2^59 give sums of 2^123
+/// (124 bits with the sign), which match in RTL and equal i128
+/// arithmetic. Weights of 2^60 reach 2^124 and are refused by name, not
+/// wrapped.
+#[test]
+fn the_widest_accumulator_works_and_one_bit_more_is_a_named_error() {
+    let model = |w: f64| {
+        serde_json::json!({
+            "format": "neurtl-model", "version": 1, "name": "widest",
+            "inputs": [{"name": "x", "shape": [2], "type": "fixed<64,64>"}],
+            "layers": [{"name": "acc", "op": "dense", "input": "x", "units": 2,
+                        "weights": [[w, w], [w, -w]], "weight_type": "fixed<64,64>"}],
+            "outputs": ["acc"],
+        })
+    };
+    let w = 2f64.powi(59);
+    let mut rng = neurtl::vectors::Rng::new(5);
+    let top = i64::MAX as i128;
+    let mut inputs = vec![-top - 1, -top - 1, top, top, -top - 1, top];
+    inputs.extend((0..400).map(|_| rng.range(-top - 1, top)));
+    let dir = tempfile::tempdir().unwrap();
+    let got = rtl_on_inputs(&model(w), &inputs, dir.path());
+    let w = 1i128 << 59;
+    for (s, x) in inputs.chunks(2).enumerate() {
+        assert_eq!(got[2 * s], w * x[0] + w * x[1], "sample {s} sum");
+        assert_eq!(got[2 * s + 1], w * x[0] - w * x[1], "sample {s} difference");
+    }
+    assert_eq!(got[0], -(1i128 << 123), "the most negative sum is reached");
+    let path = dir.path().join("widest.json");
+    std::fs::write(&path, model(2f64.powi(60)).to_string()).unwrap();
+    let o = common::neurtl_command(&["compile", path.to_str().unwrap(), "-o"])
+        .arg(dir.path().join("b2"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    for needle in ["widest.json", "layer `acc`", "127 bits"] {
+        assert!(err.contains(needle), "`{needle}` missing from: {err}");
+    }
+}
