@@ -4,7 +4,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Each tool is also the name of its Debian package.
 TOOLS := verilator iverilog yosys nextpnr-ice40 parallel ccache
 
-.PHONY: all setup deps build demo test lint bench vs-peers fuzz campaign clean
+.PHONY: all setup deps build demo test lint bench vs-peers fuzz campaign mutants clean
 
 all: build
 
@@ -68,6 +68,24 @@ fuzz:
 	    -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=20 \
 	    -rss_limit_mb=2048 -print_final_stats=1 || exit 1; \
 	done
+
+# Mutation testing (cargo-mutants, installed if missing), one module at a
+# time into out/mutants/<module>; the tests and the profile are set in
+# .cargo/mutants.toml, the reduced random-network counts here. Hours per
+# module on 2 cores: MUTANTS_MODULES picks modules, MUTANTS_ARGS passes
+# options such as --shard 1/4 or --iterate (skip what an earlier run in
+# the same directory caught). Then the table: bench/mutants/table.sh.
+MUTANTS_MODULES ?= src/fixed src/golden src/passes src/backend src/datapath
+MUTANTS_ARGS ?=
+mutants: deps
+	@command -v cargo-mutants >/dev/null 2>&1 || $(CARGO) install --locked cargo-mutants
+	for m in $(MUTANTS_MODULES); do \
+	  NEURTL_DP_NETS=150 NEURTL_GOLDEN_NETS=100 NEURTL_FUZZ_NETS=6 \
+	  NEURTL_FUZZ_CONVS=2 NEURTL_FUZZ_BNNS=4 \
+	  $(CARGO) mutants -f "$$m/**" -o out/mutants/$$(basename $$m) \
+	    --timeout 300 $(MUTANTS_ARGS) || true; \
+	done
+	bench/mutants/table.sh out/mutants
 
 clean:
 	$(CARGO) clean

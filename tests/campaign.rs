@@ -62,14 +62,12 @@ fn scheduler_files_run_their_jobs_and_results_merge() {
         String::from_utf8_lossy(&condor.stdout)
     );
     // GNU parallel runs what is left (job 2) and skips nothing it logged
-    let local = Command::new("sh")
-        .arg(d.join("run-local.sh"))
-        .output()
-        .unwrap();
-    assert!(
-        local.status.success(),
-        "{}",
-        String::from_utf8_lossy(&local.stderr)
+    common::stdout_of(
+        Command::new("sh")
+            .arg(d.join("run-local.sh"))
+            .output()
+            .unwrap(),
+        "run-local.sh",
     );
     let merged = neurtl_command(&["campaign", "merge", ds]).output().unwrap();
     let text = String::from_utf8_lossy(&merged.stdout);

@@ -441,6 +441,18 @@ fn tiny_inputs(dir: &Path) -> PathBuf {
     p
 }
 
+/// `neurtl explore` of `tests/models/tiny.json` on inputs `x` into
+/// `out`, over `sweeps`, with `more` options.
+fn explore_tiny(x: &Path, out: &Path, sweeps: &[&str], more: &[&str]) -> String {
+    let mut args = vec!["explore", "tests/models/tiny.json", "--inputs"];
+    args.extend([x.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    for s in sweeps {
+        args.extend(["--sweep", s]);
+    }
+    args.extend(more);
+    ok(&args)
+}
+
 const OUTPUTS: [&str; 5] = [
     "points.csv",
     "points.json",
@@ -455,22 +467,8 @@ fn command_writes_every_file_the_same_way_each_time() {
     let x = tiny_inputs(tmp.path());
     let run = |dir: &str, jobs: &str| {
         let out = tmp.path().join(dir);
-        ok(&[
-            "explore",
-            "tests/models/tiny.json",
-            "--inputs",
-            x.to_str().unwrap(),
-            "--sweep",
-            "weight_bits=3..5",
-            "--sweep",
-            "act_bits=4,127",
-            "--sweep",
-            "pipeline=layer,none",
-            "-j",
-            jobs,
-            "-o",
-            out.to_str().unwrap(),
-        ]);
+        let sweeps = ["weight_bits=3..5", "act_bits=4,127", "pipeline=layer,none"];
+        explore_tiny(&x, &out, &sweeps, &["-j", jobs]);
         out
     };
     let a = run("a", "1");
@@ -640,5 +638,71 @@ fn bad_input_exits_2_with_the_file_named() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
         assert!(err.contains(&want), "{args:?}: {err}");
         assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+/// `--synth-jobs`: one build per Pareto point, with the RTL that
+/// compiling the point's model with the point's options gives, and a
+/// campaign that synthesizes them; its jobs run as GNU parallel starts
+/// them and the merge sets each point's synthesized figures beside its
+/// estimate.
+#[test]
+fn synth_jobs_synthesize_every_pareto_point() {
+    let tmp = tempfile::tempdir().unwrap();
+    let x = tiny_inputs(tmp.path());
+    let out = tmp.path().join("e");
+    let sweeps = ["weight_bits=3,6", "pipeline=layer,none"];
+    explore_tiny(&x, &out, &sweeps, &["--synth-jobs"]);
+    let pareto: Value =
+        serde_json::from_slice(&std::fs::read(out.join("pareto.json")).unwrap()).unwrap();
+    let front = pareto["records"].as_array().unwrap();
+    let synth = out.join("synth");
+    let jobs = std::fs::read_to_string(synth.join("jobs.txt")).unwrap();
+    assert_eq!(jobs.lines().count(), front.len(), "{jobs}");
+    let condor = std::fs::read_to_string(synth.join("condor.sub")).unwrap();
+    assert!(
+        condor.contains(&format!("queue {}", front.len())),
+        "{condor}"
+    );
+    for r in front {
+        let id = r["id"].as_u64().unwrap();
+        let model = out.join(r["model"].as_str().unwrap());
+        let again = tmp.path().join(format!("again-{id}"));
+        let mut args = vec![
+            "compile",
+            model.to_str().unwrap(),
+            "-o",
+            again.to_str().unwrap(),
+        ];
+        args.extend(r["options"].as_str().unwrap().split(' '));
+        ok(&args);
+        let job_rtl = synth.join(format!("points/point-{id}/rtl"));
+        for f in std::fs::read_dir(again.join("rtl")).unwrap() {
+            let f = f.unwrap().path();
+            let name = f.file_name().unwrap();
+            assert!(
+                std::fs::read(&f).unwrap() == std::fs::read(job_rtl.join(name)).unwrap(),
+                "point {id}: {name:?} differs from the point's own compile"
+            );
+        }
+    }
+    let local = std::process::Command::new("sh")
+        .arg(synth.join("run-local.sh"))
+        .output();
+    common::stdout_of(local.unwrap(), "run-local.sh");
+    let merged = ok(&["campaign", "merge", synth.to_str().unwrap()]);
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(synth.join("summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(summary["done"], front.len(), "{merged}");
+    for r in summary["results"].as_array().unwrap() {
+        assert_eq!(r["passed"], true, "{r}");
+        let luts = r["comparison"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["quantity"] == "luts")
+            .unwrap_or_else(|| panic!("no LUT row: {r}"));
+        assert!(luts["synthesized"].as_f64().unwrap() > 0.0, "{r}");
     }
 }

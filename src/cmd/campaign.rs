@@ -55,6 +55,20 @@ struct Spec {
     networks: u64,
     seed: u64,
     vectors: usize,
+    /// A campaign of synthesis runs instead of random networks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    synth: Option<SynthSpec>,
+}
+
+/// Synthesis of build directories `points/point-ID` (the Pareto points
+/// of `neurtl explore --synth-jobs`), one job per point.
+#[derive(Serialize, Deserialize)]
+pub struct SynthSpec {
+    /// `neurtl synth --flow` and `--clock`.
+    pub flow: String,
+    pub clock: String,
+    /// Point ids, in job order.
+    pub points: Vec<usize>,
 }
 
 /// `results/K.json`.
@@ -87,6 +101,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
                 networks,
                 seed,
                 vectors,
+                synth: None,
             },
         ),
         Step::Job { dir, k } => job(&dir, k),
@@ -98,6 +113,30 @@ fn write(dir: &Path, spec: Spec) -> Result<ExitCode> {
     if spec.networks == 0 {
         bail!("--networks must be at least 1");
     }
+    let n = spec.networks;
+    let d = write_runners(dir, &spec)?;
+    println!(
+        "{n} jobs in {d}: run {d}/run-local.sh (GNU parallel), sbatch {d}/slurm.sh or condor_submit {d}/condor.sub"
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A synthesis campaign over the build directories `dir/points/point-ID`
+/// already written; returns the directory as the scripts name it.
+pub fn write_synth(dir: &Path, synth: SynthSpec) -> Result<String> {
+    let spec = Spec {
+        networks: synth.points.len() as u64,
+        seed: 0,
+        vectors: 0,
+        synth: Some(synth),
+    };
+    write_runners(dir, &spec)
+}
+
+/// `campaign.json`, one `neurtl campaign job` line per job (`jobs.txt`),
+/// and the runners for GNU parallel, Slurm and HTCondor; returns the
+/// campaign's absolute directory.
+fn write_runners(dir: &Path, spec: &Spec) -> Result<String> {
     for sub in ["results", "work", "logs"] {
         std::fs::create_dir_all(dir.join(sub))
             .with_context(|| format!("{}: cannot create", dir.display()))?;
@@ -108,7 +147,7 @@ fn write(dir: &Path, spec: Spec) -> Result<ExitCode> {
     let put = |name: &str, text: String| {
         std::fs::write(dir.join(name), text).with_context(|| format!("{d}/{name}"))
     };
-    put("campaign.json", serde_json::to_string_pretty(&spec)? + "\n")?;
+    put("campaign.json", serde_json::to_string_pretty(spec)? + "\n")?;
     let jobs: String = (0..spec.networks)
         .map(|k| format!("{exe} campaign job {d} {k}\n"))
         .collect();
@@ -119,10 +158,16 @@ fn write(dir: &Path, spec: Spec) -> Result<ExitCode> {
             "#!/bin/sh\n# Every job on all cores; run again to resume (the job log skips\n# what finished). Then: {exe} campaign merge {d}\nbar=; [ -t 2 ] && bar=--bar\nexec parallel --will-cite --joblog {d}/joblog --resume $bar -j \"${{JOBS:-$(nproc)}}\" < {d}/jobs.txt\n"
         ),
     )?;
+    // Yosys on a large point takes many minutes; a random network, seconds.
+    let time = if spec.synth.is_some() {
+        "04:00:00"
+    } else {
+        "00:30:00"
+    };
     put(
         "slurm.sh",
         format!(
-            "#!/bin/sh\n#SBATCH --job-name=neurtl-campaign\n#SBATCH --array=0-{last}\n#SBATCH --cpus-per-task=1\n#SBATCH --time=00:30:00\n#SBATCH --output={d}/logs/%a.out\n# sbatch slurm.sh; afterwards {exe} campaign merge {d}\nexec {exe} campaign job {d} \"$SLURM_ARRAY_TASK_ID\"\n",
+            "#!/bin/sh\n#SBATCH --job-name=neurtl-campaign\n#SBATCH --array=0-{last}\n#SBATCH --cpus-per-task=1\n#SBATCH --time={time}\n#SBATCH --output={d}/logs/%a.out\n# sbatch slurm.sh; afterwards {exe} campaign merge {d}\nexec {exe} campaign job {d} \"$SLURM_ARRAY_TASK_ID\"\n",
             last = spec.networks - 1
         ),
     )?;
@@ -138,11 +183,7 @@ fn write(dir: &Path, spec: Spec) -> Result<ExitCode> {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(dir.join(f), std::fs::Permissions::from_mode(0o755))?;
     }
-    println!(
-        "{} jobs in {d}: run {d}/run-local.sh (GNU parallel), sbatch {d}/slurm.sh or condor_submit {d}/condor.sub",
-        spec.networks
-    );
-    Ok(ExitCode::SUCCESS)
+    Ok(d.to_string())
 }
 
 /// Job `k`'s network, its generator's name and its compile options.
@@ -174,6 +215,9 @@ fn job(dir: &Path, k: u64) -> Result<ExitCode> {
     )?;
     if k >= spec.networks {
         bail!("job {k}: the campaign has {} jobs", spec.networks);
+    }
+    if let Some(synth) = &spec.synth {
+        return synth_job(dir, k, synth);
     }
     let start = Instant::now();
     let seed = spec.seed + k;
@@ -294,6 +338,146 @@ fn counts(text: &str) -> Option<(usize, usize)> {
     Some((v, m))
 }
 
+/// `results/K.json` of a synthesis campaign; the figures are in the
+/// point's `synth-<flow>.json`.
+#[derive(Serialize, Deserialize)]
+struct SynthResult {
+    job: u64,
+    point: usize,
+    passed: bool,
+    seconds: f64,
+    /// The failure's last lines.
+    detail: String,
+}
+
+fn point_dir(dir: &Path, point: usize) -> PathBuf {
+    dir.join("points").join(format!("point-{point}"))
+}
+
+/// `neurtl synth` on point `k`'s build directory.
+fn synth_job(dir: &Path, k: u64, synth: &SynthSpec) -> Result<ExitCode> {
+    let start = Instant::now();
+    let point = synth.points[k as usize];
+    let build = point_dir(dir, point);
+    let exe = std::env::current_exe()?;
+    let args = [
+        "synth",
+        build.to_str().context("a non-UTF-8 campaign path")?,
+        "--flow",
+        &synth.flow,
+        "--clock",
+        &synth.clock,
+    ];
+    let out = run(&exe, &args, &dir.join("logs"), &format!("synth-{k}.log"));
+    let r = SynthResult {
+        job: k,
+        point,
+        passed: out.is_ok(),
+        seconds: start.elapsed().as_secs_f64(),
+        detail: out.err().map_or(String::new(), |e| last_lines(&e, 20)),
+    };
+    let path = dir.join("results").join(format!("{k}.json"));
+    std::fs::write(&path, serde_json::to_string_pretty(&r)? + "\n")?;
+    println!(
+        "job {k} (point {point}): synthesis {} in {:.1} s",
+        if r.passed { "done" } else { "FAILED" },
+        r.seconds
+    );
+    Ok(if r.passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn last_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// One point of a merged synthesis campaign.
+#[derive(Serialize)]
+struct SynthRow {
+    point: usize,
+    passed: bool,
+    /// `neurtl synth`'s estimate-against-synthesis rows.
+    comparison: serde_json::Value,
+}
+
+fn merge_synth(dir: &Path, synth: &SynthSpec) -> Result<ExitCode> {
+    let mut rows = vec![];
+    for (k, &point) in synth.points.iter().enumerate() {
+        let Ok(text) = std::fs::read_to_string(dir.join("results").join(format!("{k}.json")))
+        else {
+            continue;
+        };
+        let r: SynthResult = serde_json::from_str(&text)?;
+        let figures = point_dir(dir, point).join(format!("synth-{}.json", synth.flow));
+        let comparison = match r.passed {
+            true => {
+                let v: serde_json::Value = serde_json::from_str(
+                    &std::fs::read_to_string(&figures)
+                        .with_context(|| format!("{}", figures.display()))?,
+                )?;
+                v["comparison"].clone()
+            }
+            false => serde_json::Value::Null,
+        };
+        rows.push(SynthRow {
+            point,
+            passed: r.passed,
+            comparison,
+        });
+    }
+    std::fs::write(
+        dir.join("summary.json"),
+        serde_json::to_string_pretty(&serde_json::json!({
+            "flow": synth.flow, "clock": synth.clock,
+            "points": synth.points.len(), "done": rows.len(), "results": rows,
+        }))? + "\n",
+    )?;
+    print!("{}", synth_table(&rows));
+    let failed = rows.iter().filter(|r| !r.passed).count();
+    println!(
+        "{} of {} points synthesized ({}), {failed} failed; written: {}",
+        rows.len() - failed,
+        synth.points.len(),
+        synth.flow,
+        dir.join("summary.json").display()
+    );
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Estimate and synthesized figure of each point, one column pair per
+/// quantity.
+fn synth_table(rows: &[SynthRow]) -> String {
+    let quantities = ["luts", "flip_flops", "critical_path_ns"];
+    let mut t = format!("{:>6}", "point");
+    for q in quantities {
+        t += &format!(" {:>18}", format!("{q} est/synth"));
+    }
+    t += "\n";
+    for r in rows {
+        t += &format!("{:>6}", r.point);
+        for q in quantities {
+            let cell = r
+                .comparison
+                .as_array()
+                .and_then(|a| a.iter().find(|c| c["quantity"] == q))
+                .map_or("-".to_string(), |c| {
+                    format!("{}/{}", c["estimate"], c["synthesized"])
+                });
+            t += &format!(" {cell:>18}");
+        }
+        t += if r.passed { "\n" } else { "  FAILED\n" };
+    }
+    t
+}
+
 /// `summary.json`.
 #[derive(Serialize)]
 struct Summary {
@@ -309,6 +493,9 @@ struct Summary {
 
 fn merge(dir: &Path) -> Result<ExitCode> {
     let spec: Spec = serde_json::from_str(&std::fs::read_to_string(dir.join("campaign.json"))?)?;
+    if let Some(synth) = &spec.synth {
+        return merge_synth(dir, synth);
+    }
     let mut s = Summary {
         networks: spec.networks,
         done: 0,

@@ -34,6 +34,15 @@ pub struct Args {
     /// Worker threads (default: one per core).
     #[arg(short, long)]
     pub jobs: Option<usize>,
+    /// Also write a campaign that synthesizes every Pareto point with
+    /// Yosys (`OUT/synth`: one job per point for GNU parallel, Slurm or
+    /// HTCondor, as `neurtl campaign` runs them; `neurtl campaign merge
+    /// OUT/synth` sets the results beside the estimates).
+    #[arg(long)]
+    pub synth_jobs: bool,
+    /// The synthesis flow of `--synth-jobs` (`neurtl synth --flow`).
+    #[arg(long, value_enum, default_value = "yosys-xilinx")]
+    pub synth_flow: neurtl::synth::Flow,
     /// Options every point starts from; a sweep overrides its own.
     #[command(flatten)]
     pub pipe: PipeArgs,
@@ -155,5 +164,46 @@ pub fn main(a: Args) -> Result<ExitCode> {
         println!("{}", row(p, x.metric));
     }
     println!("wrote {} files in {}", written.len(), out.display());
+    if a.synth_jobs {
+        synth_jobs(&a, &x, &out)?;
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A build directory per Pareto point in `out/synth/points`, each with
+/// the point's own pipeline options, and the campaign that synthesizes
+/// them.
+fn synth_jobs(a: &Args, x: &neurtl::explore::Exploration, out: &std::path::Path) -> Result<()> {
+    let dir = out.join("synth");
+    // An earlier run's points, results and job log (which would make
+    // the runner skip jobs) describe another front.
+    if dir.join("campaign.json").is_file() {
+        std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
+    }
+    let mut points = vec![];
+    for p in x.points.iter().filter(|p| p.pareto) {
+        let mut pipe = a.pipe.clone();
+        pipe.pipeline = p.pipeline.name().to_string();
+        pipe.max_adder_depth = p.max_adder_depth;
+        let vectors = super::VectorArgs {
+            vectors: Some(100),
+            seed: 1,
+            inputs: None,
+        };
+        let model = out.join(output::model_path(p.id));
+        let build = dir.join("points").join(format!("point-{}", p.id));
+        super::build_dir(&model, &build, &pipe, &vectors, 100)?;
+        points.push(p.id);
+    }
+    let n = points.len();
+    let spec = super::campaign::SynthSpec {
+        flow: a.synth_flow.name().to_string(),
+        clock: a.pipe.clock.clone(),
+        points,
+    };
+    let d = super::campaign::write_synth(&dir, spec)?;
+    println!(
+        "{n} synthesis jobs in {d}: run {d}/run-local.sh (GNU parallel), sbatch {d}/slurm.sh or condor_submit {d}/condor.sub, then neurtl campaign merge {d}"
+    );
+    Ok(())
 }
