@@ -212,6 +212,23 @@ fn interval_formats_are_minimal() {
     );
 }
 
+/// 127 bits (MAX_WIDTH) is the widest format an interval gets, signed or
+/// unsigned; one bit more is `None`, never a wider or a wrapped format.
+#[test]
+fn interval_formats_stop_at_the_widest() {
+    let top = 1i128 << 126;
+    assert_eq!(
+        Format::for_interval(-top, top - 1, 0),
+        Some(Format::new(true, MAX_WIDTH, 0))
+    );
+    assert_eq!(
+        Format::for_interval(0, i128::MAX, 5),
+        Some(Format::new(false, MAX_WIDTH, 5))
+    );
+    assert_eq!(Format::for_interval(-top - 1, 0, 0), None);
+    assert_eq!(Format::for_interval(-1, i128::MAX, 0), None);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(20_000))]
     #[test]
