@@ -77,37 +77,73 @@ pub fn prove(
     if info.folded.is_some() || info.ii != 1 {
         return Err(FormalError::Folded);
     }
-    let work = dir.join("formal");
-    let io = |path: &Path| {
-        let path = path.display().to_string();
-        move |source| FormalError::Io { path, source }
+    let work = write_miter(l, info, dir)?;
+    let yosys = crate::synth::find_yosys()?;
+    let start = Instant::now();
+    to_aig(&yosys, dir, &work)?;
+    let steps = info.latency + 1;
+    let log = work.join("abc.log");
+    let left = || {
+        timeout_s
+            .saturating_sub(start.elapsed().as_secs() as u32)
+            .max(1)
     };
-    std::fs::create_dir_all(&work).map_err(io(&work))?;
+    let verdict = solve(&yosys.with_file_name("yosys-abc"), dir, steps, &log, left)?;
+    Ok(Proof {
+        verdict,
+        seconds: start.elapsed().as_secs_f64(),
+        steps,
+        log,
+    })
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> FormalError {
+    let path = path.display().to_string();
+    move |source| FormalError::Io { path, source }
+}
+
+/// The reference, the miter and the Yosys script in `dir/formal`, which
+/// is returned.
+fn write_miter(l: Lowered<'_>, info: &DesignInfo, dir: &Path) -> Result<PathBuf, FormalError> {
+    let work = dir.join("formal");
+    std::fs::create_dir_all(&work).map_err(io_error(&work))?;
     let reference = format!("{}_reference", info.top);
     let text = naive::reference(l, &reference)?;
     write(&work.join("reference.v"), &text)?;
     write(&work.join("miter.v"), &miter(info, &reference))?;
-    let files =
-        std::fs::read_to_string(dir.join("rtl/files.f")).map_err(io(&dir.join("rtl/files.f")))?;
-    let steps = info.latency + 1;
+    let list = dir.join("rtl/files.f");
+    let files = std::fs::read_to_string(&list).map_err(io_error(&list))?;
     write(&work.join("miter.ys"), &script(&files))?;
-    let yosys = crate::synth::find_yosys()?;
-    let start = Instant::now();
+    Ok(work)
+}
+
+/// Yosys: the miter as an AIG, `formal/miter.aig`.
+fn to_aig(yosys: &Path, dir: &Path, work: &Path) -> Result<(), FormalError> {
     let ylog = work.join("yosys.log");
-    let out = Command::new(&yosys)
+    let out = Command::new(yosys)
         .args(["-q", "-l", "formal/yosys.log", "-s", "formal/miter.ys"])
         .current_dir(dir)
         .output()
-        .map_err(io(&yosys))?;
-    if !out.status.success() {
-        let text = std::fs::read_to_string(&ylog).unwrap_or_default();
-        return Err(FormalError::Tool {
-            log: ylog.display().to_string(),
-            tail: tail(&text, &out.stderr),
-        });
+        .map_err(io_error(yosys))?;
+    if out.status.success() {
+        return Ok(());
     }
-    let abc = yosys.with_file_name("yosys-abc");
-    let log = work.join("abc.log");
+    let text = std::fs::read_to_string(&ylog).unwrap_or_default();
+    Err(FormalError::Tool {
+        log: ylog.display().to_string(),
+        tail: tail(&text, &out.stderr),
+    })
+}
+
+/// ABC on the miter unrolled over `steps` cycles, each engine in the
+/// seconds `left()` gives; the log of all of them goes to `log`.
+fn solve(
+    abc: &Path,
+    dir: &Path,
+    steps: u32,
+    log: &Path,
+    left: impl Fn() -> u32,
+) -> Result<Verdict, FormalError> {
     let mut all = String::new();
     let mut verdict = None;
     // the frames ORed into one output, so every engine reads one miter;
@@ -116,28 +152,17 @@ pub fn prove(
     for engine in ["dc2; iprove", "strash; fraig; sat"] {
         let cmd =
             format!("read formal/miter.aig; print_stats; frames -F {steps} -i; orpos; {engine}");
-        let left = timeout_s
-            .saturating_sub(start.elapsed().as_secs() as u32)
-            .max(1);
-        let (text, finished) = run_limited(&abc, &["-c", &cmd], dir, left)?;
+        let (text, finished) = run_limited(abc, &["-c", &cmd], dir, left())?;
         all.push_str(&text);
         verdict = self::verdict(&text, finished);
         if verdict.is_some() {
             break;
         }
     }
-    write(&log, &all)?;
-    let Some(verdict) = verdict else {
-        return Err(FormalError::Tool {
-            log: log.display().to_string(),
-            tail: tail(&all, b""),
-        });
-    };
-    Ok(Proof {
-        verdict,
-        seconds: start.elapsed().as_secs_f64(),
-        steps,
-        log,
+    write(log, &all)?;
+    verdict.ok_or_else(|| FormalError::Tool {
+        log: log.display().to_string(),
+        tail: tail(&all, b""),
     })
 }
 
