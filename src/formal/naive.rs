@@ -343,10 +343,7 @@ fn element_values(
         Op::Dense(d) => dense(p, d, arg(0), fmt(0))?,
         Op::Relu => {
             let zero = p.constant(0);
-            let x = arg(0).clone();
-            x.iter()
-                .map(|x| p.select(&format!("{} < 0", x.wire), &zero, x))
-                .collect()
+            by_sign(p, arg(0), |_, _| Ok(zero.clone()), |_, x| Ok(x.clone()))?
         }
         Op::LeakyRelu {
             alpha_type,
@@ -355,25 +352,17 @@ fn element_values(
         } => {
             let alpha = alpha_raw.as_ref().expect("quantized");
             let shift = alpha_type.format.frac as u32;
-            let x = arg(0).clone();
-            let mut out = vec![];
-            for (i, x) in x.iter().enumerate() {
-                let a = alpha[crate::ir::channel_of(i, alpha.len())];
-                let pos = p.shl(x, shift)?;
-                let neg = p.sum(0, &[(a, x)])?;
-                out.push(p.select(&format!("{} < 0", x.wire), &neg, &pos));
-            }
-            out
+            let mut i = 0..;
+            let mut channel = || crate::ir::channel_of(i.next().unwrap_or(0), alpha.len());
+            let negative = |p: &mut Printer, x: &Val| p.sum(0, &[(alpha[channel()], x)]);
+            by_sign(p, arg(0), negative, |p, x| p.shl(x, shift))?
         }
         Op::HardTanh => {
             let one = 1i128 << frac;
-            let x = arg(0).clone();
-            let mut out = vec![];
-            for x in &x {
+            each(p, arg(0), |p, x| {
                 let s = p.shl(x, lift(0))?;
-                out.push(p.clamp(&s, -one, one));
-            }
-            out
+                Ok(p.clamp(&s, -one, one))
+            })?
         }
         Op::HardSigmoid {
             slope_raw, offset, ..
@@ -381,13 +370,10 @@ fn element_values(
             let (offset, one) = crate::ir::hard_sigmoid_raw(frac, *offset)
                 .ok_or_else(|| unsupported("its offset"))?;
             let slope = slope_raw.expect("quantized");
-            let x = arg(0).clone();
-            let mut out = vec![];
-            for x in &x {
+            each(p, arg(0), |p, x| {
                 let s = p.sum(offset, &[(slope, x)])?;
-                out.push(p.clamp(&s, 0, one));
-            }
-            out
+                Ok(p.clamp(&s, 0, one))
+            })?
         }
         Op::Quantize | Op::Flatten | Op::Reshape { .. } => arg(0).clone(),
         Op::Slice { .. } | Op::Transpose { .. } => {
@@ -395,9 +381,9 @@ fn element_values(
             keep.iter().map(|&i| arg(0)[i].clone()).collect()
         }
         Op::Add => {
-            let (a, b) = (arg(0).clone(), arg(1).clone());
+            let (a, b) = (arg(0), arg(1));
             let mut out = vec![];
-            for (a, b) in a.iter().zip(&b) {
+            for (a, b) in a.iter().zip(b) {
                 out.push(p.sum(0, &[(1 << lift(0), a), (1 << lift(1), b)])?);
             }
             out
@@ -405,64 +391,93 @@ fn element_values(
         Op::Concat => {
             let mut out = vec![];
             for i in 0..ops.len() {
-                for x in arg(i).clone() {
-                    out.push(p.shl(&x, lift(i))?);
-                }
+                out.extend(each(p, arg(i), |p, x| p.shl(x, lift(i)))?);
             }
             out
         }
         Op::Argmax => vec![argmax(p, arg(0))],
         Op::Sign => {
             let (plus, minus) = (p.constant(1), p.constant(-1));
-            let x = arg(0).clone();
-            x.iter()
-                .map(|x| p.select(&format!("{} < 0", x.wire), &minus, &plus))
-                .collect()
+            by_sign(p, arg(0), |_, _| Ok(minus.clone()), |_, _| Ok(plus.clone()))?
         }
-        Op::Neurons(nr) => {
-            let (plus, minus) = (p.constant(1), p.constant(-1));
-            let x = arg(0).clone();
-            let mut out = vec![];
-            for (row, &t) in nr.rows.iter().zip(&nr.thresholds) {
-                let terms: Vec<(i128, &Val)> =
-                    row.iter().map(|t| (t.weight, &x[t.input])).collect();
-                let s = p.sum(0, &terms)?;
-                let w = bits(s.lo.min(t), s.hi.max(t)) + 1;
-                out.push(p.select(&format!("{} >= {}", s.wire, lit(t, w)), &plus, &minus));
-            }
-            out
-        }
-        Op::Threshold(t) => {
-            let (scale, bias, _) = t.out_raw.expect("typed by infer_precision");
-            let raw = t.raw.as_ref().expect("decided by infer_precision");
-            let x = arg(0).clone();
-            let mut out = vec![];
-            for (x, ts) in x.iter().zip(raw) {
-                let w = bits(
-                    x.lo.min(*ts.first().unwrap_or(&0)),
-                    x.hi.max(*ts.last().unwrap_or(&0)),
-                ) + 1;
-                let steps: Vec<String> = ts
-                    .iter()
-                    .map(|&t| format!("$signed({{1'b0, ({} >= {})}})", x.wire, lit(t, w)))
-                    .collect();
-                let count = if steps.is_empty() {
-                    p.constant(0)
-                } else {
-                    p.wire(0, ts.len() as i128, &steps.join(" + "))
-                };
-                out.push(p.sum(bias, &[(scale, &count)])?);
-            }
-            out
-        }
+        Op::Neurons(nr) => neurons(p, nr, arg(0))?,
+        Op::Threshold(t) => thresholds(p, t, arg(0))?,
         Op::Table(t) => {
             let rom = t.rom.as_ref().expect("built by infer_precision");
-            let x = arg(0).clone();
-            x.iter().map(|x| table(p, rom, x)).collect()
+            arg(0).iter().map(|x| table(p, rom, x)).collect()
         }
         Op::Pool(pl) => pool(p, pl, arg(0))?,
         Op::Softmax(_) => return Err(unsupported("softmax")),
     })
+}
+
+/// `f` of every element.
+fn each(
+    p: &mut Printer,
+    x: &[Val],
+    mut f: impl FnMut(&mut Printer, &Val) -> Result<Val, Unsupported>,
+) -> Result<Vec<Val>, Unsupported> {
+    x.iter().map(|x| f(p, x)).collect()
+}
+
+/// Per element: `negative` of it where it is below 0, else `positive`.
+/// Both are printed for every element, in order.
+fn by_sign(
+    p: &mut Printer,
+    x: &[Val],
+    mut negative: impl FnMut(&mut Printer, &Val) -> Result<Val, Unsupported>,
+    mut positive: impl FnMut(&mut Printer, &Val) -> Result<Val, Unsupported>,
+) -> Result<Vec<Val>, Unsupported> {
+    let mut out = vec![];
+    for x in x {
+        let pos = positive(p, x)?;
+        let neg = negative(p, x)?;
+        out.push(p.select(&format!("{} < 0", x.wire), &neg, &pos));
+    }
+    Ok(out)
+}
+
+/// Threshold-gate neurons: +1 where the weighted sum reaches the
+/// threshold, else −1.
+fn neurons(p: &mut Printer, nr: &crate::ir::Neurons, x: &[Val]) -> Result<Vec<Val>, Unsupported> {
+    let (plus, minus) = (p.constant(1), p.constant(-1));
+    let mut out = vec![];
+    for (row, &t) in nr.rows.iter().zip(&nr.thresholds) {
+        let terms: Vec<(i128, &Val)> = row.iter().map(|t| (t.weight, &x[t.input])).collect();
+        let s = p.sum(0, &terms)?;
+        let w = bits(s.lo.min(t), s.hi.max(t)) + 1;
+        out.push(p.select(&format!("{} >= {}", s.wire, lit(t, w)), &plus, &minus));
+    }
+    Ok(out)
+}
+
+/// Multi-thresholds: the number of thresholds each element reaches,
+/// scaled and offset into the output type.
+fn thresholds(
+    p: &mut Printer,
+    t: &crate::ir::Threshold,
+    x: &[Val],
+) -> Result<Vec<Val>, Unsupported> {
+    let (scale, bias, _) = t.out_raw.expect("typed by infer_precision");
+    let raw = t.raw.as_ref().expect("decided by infer_precision");
+    let mut out = vec![];
+    for (x, ts) in x.iter().zip(raw) {
+        let w = bits(
+            x.lo.min(*ts.first().unwrap_or(&0)),
+            x.hi.max(*ts.last().unwrap_or(&0)),
+        ) + 1;
+        let steps: Vec<String> = ts
+            .iter()
+            .map(|&t| format!("$signed({{1'b0, ({} >= {})}})", x.wire, lit(t, w)))
+            .collect();
+        let count = if steps.is_empty() {
+            p.constant(0)
+        } else {
+            p.wire(0, ts.len() as i128, &steps.join(" + "))
+        };
+        out.push(p.sum(bias, &[(scale, &count)])?);
+    }
+    Ok(out)
 }
 
 /// A dense layer or convolution, neuron by neuron.
