@@ -236,3 +236,64 @@ proptest! {
         prop_assert_eq!(Caster::new(src_frac, ty).apply(raw), cast(raw, src_frac, &ty).0);
     }
 }
+
+/// Quantization that drops 120 to 200 bits, down to and past every bit of
+/// an i128 (|value| ≤ 1/2 from 128 on), in every mode, against the same
+/// rational reference computed in big integers.
+#[test]
+fn quantize_dropping_every_bit_matches_big_integer_reference() {
+    use num_bigint::BigInt;
+    let modes = [
+        QuantMode::Trn,
+        QuantMode::TrnZero,
+        QuantMode::Rnd,
+        QuantMode::RndZero,
+        QuantMode::RndInf,
+        QuantMode::RndMinInf,
+        QuantMode::RndConv,
+    ];
+    let half = 1i128 << 126;
+    let raws = [
+        i128::MIN,
+        i128::MIN + 1,
+        -half - 1,
+        -half,
+        -half + 1,
+        -3,
+        -1,
+        0,
+        1,
+        half - 1,
+        half,
+        half + 1,
+        i128::MAX,
+    ];
+    for d in [120u32, 126, 127, 128, 129, 130, 200] {
+        for &raw in &raws {
+            let r = BigInt::from(raw);
+            // floor division by 2^d: BigInt's shift rounds toward −∞
+            let fl = &r >> d as usize;
+            let rem = &r - (&fl << d as usize);
+            let twice: BigInt = rem.clone() * 2;
+            let den = BigInt::from(1) << d as usize;
+            let (tie, above) = (twice == den, twice > den);
+            let fl = i128::try_from(fl).unwrap();
+            let neg = raw < 0;
+            let exact = rem == BigInt::from(0);
+            let nearest = |tie_up: bool| fl + (above || (tie && tie_up)) as i128;
+            for mode in modes {
+                let want = match mode {
+                    QuantMode::Trn => fl,
+                    QuantMode::TrnZero => fl + (neg && !exact) as i128,
+                    QuantMode::Rnd => nearest(true),
+                    QuantMode::RndZero => nearest(neg),
+                    QuantMode::RndInf => nearest(!neg),
+                    QuantMode::RndMinInf => nearest(false),
+                    QuantMode::RndConv => nearest(fl.rem_euclid(2) == 1),
+                };
+                let got = quantize(raw, d as i32, 0, mode);
+                assert_eq!(got, Some((want, !exact)), "{mode:?} of {raw} / 2^{d}");
+            }
+        }
+    }
+}
