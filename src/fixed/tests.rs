@@ -297,3 +297,38 @@ fn quantize_dropping_every_bit_matches_big_integer_reference() {
         }
     }
 }
+
+/// A left shift beyond every i128 (the source's LSB 2^200 above the
+/// target's): saturating types take the bound of the value's sign, wrap
+/// and sat_zero give 0 (every kept bit is a shifted-in zero).
+#[test]
+fn casts_shifted_past_every_bit_saturate_by_sign() {
+    let ty = |o: OverflowMode| FixedType::new(Format::new(true, 8, 0), QuantMode::Trn, o);
+    for (raw, sat) in [
+        (-1i128, -128i128),
+        (1, 127),
+        (i128::MIN, -128),
+        (i128::MAX, 127),
+    ] {
+        assert_eq!(
+            cast(raw, -200, &ty(OverflowMode::Sat)).0,
+            sat,
+            "sat of {raw}"
+        );
+        assert_eq!(
+            cast(raw, -200, &ty(OverflowMode::SatSym)).0,
+            sat.max(-127),
+            "sat_sym of {raw}"
+        );
+        assert_eq!(
+            cast(raw, -200, &ty(OverflowMode::Wrap)).0,
+            0,
+            "wrap of {raw}"
+        );
+        assert_eq!(
+            cast(raw, -200, &ty(OverflowMode::SatZero)).0,
+            0,
+            "sat_zero of {raw}"
+        );
+    }
+}
