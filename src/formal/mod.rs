@@ -80,15 +80,19 @@ pub fn prove(
     let work = write_miter(l, info, dir)?;
     let yosys = crate::synth::find_yosys()?;
     let start = Instant::now();
-    to_aig(&yosys, dir, &work)?;
-    let steps = info.latency + 1;
-    let log = work.join("abc.log");
     let left = || {
         timeout_s
             .saturating_sub(start.elapsed().as_secs() as u32)
             .max(1)
     };
-    let verdict = solve(&yosys.with_file_name("yosys-abc"), dir, steps, &log, left)?;
+    let steps = info.latency + 1;
+    let log = work.join("abc.log");
+    let verdict = if to_aig(&yosys, dir, &work, left())? {
+        solve(&yosys.with_file_name("yosys-abc"), dir, steps, &log, left)?
+    } else {
+        write(&log, "Yosys did not map the miter within the time given\n")?;
+        Verdict::Timeout
+    };
     Ok(Proof {
         verdict,
         seconds: start.elapsed().as_secs_f64(),
@@ -117,22 +121,24 @@ fn write_miter(l: Lowered<'_>, info: &DesignInfo, dir: &Path) -> Result<PathBuf,
     Ok(work)
 }
 
-/// Yosys: the miter as an AIG, `formal/miter.aig`.
-fn to_aig(yosys: &Path, dir: &Path, work: &Path) -> Result<(), FormalError> {
+/// Yosys: the miter as an AIG, `formal/miter.aig`, within `limit_s`
+/// seconds (a large design's mapping alone can take many minutes and
+/// gigabytes): `false` when the time ran out.
+fn to_aig(yosys: &Path, dir: &Path, work: &Path, limit_s: u32) -> Result<bool, FormalError> {
     let ylog = work.join("yosys.log");
-    let out = Command::new(yosys)
-        .args(["-q", "-l", "formal/yosys.log", "-s", "formal/miter.ys"])
-        .current_dir(dir)
-        .output()
-        .map_err(io_error(yosys))?;
-    if out.status.success() {
-        return Ok(());
+    let args = ["-q", "-l", "formal/yosys.log", "-s", "formal/miter.ys"];
+    let (out, status) = run_limited(yosys, &args, dir, limit_s)?;
+    match status {
+        Some(true) => Ok(true),
+        None => Ok(false),
+        Some(false) => {
+            let text = std::fs::read_to_string(&ylog).unwrap_or_default();
+            Err(FormalError::Tool {
+                log: ylog.display().to_string(),
+                tail: tail(&text, out.as_bytes()),
+            })
+        }
     }
-    let text = std::fs::read_to_string(&ylog).unwrap_or_default();
-    Err(FormalError::Tool {
-        log: ylog.display().to_string(),
-        tail: tail(&text, &out.stderr),
-    })
 }
 
 /// ABC on the miter unrolled over `steps` cycles, each engine in the
@@ -152,9 +158,9 @@ fn solve(
     for engine in ["dc2; iprove", "strash; fraig; sat"] {
         let cmd =
             format!("read formal/miter.aig; print_stats; frames -F {steps} -i; orpos; {engine}");
-        let (text, finished) = run_limited(abc, &["-c", &cmd], dir, left())?;
+        let (text, status) = run_limited(abc, &["-c", &cmd], dir, left())?;
         all.push_str(&text);
-        verdict = self::verdict(&text, finished);
+        verdict = self::verdict(&text, status.is_some());
         if verdict.is_some() {
             break;
         }
@@ -167,13 +173,13 @@ fn solve(
 }
 
 /// `exe args` in `dir`, killed after `limit_s` seconds: its output and
-/// whether it finished.
+/// whether it succeeded, `None` when it was killed.
 fn run_limited(
     exe: &Path,
     args: &[&str],
     dir: &Path,
     limit_s: u32,
-) -> Result<(String, bool), FormalError> {
+) -> Result<(String, Option<bool>), FormalError> {
     let io = |source| FormalError::Io {
         path: exe.display().to_string(),
         source,
@@ -186,20 +192,20 @@ fn run_limited(
         .spawn()
         .map_err(io)?;
     let deadline = Instant::now() + std::time::Duration::from_secs(limit_s as u64);
-    let finished = loop {
-        if child.try_wait().map_err(io)?.is_some() {
-            break true;
+    let status = loop {
+        if let Some(st) = child.try_wait().map_err(io)? {
+            break Some(st.success());
         }
         if Instant::now() >= deadline {
             let _ = child.kill();
-            break false;
+            break None;
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     };
     let out = child.wait_with_output().map_err(io)?;
     let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
     text.push_str(&String::from_utf8_lossy(&out.stderr));
-    Ok((text, finished))
+    Ok((text, status))
 }
 
 fn write(path: &Path, text: &str) -> Result<(), FormalError> {
