@@ -381,11 +381,6 @@ pub fn cast(raw: i128, src_frac: i32, ty: &FixedType) -> (i128, CastEvents) {
     }
 }
 
-/// Cast a value given only as raw, for convenience.
-pub fn cast_value(raw: i128, src: &Format, ty: &FixedType) -> i128 {
-    cast(raw, src.frac, ty).0
-}
-
 /// An f64 split exactly into `mantissa · 2^exp`.
 pub fn f64_parts(x: f64) -> (i128, i32) {
     if x == 0.0 {
