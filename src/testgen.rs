@@ -48,10 +48,10 @@ fn on_grid(r: &mut Rng, (s, w, i, sym): (bool, i64, i64, bool), zero_bias: u64) 
     raw as f64 * 2f64.powi(-(frac as i32))
 }
 
-/// A random MLP as model JSON: 1–4 dense layers of 1–40 units with random
-/// types, modes, activations and accumulators; sometimes an argmax.
 pub use crate::frontend::json::sparse_form;
 
+/// A random MLP as model JSON: 1–4 dense layers of 1–40 units with random
+/// types, modes, activations and accumulators; sometimes an argmax.
 pub fn random_mlp(seed: u64) -> Value {
     let mut r = Rng::new(seed.wrapping_mul(0x2545F4914F6CDD1D) ^ 0x5eed);
     let n_in = 1 + r.below(16) as usize;

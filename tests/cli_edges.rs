@@ -398,15 +398,8 @@ fn rtl_on_inputs(model: &serde_json::Value, inputs: &[i128], dir: &Path) -> Vec<
 /// golden model.
 #[test]
 fn rounding_ties_in_every_mode_match_in_rtl() {
-    let modes = [
-        "trn",
-        "trn_zero",
-        "rnd",
-        "rnd_zero",
-        "rnd_inf",
-        "rnd_min_inf",
-        "rnd_conv",
-    ];
+    use neurtl::fixed::QuantMode;
+    let modes = QuantMode::ALL.map(QuantMode::name);
     let layers: Vec<_> = modes
         .iter()
         .map(|m| {
@@ -429,20 +422,20 @@ fn rounding_ties_in_every_mode_match_in_rtl() {
         let (floor, rem) = (raw.div_euclid(4), raw.rem_euclid(4));
         ties += (rem == 2) as usize;
         let above_half = rem == 3;
-        let want = |m: &str| -> i128 {
+        let want = |m: QuantMode| -> i128 {
             let up = match m {
-                "trn" => false,
-                "trn_zero" => raw < 0 && rem != 0,
-                "rnd" => rem >= 2,
-                "rnd_zero" => above_half || (rem == 2 && raw < 0),
-                "rnd_inf" => above_half || (rem == 2 && raw > 0),
-                "rnd_min_inf" => above_half,
-                _ => above_half || (rem == 2 && floor % 2 != 0),
+                QuantMode::Trn => false,
+                QuantMode::TrnZero => raw < 0 && rem != 0,
+                QuantMode::Rnd => rem >= 2,
+                QuantMode::RndZero => above_half || (rem == 2 && raw < 0),
+                QuantMode::RndInf => above_half || (rem == 2 && raw > 0),
+                QuantMode::RndMinInf => above_half,
+                QuantMode::RndConv => above_half || (rem == 2 && floor % 2 != 0),
             };
             floor + up as i128
         };
-        for (k, m) in modes.iter().enumerate() {
-            assert_eq!(got[s * modes.len() + k], want(m), "{m} of {raw}/16");
+        for (k, m) in QuantMode::ALL.into_iter().enumerate() {
+            assert_eq!(got[s * modes.len() + k], want(m), "{m:?} of {raw}/16");
         }
     }
     assert_eq!(ties, 64, "a tie every four codes");

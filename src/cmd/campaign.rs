@@ -350,7 +350,8 @@ struct SynthResult {
     detail: String,
 }
 
-fn point_dir(dir: &Path, point: usize) -> PathBuf {
+/// Point `point`'s build directory in synthesis campaign `dir`.
+pub fn point_dir(dir: &Path, point: usize) -> PathBuf {
     dir.join("points").join(format!("point-{point}"))
 }
 
@@ -413,15 +414,14 @@ fn merge_synth(dir: &Path, synth: &SynthSpec) -> Result<ExitCode> {
         };
         let r: SynthResult = serde_json::from_str(&text)?;
         let figures = point_dir(dir, point).join(format!("synth-{}.json", synth.flow));
-        let comparison = match r.passed {
-            true => {
-                let v: serde_json::Value = serde_json::from_str(
-                    &std::fs::read_to_string(&figures)
-                        .with_context(|| format!("{}", figures.display()))?,
-                )?;
-                v["comparison"].clone()
-            }
-            false => serde_json::Value::Null,
+        let comparison = if r.passed {
+            let v: serde_json::Value = serde_json::from_str(
+                &std::fs::read_to_string(&figures)
+                    .with_context(|| format!("{}", figures.display()))?,
+            )?;
+            v["comparison"].clone()
+        } else {
+            serde_json::Value::Null
         };
         rows.push(SynthRow {
             point,

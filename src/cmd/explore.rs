@@ -180,18 +180,19 @@ fn synth_jobs(a: &Args, x: &neurtl::explore::Exploration, out: &std::path::Path)
     if dir.join("campaign.json").is_file() {
         std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
     }
+    // synthesis reads no vectors: a few keep each build simulable
+    let vectors = super::VectorArgs {
+        vectors: None,
+        seed: 1,
+        inputs: None,
+    };
     let mut points = vec![];
     for p in x.points.iter().filter(|p| p.pareto) {
         let mut pipe = a.pipe.clone();
         pipe.pipeline = p.pipeline.name().to_string();
         pipe.max_adder_depth = p.max_adder_depth;
-        let vectors = super::VectorArgs {
-            vectors: Some(100),
-            seed: 1,
-            inputs: None,
-        };
         let model = out.join(output::model_path(p.id));
-        let build = dir.join("points").join(format!("point-{}", p.id));
+        let build = super::campaign::point_dir(&dir, p.id);
         super::build_dir(&model, &build, &pipe, &vectors, 100)?;
         points.push(p.id);
     }

@@ -343,7 +343,12 @@ fn element_values(
         Op::Dense(d) => dense(p, d, arg(0), fmt(0))?,
         Op::Relu => {
             let zero = p.constant(0);
-            by_sign(p, arg(0), |_, _| Ok(zero.clone()), |_, x| Ok(x.clone()))?
+            by_sign(
+                p,
+                arg(0),
+                |_, _, _| Ok(zero.clone()),
+                |_, _, x| Ok(x.clone()),
+            )?
         }
         Op::LeakyRelu {
             alpha_type,
@@ -352,10 +357,10 @@ fn element_values(
         } => {
             let alpha = alpha_raw.as_ref().expect("quantized");
             let shift = alpha_type.format.frac as u32;
-            let mut i = 0..;
-            let mut channel = || crate::ir::channel_of(i.next().unwrap_or(0), alpha.len());
-            let negative = |p: &mut Printer, x: &Val| p.sum(0, &[(alpha[channel()], x)]);
-            by_sign(p, arg(0), negative, |p, x| p.shl(x, shift))?
+            let negative = |p: &mut Printer, i: usize, x: &Val| {
+                p.sum(0, &[(alpha[crate::ir::channel_of(i, alpha.len())], x)])
+            };
+            by_sign(p, arg(0), negative, |p, _, x| p.shl(x, shift))?
         }
         Op::HardTanh => {
             let one = 1i128 << frac;
@@ -398,7 +403,12 @@ fn element_values(
         Op::Argmax => vec![argmax(p, arg(0))],
         Op::Sign => {
             let (plus, minus) = (p.constant(1), p.constant(-1));
-            by_sign(p, arg(0), |_, _| Ok(minus.clone()), |_, _| Ok(plus.clone()))?
+            by_sign(
+                p,
+                arg(0),
+                |_, _, _| Ok(minus.clone()),
+                |_, _, _| Ok(plus.clone()),
+            )?
         }
         Op::Neurons(nr) => neurons(p, nr, arg(0))?,
         Op::Threshold(t) => thresholds(p, t, arg(0))?,
@@ -420,18 +430,18 @@ fn each(
     x.iter().map(|x| f(p, x)).collect()
 }
 
-/// Per element: `negative` of it where it is below 0, else `positive`.
-/// Both are printed for every element, in order.
+/// Per element (with its index): `negative` of it where it is below 0,
+/// else `positive`. Both are printed for every element, in order.
 fn by_sign(
     p: &mut Printer,
     x: &[Val],
-    mut negative: impl FnMut(&mut Printer, &Val) -> Result<Val, Unsupported>,
-    mut positive: impl FnMut(&mut Printer, &Val) -> Result<Val, Unsupported>,
+    negative: impl Fn(&mut Printer, usize, &Val) -> Result<Val, Unsupported>,
+    positive: impl Fn(&mut Printer, usize, &Val) -> Result<Val, Unsupported>,
 ) -> Result<Vec<Val>, Unsupported> {
     let mut out = vec![];
-    for x in x {
-        let pos = positive(p, x)?;
-        let neg = negative(p, x)?;
+    for (i, x) in x.iter().enumerate() {
+        let pos = positive(p, i, x)?;
+        let neg = negative(p, i, x)?;
         out.push(p.select(&format!("{} < 0", x.wire), &neg, &pos));
     }
     Ok(out)
