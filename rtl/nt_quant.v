@@ -5,7 +5,7 @@
 // that many bits with quantization mode QM; SHIFT < 0 shifts left. Then the
 // overflow mode OM brings the result into the OW-bit output range.
 //   QM: 0 trn, 1 trn_zero, 2 rnd, 3 rnd_zero, 4 rnd_inf, 5 rnd_min_inf, 6 rnd_conv
-//   OM: 0 wrap, 1 sat, 2 sat_zero, 3 sat_sym
+//   OM: 0 wrap, 1 sat, 2 sat_zero, 3 sat_sym (on one signed bit: sat, as ap_fixed)
 // All work happens in XW bits, wide enough that nothing here can overflow.
 module nt_quant #(
     parameter integer IW    = 1,
@@ -61,7 +61,7 @@ module nt_quant #(
   localparam [XW-1:0] ONE = {{(XW - 1) {1'b0}}, 1'b1};
   localparam [XW-1:0] MAXV = (OS != 0) ? (ONE << (OW - 1)) - ONE : (ONE << OW) - ONE;
   localparam [XW-1:0] MINV = (OS == 0) ? {XW{1'b0}} :
-                             (OM == 3) ? ONE - (ONE << (OW - 1)) : {XW{1'b0}} - (ONE << (OW - 1));
+                             (OM == 3 && OW > 1) ? ONE - (ONE << (OW - 1)) : {XW{1'b0}} - (ONE << (OW - 1));
   wire over  = $signed(v) > $signed(MAXV);
   wire under = $signed(v) < $signed(MINV);
   /* verilator lint_off UNUSED */

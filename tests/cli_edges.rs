@@ -368,29 +368,6 @@ fn a_cut_table_address_is_lint_clean() {
     }
 }
 
-/// Compile `model` into `dir` with `inputs` as its test vectors (raw
-/// values, one sample after another) and run them in Verilator: `Err`
-/// unless every output matched the golden model. Returns the golden
-/// outputs for an independent check.
-fn rtl_on_inputs(model: &serde_json::Value, inputs: &[i128], dir: &Path) -> Vec<i128> {
-    let text = model.to_string();
-    let c = neurtl::compile::compile_text("model.json", &text, Default::default(), None).unwrap();
-    let g = c.golden().unwrap();
-    let per_sample: usize = g.input_formats.iter().map(|f| f.1).sum();
-    let n = inputs.len() / per_sample;
-    let out = neurtl::compile::generate(&c, n).unwrap();
-    let mut files = out.design.files.clone();
-    files.extend(neurtl::compile::vector_files(&g, &out.design.info, inputs));
-    neurtl::compile::write_files(dir, &files).unwrap();
-    let r = neurtl::sim::simulate(dir, &out.design.info.top, neurtl::sim::Simulator::Verilator)
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(r.vectors as usize, n, "vectors simulated");
-    assert_eq!(r.mismatches, 0, "RTL mismatches:\n{}", r.details.join("\n"));
-    let mut golden = vec![];
-    g.run_batch(inputs, &mut golden);
-    golden
-}
-
 /// Every rounding mode on every value of an 8-bit input, two fraction
 /// bits dropped: the ties (x.5 in output steps) in both signs, and the
 /// values on either side of them. The golden model is checked against
@@ -415,7 +392,7 @@ fn rounding_ties_in_every_mode_match_in_rtl() {
     });
     let inputs: Vec<i128> = (-128..128).collect();
     let dir = tempfile::tempdir().unwrap();
-    let got = rtl_on_inputs(&model, &inputs, dir.path());
+    let got = common::rtl_on_inputs(&model, &inputs, dir.path());
     let mut ties = 0;
     for (s, &raw) in inputs.iter().enumerate() {
         // raw / 4 in output steps: floor, remainder in quarters
@@ -463,7 +440,7 @@ fn the_widest_accumulator_works_and_one_bit_more_is_a_named_error() {
     let mut inputs = vec![-top - 1, -top - 1, top, top, -top - 1, top];
     inputs.extend((0..400).map(|_| rng.range(-top - 1, top)));
     let dir = tempfile::tempdir().unwrap();
-    let got = rtl_on_inputs(&model(w), &inputs, dir.path());
+    let got = common::rtl_on_inputs(&model(w), &inputs, dir.path());
     let w = 1i128 << 59;
     for (s, x) in inputs.chunks(2).enumerate() {
         assert_eq!(got[2 * s], w * x[0] + w * x[1], "sample {s} sum");

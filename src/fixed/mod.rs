@@ -237,7 +237,9 @@ impl FixedType {
     pub fn result_range(&self) -> (i128, i128) {
         let f = &self.format;
         match self.overflow {
-            OverflowMode::SatSym if f.signed => (f.min_raw() + 1, f.max_raw()),
+            // One signed bit holds only -1 and 0: ap_fixed saturates to
+            // -1 there, the one negative code there is.
+            OverflowMode::SatSym if f.signed && f.width > 1 => (f.min_raw() + 1, f.max_raw()),
             _ => (f.min_raw(), f.max_raw()),
         }
     }

@@ -42,7 +42,7 @@ fn ref_overflow(q: i128, ty: &FixedType) -> i128 {
     } else {
         (0, m - 1)
     };
-    let lo_sym = if f.signed && ty.overflow == OverflowMode::SatSym {
+    let lo_sym = if f.signed && f.width > 1 && ty.overflow == OverflowMode::SatSym {
         lo + 1
     } else {
         lo

@@ -195,7 +195,11 @@ impl Printer {
     fn overflow(&mut self, q: &Val, ty: &FixedType) -> Val {
         let f = ty.format;
         let (min, max) = range(f);
-        if q.lo >= min && q.hi <= max {
+        // sat_sym gives up the most negative code, except that a 1-bit
+        // signed type keeps -1 (as ap_fixed does)
+        let sym = ty.overflow == OverflowMode::SatSym && f.signed && f.width > 1;
+        let low = if sym { -max } else { min };
+        if q.lo >= low && q.hi <= max {
             return q.clone();
         }
         match ty.overflow {
@@ -208,8 +212,7 @@ impl Printer {
                 };
                 self.wire(min, max, &expr)
             }
-            OverflowMode::Sat => self.clamp(q, min, max),
-            OverflowMode::SatSym => self.clamp(q, if f.signed { -max } else { 0 }, max),
+            OverflowMode::Sat | OverflowMode::SatSym => self.clamp(q, low, max),
             OverflowMode::SatZero => {
                 let w = bits(q.lo.min(min), q.hi.max(max)) + 1;
                 let expr = format!(

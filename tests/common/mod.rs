@@ -44,3 +44,30 @@ pub fn assert_no_mismatches(stdout: &str, what: &str) {
         .unwrap_or_else(|| panic!("{what}: no mismatch count in\n{stdout}"));
     assert_eq!(line.split_whitespace().nth(1), Some("0"), "{what}: {line}");
 }
+
+/// Compile `model` into `dir` with `inputs` as its test vectors (raw
+/// values, one sample after another) and run them in Verilator; panics
+/// unless every output matched the golden model. Returns the golden
+/// outputs for an independent check.
+pub fn rtl_on_inputs(
+    model: &serde_json::Value,
+    inputs: &[i128],
+    dir: &std::path::Path,
+) -> Vec<i128> {
+    let text = model.to_string();
+    let c = neurtl::compile::compile_text("model.json", &text, Default::default(), None).unwrap();
+    let g = c.golden().unwrap();
+    let per_sample: usize = g.input_formats.iter().map(|f| f.1).sum();
+    let n = inputs.len() / per_sample;
+    let out = neurtl::compile::generate(&c, n).unwrap();
+    let mut files = out.design.files.clone();
+    files.extend(neurtl::compile::vector_files(&g, &out.design.info, inputs));
+    neurtl::compile::write_files(dir, &files).unwrap();
+    let r = neurtl::sim::simulate(dir, &out.design.info.top, neurtl::sim::Simulator::Verilator)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.vectors as usize, n, "vectors simulated");
+    assert_eq!(r.mismatches, 0, "RTL mismatches:\n{}", r.details.join("\n"));
+    let mut golden = vec![];
+    g.run_batch(inputs, &mut golden);
+    golden
+}
