@@ -57,6 +57,19 @@ pub fn build(g: &Graph, info: &DesignInfo) -> Value {
         "counts": info.counts,
         "layers": layers,
         "removed_layers": g.meta.removed,
+        "saturated_constants": saturated(&g.meta.saturated),
         "modules": info.modules,
     })
+}
+
+/// The constants cast into a type that could not hold them, each with the
+/// model's value and the one the design computes with.
+fn saturated(s: &[crate::ir::Saturated]) -> Value {
+    let field = |f: &crate::ir::Saturated| {
+        let changed: Vec<Value> = (f.changed.iter())
+            .map(|(at, from, to)| json!({"at": at, "value": from, "cast": to}))
+            .collect();
+        json!({"layer": f.layer, "field": f.field, "type": f.ty, "changed": changed})
+    };
+    Value::Array(s.iter().map(field).collect())
 }

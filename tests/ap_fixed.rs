@@ -99,3 +99,153 @@ fn quantize_layers_match_ap_fixed_in_rtl() {
         }
     }
 }
+
+/// Every reference value as a weight of one dense neuron, in every mode
+/// pair: a saturating type gives ap_fixed's codes and records the values
+/// it changed; a wrapping one refuses exactly the values that overflow.
+#[test]
+fn weights_are_cast_as_ap_fixed_casts_them() {
+    let r = reference();
+    let f = &r["formats"][0];
+    let format = f["format"].as_str().unwrap();
+    let values: Vec<f64> = (f["values"].as_array().unwrap().iter())
+        .map(|v| f64::from_bits(u64::from_str_radix(v.as_str().unwrap(), 16).unwrap()))
+        .collect();
+    let mut saturated_modes = 0;
+    for (modes, raw) in f["raw"].as_object().unwrap() {
+        let ty = with_modes(format, modes);
+        let model = serde_json::json!({
+            "format": "neurtl-model", "version": 1, "name": "consts",
+            "inputs": [{"name": "x", "shape": [values.len()], "type": "fixed<8,4>"}],
+            "layers": [{"name": "fc", "op": "dense", "input": "x", "units": 1,
+                        "weights": [values], "weight_type": ty}],
+            "outputs": ["fc"],
+        });
+        let text = model.to_string();
+        let c = neurtl::compile::compile_text(
+            "m.json",
+            &text,
+            Default::default(),
+            Some("quantize_weights"),
+        );
+        let parsed = parse_type(&ty).unwrap();
+        let overflowing: Vec<usize> = (0..values.len())
+            .filter(|&k| cast_f64(values[k], &parsed).1.overflowed)
+            .collect();
+        assert!(
+            !overflowing.is_empty(),
+            "{ty}: the reference probes overflow"
+        );
+        if modes.ends_with(",wrap") {
+            let e = c.err().map(|e| e.to_string()).unwrap_or_default();
+            let n = format!("{} value(s) do not fit", overflowing.len());
+            assert!(e.contains("layer `fc`") && e.contains(&n), "{ty}: {e}");
+            continue;
+        }
+        let c = c.unwrap_or_else(|e| panic!("{ty}: {e}"));
+        let fc = c
+            .graph
+            .topo()
+            .into_iter()
+            .find(|&n| c.graph.node(n).name == "fc")
+            .unwrap();
+        let neurtl::ir::Op::Dense(d) = &c.graph.node(fc).op else {
+            panic!("a dense layer")
+        };
+        let row = &d.quant.as_ref().expect("quantized").weights[0];
+        for (k, want) in raw.as_array().unwrap().iter().enumerate() {
+            assert_eq!(
+                row.get(k),
+                want.as_i64().unwrap() as i128,
+                "{ty} of {:e}",
+                values[k]
+            );
+        }
+        let s = &c.graph.meta.saturated;
+        assert_eq!(s.len(), 1, "{ty}: one field saturated");
+        let at: Vec<String> = overflowing.iter().map(|k| format!("[0][{k}]")).collect();
+        let listed: Vec<String> = s[0].changed.iter().map(|c| c.0.clone()).collect();
+        assert_eq!(listed, at, "{ty}: the changed values are listed");
+        saturated_modes += 1;
+    }
+    assert_eq!(
+        saturated_modes, 21,
+        "7 quantization modes by 3 saturating overflow modes"
+    );
+}
+
+/// The example through the command line: −4 in
+/// `fixed<12,3,trn,sat_sym>` becomes −3.998046875 with a warning naming it,
+/// `report.json` lists it, the RTL computes with the cast value (0
+/// mismatches against the golden model, whose output shows the cast
+/// weight), and `--strict` refuses the model by layer and field.
+#[test]
+fn saturated_constants_warn_build_and_are_refused_under_strict() {
+    let model = serde_json::json!({
+        "format": "neurtl-model", "version": 1, "name": "sat",
+        "inputs": [{"name": "x", "shape": [2], "type": "fixed<8,4>"}],
+        "layers": [{"name": "fc", "op": "dense", "input": "x", "units": 2,
+                    "weights": [[-4.0, 1.0], [0.5, 9.0]], "weight_type": "fixed<12,3,trn,sat_sym>",
+                    "bias": [0.0, 200.0], "bias_type": "fixed<8,4,trn,sat_zero>",
+                    "output_type": "fixed<24,12>"}],
+        "outputs": ["fc"],
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sat.json");
+    std::fs::write(&path, model.to_string()).unwrap();
+    let build = dir.path().join("b");
+    let (p, b) = (path.to_str().unwrap(), build.to_str().unwrap());
+    let o = common::neurtl_command(&["run", p, "-o", b, "--vectors", "200"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{stderr}\n{stdout}");
+    common::assert_no_mismatches(&stdout, "saturated constants");
+    for needle in [
+        "warning:",
+        "layer `fc`, field `weights`: 2 value(s) outside fixed<12,3,trn,sat_sym>",
+        "weights[0][0] = -4 → -3.998046875",
+        "weights[1][1] = 9 → 3.998046875",
+        "layer `fc`, field `bias`: 1 value(s) outside fixed<8,4,trn,sat_zero>",
+        "bias[1] = 200 → 0",
+    ] {
+        assert!(
+            stderr.contains(needle),
+            "stderr lacks `{needle}`:\n{stderr}"
+        );
+    }
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(build.join("report.json")).unwrap()).unwrap();
+    let s = &report["saturated_constants"];
+    assert_eq!(s[0]["changed"][0]["cast"], -3.998046875, "{s}");
+    assert_eq!(s[1]["changed"][0]["at"], "[1]", "{s}");
+    // the golden model computes with the cast weights: x = (1, 0) gives
+    // the first column, −3.998046875 and 0.5
+    let c = neurtl::compile::compile_text("sat.json", &model.to_string(), Default::default(), None)
+        .unwrap();
+    let g = c.golden().unwrap();
+    let mut out = vec![];
+    g.run_batch(&[16, 0], &mut out);
+    let frac = g.output_formats[0].0.frac;
+    let real: Vec<f64> = out.iter().map(|&r| r as f64 / 2f64.powi(frac)).collect();
+    assert_eq!(real, vec![-3.998046875, 0.5]);
+
+    let o = common::neurtl_command(&["compile", p, "-o", b, "--strict"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    for needle in [
+        p,
+        "layer `fc`",
+        "field `weights`",
+        "do not fit",
+        "without --strict",
+    ] {
+        assert!(
+            stderr.contains(needle),
+            "stderr lacks `{needle}`:\n{stderr}"
+        );
+    }
+}

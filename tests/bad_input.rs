@@ -741,6 +741,8 @@ fn weight_does_not_fit_its_type() {
             "do not fit",
             "fixed<4,2>",
             "weights[0][1] = 5",
+            // the way out, for a user who means ap_fixed's saturation
+            "saturating overflow mode",
         ],
     );
 }

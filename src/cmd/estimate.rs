@@ -43,6 +43,7 @@ pub(super) fn parse_clock(s: &str) -> Result<f64> {
 pub fn main(a: Args) -> Result<ExitCode> {
     let mhz = a.pipe.clock_mhz()?;
     let c = compile_file(&a.model, a.pipe.options()?, None)?;
+    super::print_notes(&a.model, &c.graph.meta);
     let e = neurtl::estimate::estimate_on(&c, mhz, a.pipe.device())?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&e)?);

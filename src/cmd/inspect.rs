@@ -26,6 +26,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let c = compile_file(&a.model, a.pipe.options()?, a.after.as_deref())?;
+    super::print_notes(&a.model, &c.graph.meta);
     print!("{}", neurtl::ir::print::print(&c.graph));
     Ok(ExitCode::SUCCESS)
 }

@@ -83,6 +83,12 @@ pub struct PipeArgs {
     #[arg(long, default_value = "on", value_parser = ["on", "off"])]
     #[serde(default = "default_share")]
     pub share: String,
+    /// A weight, bias or slope outside its saturating type's range is an
+    /// error. Without it such a value is cast by the type's overflow mode,
+    /// as ap_fixed casts it, with a warning that lists it.
+    #[arg(long)]
+    #[serde(default)]
+    pub strict: bool,
 }
 
 // Build directories written before `--clock` and `--device` were
@@ -163,6 +169,7 @@ impl PipeArgs {
             pes: self.pes,
             cells_per_pe: self.cells_per_pe,
             share: self.share == "on",
+            strict: self.strict,
         })
     }
 }
@@ -276,6 +283,33 @@ pub fn input_samples(
     }
 }
 
+/// What the compiler changed in the model, on standard error: layers left
+/// out, and constants cast into a type that could not hold them.
+pub fn print_notes(model: &Path, meta: &neurtl::ir::Meta) {
+    let file = model.display();
+    for name in &meta.removed {
+        eprintln!("note: {file}: layer `{name}` feeds no output; it was left out of the design");
+    }
+    for s in &meta.saturated {
+        let shown: Vec<String> = (s.changed.iter().take(10))
+            .map(|(at, from, to)| format!("{}{at} = {from} → {to}", s.field))
+            .collect();
+        eprintln!(
+            "warning: {file}: layer `{}`, field `{}`: {} value(s) outside {} were cast as ap_fixed casts them: {}{}",
+            s.layer,
+            s.field,
+            s.changed.len(),
+            s.ty,
+            shown.join(", "),
+            if s.changed.len() > 10 {
+                ", … (all in report.json)"
+            } else {
+                ""
+            }
+        );
+    }
+}
+
 /// A written build directory.
 pub struct Built {
     pub c: Compiled,
@@ -293,12 +327,7 @@ pub fn build_dir(
     default_n: usize,
 ) -> Result<Built> {
     let c = driver::compile_file(model, p.options()?, None)?;
-    for name in &c.graph.meta.removed {
-        eprintln!(
-            "note: {}: layer `{name}` feeds no output; it was left out of the design",
-            model.display()
-        );
-    }
+    print_notes(model, &c.graph.meta);
     let golden = c.golden()?;
     let inputs = input_samples(&c, &golden, v, default_n)?;
     let n = inputs.len() / golden.input_len().max(1);

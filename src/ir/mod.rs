@@ -489,6 +489,23 @@ pub struct Meta {
     pub latency: Option<u32>,
     /// Layers dropped because no output depends on them, in model order.
     pub removed: Vec<String>,
+    /// Constants outside their saturating type's range, cast as ap_fixed
+    /// casts them (`quantize_weights`), in model order.
+    pub saturated: Vec<Saturated>,
+}
+
+/// The constants of one field of one layer that its saturating type could
+/// not hold: each was cast into the type as ap_fixed would, so the design
+/// computes with a different value than the model file states.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Saturated {
+    pub layer: String,
+    pub field: String,
+    /// The field's type, as the model wrote it.
+    pub ty: String,
+    /// `(position, value in the model, value after the cast)`, the position
+    /// written `[r][c]` or `[i]` (empty for a single value).
+    pub changed: Vec<(String, f64, f64)>,
 }
 
 /// What the user asked the compiler for: register placement, the hardware
@@ -522,6 +539,9 @@ pub struct CompileOptions {
     /// cycles, with the fewest register bits at it (`--latency`); `None`
     /// is the shortest the clock allows.
     pub latency: Option<u32>,
+    /// A constant its saturating type cannot hold is an error
+    /// (`--strict`), not a warning and the value ap_fixed would cast it to.
+    pub strict: bool,
 }
 
 impl Default for CompileOptions {
@@ -539,6 +559,7 @@ impl Default for CompileOptions {
             share: true,
             adders: Adders::Binary,
             latency: None,
+            strict: false,
         }
     }
 }

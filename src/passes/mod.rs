@@ -84,7 +84,7 @@ pub fn pipeline(opts: CompileOptions) -> Vec<Box<dyn Pass>> {
         // Folding changes the real-valued weights, so it precedes
         // quantization: the folded weights are what get rounded.
         Box::new(fold_batchnorm::FoldBatchnorm),
-        Box::new(quantize_weights::QuantizeWeights),
+        Box::new(quantize_weights::QuantizeWeights(opts.strict)),
         // Needs integer weights: intervals are exact over the actual values.
         Box::new(infer_precision::InferPrecision(opts.target)),
         // Zero terms are dropped after sizing; they contribute [0, 0] anyway.
