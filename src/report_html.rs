@@ -57,6 +57,10 @@ pub struct Accuracy {
     pub samples: usize,
     pub golden_hits: usize,
     pub float_hits: usize,
+    /// Samples on which the two models predict different classes.
+    pub disagree: usize,
+    /// Where the samples and labels came from.
+    pub source: String,
 }
 
 /// The fixed-point design against the float model, as a run measured it.
@@ -426,8 +430,13 @@ fn quality_view(q: &Quality) -> QualityView {
     let pct = |h: usize, n: usize| format!("{:.2} % ({h}/{n})", 100.0 * h as f64 / n.max(1) as f64);
     let accuracy = q.accuracy.as_ref().map(|a| {
         vec![
+            fact("samples", a.source.clone()),
             fact("golden model (= RTL)", pct(a.golden_hits, a.samples)),
             fact("float model", pct(a.float_hits, a.samples)),
+            fact(
+                "predictions that differ",
+                format!("{} of {}", a.disagree, a.samples),
+            ),
         ]
     });
     QualityView {

@@ -302,6 +302,40 @@ fn run_adds_simulation_and_float_comparison() {
     assert!(!text.contains("Not measured"));
 }
 
+/// `simulate` puts its verdict on the page: a pass after a clean run, a
+/// failure after one expected output is made wrong.
+#[test]
+fn simulate_records_its_verdict_on_the_page() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("build");
+    let (before, _) = compile(&repo("tests/models/tiny.json"), &dir);
+    assert!(before.contains("Not simulated"));
+    neurtl(&["simulate", dir.to_str().unwrap()]);
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    let text = visible_text(&html);
+    assert!(html.contains("class=\"verdict pass\""), "{text}");
+    assert!(text.contains("mismatches\n0"), "{text}");
+    assert!(text.contains("10 of 10 came out"), "{text}");
+
+    // flip one bit of the first expected output
+    let exp = dir.join("vectors/expected.hex");
+    let hex = std::fs::read_to_string(&exp).unwrap();
+    let first = hex.lines().next().unwrap();
+    let last = first.chars().last().unwrap().to_digit(16).unwrap() ^ 1;
+    let wrong = format!("{}{last:x}", &first[..first.len() - 1]);
+    std::fs::write(&exp, hex.replacen(first, &wrong, 1)).unwrap();
+    let o = common::neurtl_command(&["simulate", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "a wrong output fails the simulation"
+    );
+    let text = visible_text(&std::fs::read_to_string(dir.join("report.html")).unwrap());
+    assert!(!text.contains("mismatches\n0"), "{text}");
+}
+
 /// Renders the page in headless Chromium and checks the screenshot shows
 /// something. Needs Debian's `chromium`; about a second per page.
 #[test]
@@ -353,4 +387,64 @@ fn renders_in_headless_chromium() {
         "only {ink} of {} pixels differ from the background",
         pixels.len()
     );
+}
+
+/// A model with `x_test.csv` and `y_test.csv` beside it: `run` simulates
+/// the test set after the random vectors and reports the accuracy of the
+/// golden and float models on it. The model is exact (golden = float), and
+/// the labels are the true classes except for every fourth sample, so the
+/// accuracy is known from how the labels were made.
+#[test]
+fn run_reports_the_test_set_beside_the_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = json!({
+        "format": "neurtl-model", "version": 1, "name": "cmp",
+        "inputs": [{"name": "x", "shape": [2], "type": "fixed<6,3>"}],
+        "layers": [{"name": "d", "op": "dense", "input": "x", "units": 2,
+                    "weights": [[1.0, -1.0], [-1.0, 1.0]], "weight_type": "fixed<4,2>"},
+                   {"name": "class", "op": "argmax", "input": "d"}],
+        "outputs": ["class"],
+    });
+    let path = tmp.path().join("model.json");
+    std::fs::write(&path, model.to_string()).unwrap();
+    let (mut xs, mut ys, mut right) = (String::new(), String::new(), 0);
+    for k in 0..60i32 {
+        let a = ((k * 7) % 64 - 32) as f64 / 8.0;
+        let b = ((k * 11 + 3) % 64 - 32) as f64 / 8.0;
+        if a == b {
+            continue;
+        }
+        let class = (b > a) as u8;
+        let label = if k % 4 == 0 { 1 - class } else { class };
+        right += (label == class) as usize;
+        xs += &format!("{a},{b}\n");
+        ys += &format!("{label}\n");
+    }
+    let n = xs.lines().count();
+    std::fs::write(tmp.path().join("x_test.csv"), xs).unwrap();
+    std::fs::write(tmp.path().join("y_test.csv"), ys).unwrap();
+    let dir = tmp.path().join("build");
+    let out = neurtl(&[
+        "run",
+        path.to_str().unwrap(),
+        "-o",
+        dir.to_str().unwrap(),
+        "--vectors",
+        "50",
+    ]);
+    common::assert_no_mismatches(&out, "test set run");
+    let pct = 100.0 * right as f64 / n as f64;
+    for needle in [
+        format!("vectors      {} through", 50 + n),
+        format!("golden model {pct:.2}% ({right}/{n}), float reference {pct:.2}% ({right}/{n})"),
+        "predictions differ on 0 samples".to_string(),
+        "the RTL ran these samples".to_string(),
+        "result       PASSED".to_string(),
+    ] {
+        assert!(out.contains(&needle), "no `{needle}` in\n{out}");
+    }
+    // the random vectors' float error is a worst case: not printed unasked
+    assert!(!out.contains("golden vs float"), "{out}");
+    let text = visible_text(&std::fs::read_to_string(dir.join("report.html")).unwrap());
+    assert!(text.contains(&format!("({right}/{n})")), "{text}");
 }

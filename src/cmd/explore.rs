@@ -185,6 +185,7 @@ fn synth_jobs(a: &Args, x: &neurtl::explore::Exploration, out: &std::path::Path)
         vectors: None,
         seed: 1,
         inputs: None,
+        also: None,
     };
     let mut points = vec![];
     for p in x.points.iter().filter(|p| p.pareto) {

@@ -186,6 +186,10 @@ pub struct VectorArgs {
     /// Use these inputs (.npy or CSV, real values) instead of random ones.
     #[arg(long)]
     pub inputs: Option<PathBuf>,
+    /// Samples (.npy or CSV) simulated after the random ones: `run` adds
+    /// the test set it finds beside the model, so the RTL runs it too.
+    #[arg(skip)]
+    pub also: Option<PathBuf>,
 }
 
 /// The settings a build directory was made with, so `simulate` can
@@ -275,11 +279,18 @@ pub fn input_samples(
             }
             Ok(raw)
         }
-        None => Ok(vectors::random(
-            &golden.input_formats,
-            v.vectors.unwrap_or(default_n),
-            v.seed,
-        )),
+        None => {
+            let mut raw = vectors::random(
+                &golden.input_formats,
+                v.vectors.unwrap_or(default_n),
+                v.seed,
+            );
+            if let Some(p) = &v.also {
+                let t = vectors::read_table(p)?;
+                raw.extend(vectors::table_to_raw(p, &t, &c.input_types(), false)?);
+            }
+            Ok(raw)
+        }
     }
 }
 

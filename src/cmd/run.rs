@@ -3,10 +3,11 @@
 use super::{PipeArgs, VectorArgs, build_dir, spinner};
 use anyhow::{Context, Result};
 use neurtl::compile::Compiled;
+use neurtl::golden::Golden;
 use neurtl::metrics;
 use neurtl::report_html::{Accuracy, OutputError, Page, Quality, Simulation};
 use neurtl::sim::{Simulator, simulate};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(clap::Args)]
@@ -35,6 +36,50 @@ pub struct Args {
     /// target| is below this (a resolution that leaves out the tails).
     #[arg(long, requires = "targets")]
     pub within: Option<f64>,
+    /// Print the largest |golden − float| per output over the random
+    /// vectors too: they cover each input's whole range, where narrow
+    /// layer types saturate, so it is a worst case, not typical. (With
+    /// `--inputs` it is always printed, over those samples.)
+    #[arg(long)]
+    pub worst_case: bool,
+}
+
+/// The labelled samples a run reports class accuracy on.
+struct Labelled {
+    /// Where the samples and labels came from, for the summary.
+    source: String,
+    /// Index of the first labelled sample among the simulated ones.
+    first: usize,
+    labels: Vec<usize>,
+}
+
+/// `x_test` and `y_test` (.csv or .npy) in the model's directory: the
+/// test set a newcomer's `neurtl run` reports accuracy on unasked.
+fn test_set_beside(model: &Path) -> Option<(PathBuf, PathBuf)> {
+    let dir = model.parent()?;
+    let find = |stem: &str| {
+        ["csv", "npy"]
+            .iter()
+            .map(|e| dir.join(format!("{stem}.{e}")))
+            .find(|p| p.is_file())
+    };
+    Some((find("x_test")?, find("y_test")?))
+}
+
+/// Class accuracy of the golden and float models on the labelled samples
+/// among `inputs`, and on how many samples their predictions differ.
+fn class_accuracy(c: &Compiled, golden: &Golden, inputs: &[i128], l: &Labelled) -> Accuracy {
+    let per = golden.input_len().max(1);
+    let samples = &inputs[l.first * per..(l.first + l.labels.len()) * per];
+    let g = metrics::predictions(&c.graph, &metrics::golden_outputs(golden, samples));
+    let f = metrics::predictions(&c.graph, &metrics::float_outputs(&c.float, golden, samples));
+    Accuracy {
+        samples: l.labels.len(),
+        golden_hits: metrics::accuracy(&g, &l.labels).correct,
+        float_hits: metrics::accuracy(&f, &l.labels).correct,
+        disagree: g.iter().zip(&f).filter(|(a, b)| a != b).count(),
+        source: l.source.clone(),
+    }
 }
 
 /// Largest and mean |golden − float| per output over the samples, in real
@@ -68,8 +113,16 @@ pub fn main(a: Args) -> Result<ExitCode> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("build").join(parent.unwrap_or(stem)));
+    let asked = a.vec.inputs.is_some() || a.labels.is_some() || a.targets.is_some();
+    let beside = if asked {
+        None
+    } else {
+        test_set_beside(&a.model)
+    };
+    let mut vec = a.vec.clone();
+    vec.also = beside.as_ref().map(|(x, _)| x.clone());
     let pb = spinner("compiling");
-    let super::Built { c, info, n } = build_dir(&a.model, &out, &a.pipe, &a.vec, 10_000)?;
+    let super::Built { c, info, n } = build_dir(&a.model, &out, &a.pipe, &vec, 10_000)?;
     let (top, latency) = (info.top.clone(), info.latency);
     pb.set_message(format!("simulating {n} vectors ({:?})", a.simulator));
     let r = simulate(&out, &top, a.simulator)?;
@@ -78,7 +131,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
         println!("{d}");
     }
     let golden = c.golden()?;
-    let inputs = super::input_samples(&c, &golden, &a.vec, 10_000)?;
+    let inputs = super::input_samples(&c, &golden, &vec, 10_000)?;
     let compared = (inputs.len() / golden.input_len().max(1)).min(2000);
     let err = float_error(&c, &inputs[..compared * golden.input_len()])?;
     println!("model        {} ({})", c.graph.name, a.model.display());
@@ -136,36 +189,58 @@ pub fn main(a: Args) -> Result<ExitCode> {
         Some(p) => format!("from {}", p.display()),
         // Random codes cover each input's whole range, where narrow layer
         // types saturate: the error is a worst case, not typical.
-        None => "random over the full input range".to_string(),
+        None => "random over the full input range: a worst case, not typical".to_string(),
     };
-    for e in &err {
-        println!(
-            "golden vs float: max |error| on `{}` = {:.6} ({compared} samples, {from})",
-            e.output, e.max
-        );
+    if a.vec.inputs.is_some() || a.worst_case {
+        for e in &err {
+            println!(
+                "golden vs float: max |error| on `{}` = {:.6} ({compared} samples, {from})",
+                e.output, e.max
+            );
+        }
     }
-    let mut accuracy = None;
-    if let Some(lp) = &a.labels {
-        let n_samples = inputs.len() / golden.input_len().max(1);
-        // `--vectors` keeps the first samples of `--inputs`; keep their labels.
-        let labels = metrics::read_labels(lp, n_samples, a.vec.vectors.is_some())?;
-        let g_out = metrics::golden_outputs(&golden, &inputs);
-        let f_out = metrics::float_outputs(&c.float, &golden, &inputs);
-        let ga = metrics::accuracy(&metrics::predictions(&c.graph, &g_out), &labels);
-        let fa = metrics::accuracy(&metrics::predictions(&c.graph, &f_out), &labels);
-        let (gh, gp, fp) = (ga.correct, ga.percent(), fa.percent());
-        accuracy = Some(Accuracy {
-            samples: labels.len(),
-            golden_hits: ga.correct,
-            float_hits: fa.correct,
-        });
+    let labelled = match (&a.labels, &beside) {
+        (Some(lp), _) => {
+            let n_samples = inputs.len() / golden.input_len().max(1);
+            // `--vectors` keeps the first samples of `--inputs`; keep their labels.
+            let labels = metrics::read_labels(lp, n_samples, a.vec.vectors.is_some())?;
+            let source = format!("labels {}", lp.display());
+            Some(Labelled {
+                source,
+                first: 0,
+                labels,
+            })
+        }
+        (None, Some((x, y))) => {
+            let t = neurtl::vectors::read_table(x)?;
+            let rows = t.values.len() / t.cols.max(1);
+            let labels = metrics::read_labels(y, rows, false)?;
+            let source = format!("test set {}, labels {}", x.display(), y.display());
+            Some(Labelled {
+                source,
+                first: n - rows,
+                labels,
+            })
+        }
+        _ => None,
+    };
+    let accuracy = labelled.map(|l| class_accuracy(&c, &golden, &inputs, &l));
+    if let Some(acc) = &accuracy {
+        let pct = |h: usize| 100.0 * h as f64 / acc.samples.max(1) as f64;
+        println!("labelled     {} ({} samples)", acc.source, acc.samples);
         println!(
-            "accuracy     golden model {gp:.2}% ({gh}/{}), float reference {fp:.2}%",
-            labels.len()
+            "accuracy     golden model {:.2}% ({}/{}), float reference {:.2}% ({}/{}); predictions differ on {} samples",
+            pct(acc.golden_hits),
+            acc.golden_hits,
+            acc.samples,
+            pct(acc.float_hits),
+            acc.float_hits,
+            acc.samples,
+            acc.disagree,
         );
         if r.mismatches == 0 && r.vectors as usize == n {
             println!(
-                "             the RTL reproduced every golden output, so its accuracy is the same"
+                "             the RTL ran these samples and reproduced every golden output: its accuracy is the golden model's"
             );
         }
     }
@@ -186,6 +261,11 @@ pub fn main(a: Args) -> Result<ExitCode> {
         );
     }
     let ok = super::sim_ok(&r, n, latency, info.ii);
+    if ok {
+        println!(
+            "result       PASSED: the RTL computed what the golden model computes on all {n} vectors, at the scheduled latency and II"
+        );
+    }
     let page = Page {
         graph: &c.graph,
         info: &info,
@@ -204,9 +284,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
             samples: compared,
             source: match &a.vec.inputs {
                 Some(_) => from,
-                None => {
-                    format!("{from}, where narrow layer types saturate: a worst case, not typical")
-                }
+                None => format!("{from} (narrow layer types saturate there)"),
             },
             errors: err,
             accuracy,
