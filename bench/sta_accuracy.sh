@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The Xilinx 7-series delay model against Yosys static timing: each case
-# is compiled, synthesized with `neurtl synth --flow yosys-xilinx`
+# is compiled, synthesized with `neurtl synth --device xilinx`
 # (synth_xilinx -flatten, then `sta` over the specify delays of Yosys'
 # cells_sim.v: cell delays only, no routing, so a lower bound of the real
 # path) and its estimated critical path set beside sta's. Prints a

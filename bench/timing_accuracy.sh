@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The timing estimate against a router: each model is compiled, estimated
 # on iCE40 (`neurtl estimate --device ice40`) and placed and routed with
-# `neurtl synth --flow yosys-ice40` (Yosys synth_ice40, nextpnr-ice40 on
+# `neurtl synth --device ice40` (Yosys synth_ice40, nextpnr-ice40 on
 # the hx8k, inside the serial wrapper). Prints a Markdown table of the
 # estimated and routed Fmax and the relative error.
 #
@@ -35,7 +35,7 @@ for c in "${cases[@]}"; do
     "$neurtl" compile "$m" -o "$d" --vectors 10 $opts > /dev/null
     # shellcheck disable=SC2086
     "$neurtl" estimate "$m" --device ice40 --json $opts > "$d/estimate-ice40.json"
-    "$neurtl" synth "$d" --flow yosys-ice40 --json > "$d/synth.json"
+    "$neurtl" synth "$d" --device ice40 --json > "$d/synth.json"
     est=$(num "$d/estimate-ice40.json" achievable_mhz)
     path=$(num "$d/estimate-ice40.json" critical_path_ns)
     real=$(num "$d/synth.json" fmax_mhz)

@@ -17,9 +17,9 @@
 //! slowest register-to-register path of each layer on the chosen device,
 //! and from the slowest of all the achievable clock.
 
-use crate::backend::timing::DEVICES;
 use crate::backend::verilog::{self, DesignInfo};
 use crate::compile::{CompileError, Compiled};
+use crate::device::{Family, Part, Utilization};
 use serde::Serialize;
 
 /// LUTs per adder bit that needs logic (`Counts::adder_logic_bits`),
@@ -44,32 +44,6 @@ pub const CMP_LUT_BITS: u32 = 12;
 pub const SRL_MIN_STAGES: u32 = 3;
 /// Stages of one SRLC32E.
 pub const SRL_STAGES: u32 = 32;
-
-/// The device family an estimate is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Device {
-    /// Xilinx 7-series: LUT6, CARRY4, flip-flops; timing from datasheet
-    /// delays.
-    Xilinx,
-    /// Lattice iCE40: timing fitted to nextpnr-ice40.
-    Ice40,
-    /// A standard-cell flow: hardware counts only (no LUTs, no timing).
-    Asic,
-}
-
-impl Device {
-    /// Which of the back end's delay models (`DEVICES`, and the entries of
-    /// each `Arrival`) is this device's, when it has one.
-    pub fn delay_model(self) -> Option<usize> {
-        let name = match self {
-            Device::Xilinx => "xilinx",
-            Device::Ice40 => "ice40",
-            Device::Asic => return None,
-        };
-        DEVICES.iter().position(|d| d.name == name)
-    }
-}
 
 /// The slowest path of one layer: 0 for a layer with no register of its
 /// own, whose logic is counted in the path of the layer it feeds.
@@ -99,7 +73,7 @@ pub struct TimingEstimate {
 #[derive(Debug, Clone, Serialize)]
 pub struct Estimate {
     pub top: String,
-    pub device: Device,
+    pub device: Family,
     pub latency_cycles: u32,
     pub initiation_interval: u32,
     pub clock_mhz: f64,
@@ -127,6 +101,11 @@ pub struct Estimate {
     pub threshold_cells: u64,
     pub threshold_cell_depth: u64,
     pub folded: Option<verilog::FoldStats>,
+    /// The part named with the device, and what of it the design takes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub part: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub utilization: Vec<Utilization>,
 }
 
 /// Carry cells of device `d` the adders' chains take: each chain of `b`
@@ -154,11 +133,11 @@ pub fn shift_registers(k: &verilog::Counts) -> (u64, u64) {
 
 /// Estimate a compiled model at `clock_mhz` on a Xilinx 7-series device.
 pub fn estimate(c: &Compiled, clock_mhz: f64) -> Result<Estimate, CompileError> {
-    estimate_on(c, clock_mhz, Device::Xilinx)
+    estimate_on(c, clock_mhz, Family::Xilinx)
 }
 
 /// Estimate a compiled model at `clock_mhz` on `device`.
-pub fn estimate_on(c: &Compiled, clock_mhz: f64, device: Device) -> Result<Estimate, CompileError> {
+pub fn estimate_on(c: &Compiled, clock_mhz: f64, device: Family) -> Result<Estimate, CompileError> {
     Ok(Estimate::of_design_on(
         &crate::compile::describe(c)?,
         clock_mhz,
@@ -192,16 +171,16 @@ fn timing(i: &DesignInfo, clock_mhz: f64, at: usize) -> TimingEstimate {
 impl Estimate {
     /// The estimate of a generated design at `clock_mhz` (Xilinx 7-series).
     pub fn of_design(i: &DesignInfo, clock_mhz: f64) -> Estimate {
-        Estimate::of_design_on(i, clock_mhz, Device::Xilinx)
+        Estimate::of_design_on(i, clock_mhz, Family::Xilinx)
     }
 
     /// The estimate of a generated design at `clock_mhz` on `device`.
-    pub fn of_design_on(i: &DesignInfo, clock_mhz: f64, device: Device) -> Estimate {
+    pub fn of_design_on(i: &DesignInfo, clock_mhz: f64, device: Family) -> Estimate {
         let period = 1e3 / clock_mhz;
         let k = &i.counts;
         let (srl_bits, srl) = match device {
-            Device::Xilinx => shift_registers(k),
-            Device::Ice40 | Device::Asic => (0, 0),
+            Family::Xilinx => shift_registers(k),
+            Family::Ice40 | Family::Asic => (0, 0),
         };
         Estimate {
             top: i.top.clone(),
@@ -231,7 +210,23 @@ impl Estimate {
             threshold_cells: k.tl_cells + i.folded.as_ref().map_or(0, |f| f.cells - f.cells_per_pe),
             threshold_cell_depth: k.tl_depth,
             folded: i.folded.clone(),
+            part: None,
+            utilization: Vec::new(),
         }
+    }
+
+    /// This estimate with what it takes of `part`. A shift register is a
+    /// LUT too.
+    pub fn on_part(mut self, part: &Part) -> Estimate {
+        self.part = Some(part.name.into());
+        let luts = self.luts + self.shift_registers;
+        self.utilization = crate::device::utilization(part, luts, self.flip_flops);
+        self
+    }
+
+    /// Whether the design fits the part named (it does when none is).
+    pub fn fits(&self) -> bool {
+        self.utilization.iter().all(Utilization::fits)
     }
 
     /// The clock to state times at: the one asked for when the delay model
@@ -297,7 +292,7 @@ impl Estimate {
                     format!(
                         "{:.2} ns on {} (achievable {:.0} MHz: {})",
                         t.critical_path_ns,
-                        device_name(self.device),
+                        self.device.title(),
                         t.achievable_mhz,
                         if t.meets_clock {
                             "meets the clock"
@@ -334,7 +329,7 @@ impl Estimate {
             )),
         }
         rows.push(("flip-flops".into(), self.flip_flops.to_string()));
-        if self.device == Device::Xilinx {
+        if self.device == Family::Xilinx {
             rows.push(("LUTs (7-series)".into(), self.luts.to_string()));
             rows.push(("CARRY4".into(), self.carry4.to_string()));
             if self.shift_registers > 0 {
@@ -343,6 +338,10 @@ impl Estimate {
                     format!("{} SRL16E/SRLC32E", self.shift_registers),
                 ));
             }
+        }
+        for u in &self.utilization {
+            let part = self.part.as_deref().unwrap_or_default();
+            rows.push((format!("on the {part}"), u.text()));
         }
         rows.extend([
             (
@@ -381,14 +380,6 @@ impl Estimate {
         rows.iter()
             .map(|(k, v)| format!("{k:<w$}  {v}\n"))
             .collect()
-    }
-}
-
-fn device_name(d: Device) -> &'static str {
-    match d {
-        Device::Xilinx => "Xilinx 7-series",
-        Device::Ice40 => "iCE40",
-        Device::Asic => "ASIC",
     }
 }
 

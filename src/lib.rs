@@ -4,6 +4,7 @@
 pub mod backend;
 pub mod compile;
 pub mod datapath;
+pub mod device;
 pub mod estimate;
 pub mod explore;
 pub mod fixed;

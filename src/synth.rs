@@ -17,6 +17,7 @@
 //! not compile models; the caller hands it the top and bus widths of the
 //! RTL already written.
 
+use crate::device::{DeviceSpec, Family, Part, Utilization};
 use crate::estimate::Estimate;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -33,53 +34,7 @@ const LUT6_2_TIMING: &str = include_str!("../rtl/sta/LUT6_2.v");
 /// always adds NOT).
 pub const DEFAULT_GATES: &str = "AND,NAND,OR,NOR,XOR,XNOR,ANDNOT,ORNOT,MUX";
 
-/// An iCE40 part as nextpnr-ice40 sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Ice40Part {
-    /// nextpnr's name (its `--NAME` flag).
-    pub name: &'static str,
-    /// The package passed with it: nextpnr's default for the part, which
-    /// it wants stated.
-    pub package: &'static str,
-    /// Logic cells (ICESTORM_LC) nextpnr can place; the 4k parts are the
-    /// 8k die to nextpnr.
-    pub logic_cells: u64,
-}
-
-const fn part(name: &'static str, package: &'static str, logic_cells: u64) -> Ice40Part {
-    Ice40Part {
-        name,
-        package,
-        logic_cells,
-    }
-}
-
-/// The iCE40 parts nextpnr-ice40 knows.
-pub const ICE40_PARTS: &[Ice40Part] = &[
-    part("lp384", "qn32", 384),
-    part("lp1k", "tq144", 1280),
-    part("lp4k", "tq144", 7680),
-    part("lp8k", "ct256", 7680),
-    part("hx1k", "tq144", 1280),
-    part("hx4k", "tq144", 7680),
-    part("hx8k", "ct256", 7680),
-    part("up3k", "sg48", 5280),
-    part("up5k", "sg48", 5280),
-    part("u4k", "sg48", 3520),
-];
-
-/// The largest iCE40, so most small designs fit.
-pub const DEFAULT_ICE40_PART: &str = "hx8k";
-
-/// The iCE40 part called `name`.
-pub fn ice40_part(name: &str) -> Result<&'static Ice40Part, SynthError> {
-    ICE40_PARTS
-        .iter()
-        .find(|p| p.name == name)
-        .ok_or_else(|| SynthError::UnknownDevice(name.to_string()))
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Flow {
     /// Yosys `synth_xilinx -flatten` (7-series cells).
@@ -91,6 +46,15 @@ pub enum Flow {
 }
 
 impl Flow {
+    /// The flow that synthesizes for a device family.
+    pub fn of(f: Family) -> Flow {
+        match f {
+            Family::Xilinx => Flow::YosysXilinx,
+            Family::Ice40 => Flow::YosysIce40,
+            Family::Asic => Flow::YosysGeneric,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Flow::YosysXilinx => "yosys-xilinx",
@@ -126,8 +90,6 @@ pub enum SynthError {
     },
     #[error("{dir}: no Verilog files in rtl/; run `neurtl compile MODEL -o {dir}` first")]
     NoRtl { dir: String },
-    #[error("unknown iCE40 device `{0}`; known: {known}", known = ice40_names())]
-    UnknownDevice(String),
     #[error(
         "ABC gate set `{0}`: expected gate names and aliases separated by commas, e.g. {DEFAULT_GATES}"
     )]
@@ -147,7 +109,7 @@ pub enum SynthError {
     },
     #[error(
         "the design does not fit the iCE40 {device}: it needs {used} {resource} of {available} \
-         (the largest part, hx8k, has 7680 logic cells; the yosys-xilinx and yosys-generic flows \
+         (the largest part, hx8k, has 7680 logic cells; --device xilinx and --device asic \
          have no size limit); see {log}"
     )]
     DoesNotFit {
@@ -159,14 +121,6 @@ pub enum SynthError {
     },
     #[error("{file}: {what}")]
     Parse { file: String, what: String },
-}
-
-fn ice40_names() -> String {
-    ICE40_PARTS
-        .iter()
-        .map(|p| p.name)
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// The RTL to synthesize: a build directory, its top module and the widths
@@ -181,11 +135,11 @@ pub struct Design {
 
 #[derive(Debug, Clone)]
 pub struct Options {
-    pub flow: Flow,
+    /// The family decides the flow; a part is what the design must fit
+    /// (the ice40 flow places on its default part when none is named).
+    pub device: DeviceSpec,
     /// The clock target: nextpnr's `--freq`, and what the slack is against.
     pub clock_mhz: f64,
-    /// iCE40 part (`ICE40_PARTS`), for the ice40 flow.
-    pub device: String,
     /// ABC gate set of the generic flow.
     pub gates: String,
     /// Keep the scripts, statistics and netlists, not only the logs.
@@ -193,14 +147,17 @@ pub struct Options {
 }
 
 impl Options {
-    pub fn new(flow: Flow, clock_mhz: f64) -> Options {
+    pub fn new(device: DeviceSpec, clock_mhz: f64) -> Options {
         Options {
-            flow,
+            device,
             clock_mhz,
-            device: DEFAULT_ICE40_PART.into(),
             gates: DEFAULT_GATES.into(),
             keep: false,
         }
+    }
+
+    pub fn flow(&self) -> Flow {
+        Flow::of(self.device.family)
     }
 }
 
@@ -249,6 +206,11 @@ pub struct XilinxFigures {
     /// Yosys `sta` over the cells' own specify delays (no routing): the
     /// slowest path into a flip-flop or an output, in ns.
     pub sta_path_ns: Option<f64>,
+    /// The part named, if one was, and what the design takes of it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub part: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub utilization: Vec<Utilization>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -282,13 +244,6 @@ pub struct Routed {
     pub seconds: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Utilization {
-    pub resource: String,
-    pub used: u64,
-    pub available: u64,
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct GenericFigures {
     /// The ABC gate set mapped to.
@@ -299,16 +254,16 @@ pub struct GenericFigures {
     pub logic_depth: Option<u64>,
 }
 
-/// Run `o.flow` on `d`.
+/// Run `o`'s flow on `d`.
 pub fn run(d: &Design, o: &Options) -> Result<Synthesis, SynthError> {
     let yosys = find(&YOSYS)?;
-    let device = match o.flow {
-        Flow::YosysIce40 => Some(ice40_part(&o.device)?),
-        _ => None,
-    };
+    let flow = o.flow();
+    let part = o.device.part_or_default();
     // Before Yosys runs, so a missing nextpnr does not cost a synthesis.
-    let nextpnr = device.map(|_| find(&NEXTPNR)).transpose()?;
-    if o.flow == Flow::YosysGeneric
+    let nextpnr = (flow == Flow::YosysIce40)
+        .then(|| find(&NEXTPNR))
+        .transpose()?;
+    if flow == Flow::YosysGeneric
         && (o.gates.is_empty()
             || !o
                 .gates
@@ -318,8 +273,8 @@ pub fn run(d: &Design, o: &Options) -> Result<Synthesis, SynthError> {
         return Err(SynthError::BadGates(o.gates.clone()));
     }
     let files = rtl_files(&d.dir)?;
-    let flow = o.flow.name();
-    let f = |suffix: &str| format!("synth-{flow}.{suffix}");
+    let name = flow.name();
+    let f = |suffix: &str| format!("synth-{name}.{suffix}");
     let (script, stat, ltp, netlist, wrapper_file, ylog, plog) = (
         f("ys"),
         f("stat.json"),
@@ -331,7 +286,7 @@ pub fn run(d: &Design, o: &Options) -> Result<Synthesis, SynthError> {
     );
 
     let mut read = format!("read_verilog {}", files.join(" "));
-    let wrapper = match o.flow {
+    let wrapper = match flow {
         Flow::YosysIce40 => {
             let w = wrapper(d, &files);
             write(&d.dir.join(&wrapper_file), &w.text)?;
@@ -340,7 +295,7 @@ pub fn run(d: &Design, o: &Options) -> Result<Synthesis, SynthError> {
         }
         _ => None,
     };
-    let body = match o.flow {
+    let body = match flow {
         Flow::YosysXilinx => format!("synth_xilinx -flatten -top {}\n", d.top),
         Flow::YosysIce40 => format!(
             "synth_ice40 -top {} -json {netlist}\n",
@@ -354,14 +309,14 @@ pub fn run(d: &Design, o: &Options) -> Result<Synthesis, SynthError> {
     let mut ys = format!("{read}\n{body}tee -q -o {stat} stat -json\nstat\n");
     let sta = f("sta.txt");
     let lut6_2 = f("sta_lut6_2.v");
-    if o.flow == Flow::YosysXilinx {
+    if flow == Flow::YosysXilinx {
         write(&d.dir.join(&lut6_2), LUT6_2_TIMING)?;
         ys += &format!(
             "read_verilog -lib -specify +/xilinx/cells_sim.v\n\
              read_verilog -lib -specify -overwrite {lut6_2}\ntee -q -o {sta} sta\n"
         );
     }
-    if o.flow == Flow::YosysGeneric {
+    if flow == Flow::YosysGeneric {
         ys += &format!("tee -q -o {ltp} ltp -noff\n");
     }
     write(&d.dir.join(&script), &ys)?;
@@ -386,27 +341,35 @@ pub fn run(d: &Design, o: &Options) -> Result<Synthesis, SynthError> {
     };
     let mut logs = vec![ylog.clone()];
     let mut seconds = yosys_seconds;
-    let (flip_flops, figures) = match o.flow {
-        Flow::YosysXilinx => (
-            count(&|k| k.starts_with("FD")),
-            Figures::Xilinx(XilinxFigures {
-                // a LUT6_2 is one LUT with two outputs
-                luts: count(&|k| {
-                    k.starts_with("LUT")
-                        && matches!(&k[3..], "1" | "2" | "3" | "4" | "5" | "6" | "6_2")
+    let (flip_flops, figures) = match flow {
+        Flow::YosysXilinx => {
+            let ffs = count(&|k| k.starts_with("FD"));
+            // a LUT6_2 is one LUT with two outputs
+            let luts = count(&|k| {
+                k.starts_with("LUT") && matches!(&k[3..], "1" | "2" | "3" | "4" | "5" | "6" | "6_2")
+            });
+            let srl = count(&|k| k.starts_with("SRL"));
+            let utilization = part.map_or(Vec::new(), |p| {
+                crate::device::utilization(p, luts + srl, ffs)
+            });
+            let sta_text = std::fs::read_to_string(d.dir.join(&sta)).unwrap_or_default();
+            (
+                ffs,
+                Figures::Xilinx(XilinxFigures {
+                    luts,
+                    carry4: count(&|k| k == "CARRY4"),
+                    dsp48e1: count(&|k| k.starts_with("DSP48")),
+                    srl,
+                    bram: count(&|k| k.starts_with("RAMB")),
+                    muxf: count(&|k| k.starts_with("MUXF")),
+                    sta_path_ns: parse_sta(&sta_text),
+                    part: part.map(|p| p.name.to_string()),
+                    utilization,
                 }),
-                carry4: count(&|k| k == "CARRY4"),
-                dsp48e1: count(&|k| k.starts_with("DSP48")),
-                srl: count(&|k| k.starts_with("SRL")),
-                bram: count(&|k| k.starts_with("RAMB")),
-                muxf: count(&|k| k.starts_with("MUXF")),
-                sta_path_ns: parse_sta(
-                    &std::fs::read_to_string(d.dir.join(&sta)).unwrap_or_default(),
-                ),
-            }),
-        ),
+            )
+        }
         Flow::YosysIce40 => {
-            let part = device.expect("ice40 has a part");
+            let part = part.expect("ice40 has a default part");
             let routed = route_ice40(
                 d,
                 part,
@@ -452,7 +415,7 @@ pub fn run(d: &Design, o: &Options) -> Result<Synthesis, SynthError> {
         }
     }
     Ok(Synthesis {
-        flow: o.flow,
+        flow,
         top: d.top.clone(),
         yosys: stats.creator,
         seconds,
@@ -467,7 +430,7 @@ pub fn run(d: &Design, o: &Options) -> Result<Synthesis, SynthError> {
 /// Place and route the ice40 netlist with nextpnr-ice40 on `part`.
 fn route_ice40(
     d: &Design,
-    part: &Ice40Part,
+    part: &Part,
     exe: &Path,
     netlist: &str,
     log: &str,
@@ -962,6 +925,10 @@ impl Synthesis {
                         "slowest path (sta)".into(),
                         format!("{p:.3} ns, cells only"),
                     ));
+                }
+                for u in &x.utilization {
+                    let part = x.part.as_deref().unwrap_or_default();
+                    rows.push((format!("on the {part}"), u.text()));
                 }
             }
             Figures::Ice40(c) => {

@@ -1113,7 +1113,7 @@ fn vendor_cells_need_the_device_named() {
     for adders in ["fused", "ternary"] {
         // leaving --device out times with the 7-series model, but builds
         // no vendor cell the user did not ask for
-        for (device, needle) in [(None, "name the device"), (Some("asic"), "not Asic")] {
+        for (device, needle) in [(None, "name the device"), (Some("asic"), "not asic")] {
             let mut args = vec!["--adders", adders];
             args.extend(device.map(|d| ["--device", d]).into_iter().flatten());
             let o = compile_with("cells.json", &m, &args);

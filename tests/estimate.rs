@@ -117,3 +117,38 @@ fn registers_shorten_the_critical_path() {
         serde_json::from_str(&neurtl(&["estimate", m, "--json", "--device", "asic"])).unwrap();
     assert!(e["timing"].is_null());
 }
+
+/// `--device family:part` adds what the design uses of the part, from the
+/// same counts the family's estimate gives, and says when it does not fit.
+#[test]
+fn a_named_part_reports_utilization_and_fit() {
+    let json = |args: &[&str]| -> serde_json::Value {
+        let mut a = vec!["estimate", "--json"];
+        a.extend_from_slice(args);
+        serde_json::from_str(&neurtl(&a)).unwrap()
+    };
+    let m = "tests/models/tiny.json";
+    let family = json(&[m, "--device", "xilinx"]);
+    let part = json(&[m, "--device", "xilinx:xc7a35t"]);
+    assert_eq!(part["part"], "xc7a35t");
+    let u = part["utilization"].as_array().unwrap();
+    let luts = family["luts"].as_u64().unwrap() + family["shift_registers"].as_u64().unwrap();
+    assert_eq!(u[0]["resource"], "LUTs");
+    assert_eq!(u[0]["used"].as_u64(), Some(luts));
+    assert_eq!(u[0]["available"].as_u64(), Some(20_800));
+    assert_eq!(u[1]["used"], family["flip_flops"]);
+    assert!(family.get("utilization").is_none(), "{family}");
+    assert!(!neurtl(&["estimate", m, "--device", "xilinx:xc7a35t"]).contains("DOES NOT FIT"));
+
+    // The jet tagger needs more flip-flops alone than the lp384 has cells.
+    let jet = "examples/jet_tagger/model.json";
+    let lp = json(&[jet, "--device", "ice40:lp384"]);
+    let cells = &lp["utilization"][0];
+    assert_eq!(cells["available"].as_u64(), Some(384));
+    assert!(cells["used"].as_u64().unwrap() >= lp["flip_flops"].as_u64().unwrap());
+    let table = neurtl(&["estimate", jet, "--device", "ice40:lp384"]);
+    assert!(
+        table.contains("of 384 logic cells") && table.contains("DOES NOT FIT"),
+        "{table}"
+    );
+}

@@ -147,8 +147,8 @@ fn three_flows_on_tiny() {
     let d = dir.to_str().unwrap();
     let report = json_file(&dir.join("report.json"));
     let register_bits = report["counts"]["register_bits"].as_u64().unwrap();
-    let run = |flow: &str| -> Value {
-        let text = ok(neurtl(&["synth", d, "--flow", flow, "--json"], None));
+    let run = |device: &str, flow: &str| -> Value {
+        let text = ok(neurtl(&["synth", d, "--device", device, "--json"], None));
         let v: Value = serde_json::from_str(&text).unwrap();
         // What is printed is what is written.
         assert_eq!(v, json_file(&dir.join(format!("synth-{flow}.json"))));
@@ -158,7 +158,7 @@ fn three_flows_on_tiny() {
         v
     };
 
-    let x = run("yosys-xilinx");
+    let x = run("xilinx", "yosys-xilinx");
     let s = &x["synthesis"];
     let ff = s["flip_flops"].as_u64().unwrap();
     assert_eq!(ff, sum_cells(&s["cells"], |k| k.starts_with("FD")));
@@ -213,7 +213,7 @@ fn three_flows_on_tiny() {
         assert!((err - (e - y) / y).abs() < 1e-12);
     }
 
-    let i = run("yosys-ice40");
+    let i = run("ice40", "yosys-ice40");
     let s = &i["synthesis"];
     let c = &s["figures"]["ice40"];
     let fmax = c["routed"]["fmax_mhz"].as_f64().unwrap();
@@ -264,7 +264,7 @@ fn three_flows_on_tiny() {
     assert!((rows[1]["estimate"].as_f64().unwrap() - achievable).abs() <= 0.05);
     assert_eq!(rows[1]["synthesized"].as_f64().unwrap(), fmax);
 
-    let g = run("yosys-generic");
+    let g = run("asic", "yosys-generic");
     let s = &g["synthesis"];
     let f = &s["figures"]["generic"];
     let gff = s["flip_flops"].as_u64().unwrap();
@@ -293,25 +293,23 @@ fn a_design_too_large_for_the_device_says_so() {
         None,
     )))
     .unwrap();
+    // The build's design (scheduled for the default device) on an iCE40,
+    // whose cell holds one LUT and one flip-flop: at least the larger
+    // count of cells.
     let luts = est["luts"].as_u64().unwrap();
-    // More estimated LUTs than the lp384's 384 cells: refused before Yosys.
-    assert!(luts > 384);
-    let err = fails(neurtl(
-        &["synth", d, "--flow", "yosys-ice40", "--device", "lp384"],
-        None,
-    ));
+    let cells = luts.max(est["flip_flops"].as_u64().unwrap());
+    // More than the lp384's 384 cells: refused before Yosys.
+    assert!(cells > 384);
+    let err = fails(neurtl(&["synth", d, "--device", "ice40:lp384"], None));
     assert!(
         err.contains("will not fit the iCE40 lp384")
-            && err.contains(&format!("{luts} 7-series LUTs")),
+            && err.contains(&format!("{cells} of 384 logic cells")),
         "{err}"
     );
     assert!(!dir.join("synth-yosys-ice40.yosys.log").exists());
     // Fewer than the hx1k's 1280: nextpnr finds that it needs more cells.
-    assert!(luts < 1280);
-    let err = fails(neurtl(
-        &["synth", d, "--flow", "yosys-ice40", "--device", "hx1k"],
-        None,
-    ));
+    assert!(cells < 1280);
+    let err = fails(neurtl(&["synth", d, "--device", "ice40:hx1k"], None));
     assert!(
         err.contains("does not fit the iCE40 hx1k") && err.contains("ICESTORM_LC of 1280"),
         "{err}"
@@ -339,7 +337,7 @@ fn missing_tools_are_named_with_the_install_command() {
     );
     // With Yosys but no nextpnr, the ice40 flow stops before synthesizing.
     std::os::unix::fs::symlink(which("yosys"), bin.join("yosys")).unwrap();
-    let err = fails(neurtl(&["synth", d, "--flow", "yosys-ice40"], Some(&bin)));
+    let err = fails(neurtl(&["synth", d, "--device", "ice40"], Some(&bin)));
     assert!(
         err.contains("`nextpnr-ice40` was not found")
             && err.contains("apt-get install nextpnr-ice40"),
@@ -355,7 +353,7 @@ fn a_yosys_failure_shows_the_log() {
     let text = std::fs::read_to_string(&top).unwrap();
     std::fs::write(&top, text + "\nthis is not verilog\n").unwrap();
     let err = fails(neurtl(
-        &["synth", dir.to_str().unwrap(), "--flow", "yosys-generic"],
+        &["synth", dir.to_str().unwrap(), "--device", "asic"],
         None,
     ));
     assert!(err.contains("yosys failed"), "{err}");
@@ -369,10 +367,18 @@ fn bad_arguments_are_errors() {
     let err = fails(neurtl(&["synth", tmp.path().to_str().unwrap()], None));
     assert!(err.contains("not a neurtl build directory"), "{err}");
     let d = dir.to_str().unwrap();
+    // A bare part is the family's, and the error says how to write it.
     let err = fails(neurtl(&["synth", d, "--device", "up5k"], None));
-    assert!(err.contains("--device"), "{err}");
+    assert!(
+        err.contains("--device") && err.contains("ice40:up5k"),
+        "{err}"
+    );
+    let err = fails(neurtl(&["synth", d, "--device", "ice40:xc7a35t"], None));
+    assert!(err.contains("xc7a35t"), "{err}");
+    let err = fails(neurtl(&["synth", d, "--gates", "AND"], None));
+    assert!(err.contains("--device asic"), "{err}");
     let err = fails(neurtl(
-        &["synth", d, "--flow", "yosys-generic", "--gates", "AND;show"],
+        &["synth", d, "--device", "asic", "--gates", "AND;show"],
         None,
     ));
     assert!(err.contains("ABC gate set `AND;show`"), "{err}");

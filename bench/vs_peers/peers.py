@@ -467,7 +467,7 @@ Reproduce with:
 ## How each column is measured
 
 - **Synthesis**: the same Yosys script for every design, the one
-  `neurtl synth` runs for `--flow yosys-xilinx`: `read_verilog` of the
+  `neurtl synth` runs for `--device xilinx`: `read_verilog` of the
   design's files; `synth_xilinx -flatten -top TOP; stat`; then
   `read_verilog -lib -specify +/xilinx/cells_sim.v` (and neurtl's LUT6_2
   timing arcs, `rtl/sta/LUT6_2.v`, which only matter where a LUT6_2 is

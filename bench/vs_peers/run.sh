@@ -73,7 +73,7 @@ py() { "$venv/bin/python" "$here/peers.py" "$@"; }
 echo "== building neurtl"
 cargo build --release -q || die "cargo build failed"
 
-# --- synthesis: the script of `neurtl synth --flow yosys-xilinx` --------
+# --- synthesis: the script of `neurtl synth --device xilinx` --------
 # Written out here rather than calling `neurtl synth` so that the peers'
 # designs get the very same script. The LUT6_2 timing arcs matter only
 # where a LUT6_2 is instantiated (neurtl's ternary adders); Yosys' own

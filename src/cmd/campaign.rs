@@ -64,8 +64,8 @@ struct Spec {
 /// of `neurtl explore --synth-jobs`), one job per point.
 #[derive(Serialize, Deserialize)]
 pub struct SynthSpec {
-    /// `neurtl synth --flow` and `--clock`.
-    pub flow: String,
+    /// `neurtl synth --device` and `--clock`.
+    pub device: String,
     pub clock: String,
     /// Point ids, in job order.
     pub points: Vec<usize>,
@@ -364,8 +364,8 @@ fn synth_job(dir: &Path, k: u64, synth: &SynthSpec) -> Result<ExitCode> {
     let args = [
         "synth",
         build.to_str().context("a non-UTF-8 campaign path")?,
-        "--flow",
-        &synth.flow,
+        "--device",
+        &synth.device,
         "--clock",
         &synth.clock,
     ];
@@ -406,6 +406,8 @@ struct SynthRow {
 }
 
 fn merge_synth(dir: &Path, synth: &SynthSpec) -> Result<ExitCode> {
+    let device: neurtl::device::DeviceSpec = synth.device.parse()?;
+    let flow = neurtl::synth::Flow::of(device.family).name();
     let mut rows = vec![];
     for (k, &point) in synth.points.iter().enumerate() {
         let Ok(text) = std::fs::read_to_string(dir.join("results").join(format!("{k}.json")))
@@ -413,7 +415,7 @@ fn merge_synth(dir: &Path, synth: &SynthSpec) -> Result<ExitCode> {
             continue;
         };
         let r: SynthResult = serde_json::from_str(&text)?;
-        let figures = point_dir(dir, point).join(format!("synth-{}.json", synth.flow));
+        let figures = point_dir(dir, point).join(format!("synth-{flow}.json"));
         let comparison = if r.passed {
             let v: serde_json::Value = serde_json::from_str(
                 &std::fs::read_to_string(&figures)
@@ -432,7 +434,7 @@ fn merge_synth(dir: &Path, synth: &SynthSpec) -> Result<ExitCode> {
     std::fs::write(
         dir.join("summary.json"),
         serde_json::to_string_pretty(&serde_json::json!({
-            "flow": synth.flow, "clock": synth.clock,
+            "device": synth.device, "flow": flow, "clock": synth.clock,
             "points": synth.points.len(), "done": rows.len(), "results": rows,
         }))? + "\n",
     )?;
@@ -442,7 +444,7 @@ fn merge_synth(dir: &Path, synth: &SynthSpec) -> Result<ExitCode> {
         "{} of {} points synthesized ({}), {failed} failed; written: {}",
         rows.len() - failed,
         synth.points.len(),
-        synth.flow,
+        synth.device,
         dir.join("summary.json").display()
     );
     Ok(if failed == 0 {

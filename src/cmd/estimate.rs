@@ -44,7 +44,11 @@ pub fn main(a: Args) -> Result<ExitCode> {
     let mhz = a.pipe.clock_mhz()?;
     let c = compile_file(&a.model, a.pipe.options()?, None)?;
     super::print_notes(&a.model, &c.graph.meta);
-    let e = neurtl::estimate::estimate_on(&c, mhz, a.pipe.device())?;
+    let device = a.pipe.device();
+    let mut e = neurtl::estimate::estimate_on(&c, mhz, device.family)?;
+    if let Some(p) = device.part {
+        e = e.on_part(p);
+    }
     if a.json {
         println!("{}", serde_json::to_string_pretty(&e)?);
     } else {

@@ -35,14 +35,11 @@ pub struct Args {
     #[arg(short, long)]
     pub jobs: Option<usize>,
     /// Also write a campaign that synthesizes every Pareto point with
-    /// Yosys (`OUT/synth`: one job per point for GNU parallel, Slurm or
+    /// Yosys for `--device` (`OUT/synth`: one job per point for GNU parallel, Slurm or
     /// HTCondor, as `neurtl campaign` runs them; `neurtl campaign merge
     /// OUT/synth` sets the results beside the estimates).
     #[arg(long)]
     pub synth_jobs: bool,
-    /// The synthesis flow of `--synth-jobs` (`neurtl synth --flow`).
-    #[arg(long, value_enum, default_value = "yosys-xilinx")]
-    pub synth_flow: neurtl::synth::Flow,
     /// Options every point starts from; a sweep overrides its own.
     #[command(flatten)]
     pub pipe: PipeArgs,
@@ -199,7 +196,7 @@ fn synth_jobs(a: &Args, x: &neurtl::explore::Exploration, out: &std::path::Path)
     }
     let n = points.len();
     let spec = super::campaign::SynthSpec {
-        flow: a.synth_flow.name().to_string(),
+        device: a.pipe.device().to_string(),
         clock: a.pipe.clock.clone(),
         points,
     };

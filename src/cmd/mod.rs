@@ -42,13 +42,16 @@ pub struct PipeArgs {
     #[arg(long, default_value = "200MHz")]
     #[serde(default = "default_clock")]
     pub clock: String,
-    /// Device family: the delay model the schedule and the estimate time
-    /// with (asic schedules with the 7-series model), and on xilinx the
-    /// LUT and CARRY4 estimates. Default: xilinx's delay model, with
-    /// portable RTL only (vendor cells need the device named).
-    #[arg(long, value_enum)]
+    /// Device: a family (`xilinx`, `ice40`, `asic`), optionally with a
+    /// part (`ice40:hx1k`, `xilinx:xc7a35t`). The family is the delay
+    /// model the schedule and the estimate time with (asic schedules with
+    /// the 7-series model), on xilinx the LUT and CARRY4 estimates, and
+    /// `neurtl synth`'s flow; a part is what the design must fit. Default:
+    /// xilinx's delay model, with portable RTL only (vendor cells need
+    /// the device named).
+    #[arg(long)]
     #[serde(default)]
-    pub device: Option<neurtl::estimate::Device>,
+    pub device: Option<neurtl::device::DeviceSpec>,
     /// Adder trees of `binary` adders (portable RTL); `fused`: binary
     /// trees, then pairs of adders fused into ternary adders of 7-series
     /// cells (LUT6_2 + CARRY4) wherever the schedule has the time (the
@@ -110,9 +113,16 @@ impl PipeArgs {
         estimate::parse_clock(&self.clock)
     }
 
+    /// The device, xilinx unless named.
+    pub fn device(&self) -> neurtl::device::DeviceSpec {
+        self.device.unwrap_or(neurtl::device::DeviceSpec::family(
+            neurtl::device::Family::Xilinx,
+        ))
+    }
+
     /// The device family, xilinx unless named.
-    pub fn device(&self) -> neurtl::estimate::Device {
-        self.device.unwrap_or(neurtl::estimate::Device::Xilinx)
+    pub fn family(&self) -> neurtl::device::Family {
+        self.device().family
     }
 
     /// Which adders sums are built from: ternary ones only on the
@@ -124,16 +134,17 @@ impl PipeArgs {
             "ternary" => Adders::Ternary,
             _ => Adders::Binary,
         };
-        match self.device {
+        match self.device.map(|d| d.family) {
             _ if !adders.vendor_cells() => {}
-            Some(neurtl::estimate::Device::Xilinx) => {}
+            Some(neurtl::device::Family::Xilinx) => {}
             None => anyhow::bail!(
                 "--adders {} builds 7-series cells (LUT6_2 + CARRY4): name the device with --device xilinx",
                 self.adders
             ),
             Some(d) => anyhow::bail!(
-                "--adders {} builds 7-series cells (LUT6_2 + CARRY4): it needs --device xilinx, not {d:?}",
-                self.adders
+                "--adders {} builds 7-series cells (LUT6_2 + CARRY4): it needs --device xilinx, not {}",
+                self.adders,
+                d.name()
             ),
         }
         Ok(adders)
@@ -155,7 +166,7 @@ impl PipeArgs {
             latency: self.latency,
             mode,
             clock_period_ps: (1e6 / mhz).round().clamp(1.0, u32::MAX as f64) as u32,
-            delay_model: self.device().delay_model().unwrap_or(0),
+            delay_model: self.family().delay_model().unwrap_or(0),
             adders: self.adders()?,
             max_adder_depth: self.max_adder_depth,
             target: match self.target.as_str() {

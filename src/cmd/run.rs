@@ -137,7 +137,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
     println!("model        {} ({})", c.graph.name, a.model.display());
     println!("build        {} (top `{top}`)", out.display());
     let mhz = a.pipe.clock_mhz()?;
-    let est = neurtl::estimate::Estimate::of_design_on(&info, mhz, a.pipe.device());
+    let est = neurtl::estimate::Estimate::of_design_on(&info, mhz, a.pipe.family());
     let mhz_text = neurtl::estimate::mhz_text(mhz);
     // ns only at a clock the design meets by the delay model
     let (clock, at) = match &est.timing {
@@ -156,7 +156,10 @@ pub fn main(a: Args) -> Result<ExitCode> {
             t.achievable_mhz,
         ),
         None => (
-            format!("{mhz_text} MHz (no delay model for {:?})", a.pipe.device()),
+            format!(
+                "{mhz_text} MHz (no delay model for {})",
+                a.pipe.family().name()
+            ),
             mhz,
         ),
     };

@@ -1,11 +1,13 @@
-//! `neurtl synth BUILD_DIR [--flow yosys-xilinx|yosys-ice40|yosys-generic]`:
-//! synthesizes a build directory's RTL with Yosys (and nextpnr-ice40), and
-//! sets the result beside the estimate of the same model and options.
-//! Writes `synth-<flow>.json` and the tool logs into the build directory.
+//! `neurtl synth BUILD_DIR [--device xilinx|ice40[:PART]|asic]`:
+//! synthesizes a build directory's RTL with Yosys (and nextpnr-ice40) for
+//! the device it was built for, or the one named, and sets the result
+//! beside the estimate of the same model and options. Writes
+//! `synth-<flow>.json` and the tool logs into the build directory.
 
 use super::BuildInfo;
 use super::estimate::parse_clock;
 use anyhow::{Context, Result, bail};
+use neurtl::device::{DeviceSpec, Family};
 use neurtl::synth::{self, Flow};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,17 +16,18 @@ use std::process::ExitCode;
 pub struct Args {
     /// A build directory written by `neurtl compile` or `neurtl run`.
     pub dir: PathBuf,
-    #[arg(long, value_enum, default_value = "yosys-xilinx")]
-    pub flow: Flow,
     /// Clock target: `250MHz`, `250` (MHz) or `4ns`; nextpnr's target and
     /// the slack's reference (yosys-ice40) and the estimate's clock.
     #[arg(long, default_value = "200MHz")]
     pub clock: String,
-    /// iCE40 part for yosys-ice40.
-    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(
-        synth::ICE40_PARTS.iter().map(|p| p.name)))]
-    pub device: Option<String>,
-    /// ABC gate set for yosys-generic (Yosys `abc -g`).
+    /// The device, as `neurtl compile --device` names it: `xilinx`
+    /// (Yosys synth_xilinx), `ice40` (synth_ice40 and nextpnr-ice40, on
+    /// hx8k unless a part is named, as in `ice40:hx1k`) or `asic` (Yosys
+    /// synth and ABC gates), optionally with a part to fit. Default: the
+    /// build's device, else xilinx.
+    #[arg(long)]
+    pub device: Option<DeviceSpec>,
+    /// ABC gate set for `--device asic` (Yosys `abc -g`).
     #[arg(long)]
     pub gates: Option<String>,
     /// Print JSON (what `synth-<flow>.json` holds) instead of tables.
@@ -34,8 +37,8 @@ pub struct Args {
     /// the logs.
     #[arg(long)]
     pub keep: bool,
-    /// yosys-ice40: synthesize even when the estimate says the design
-    /// cannot fit the part.
+    /// ice40: synthesize even when the estimate says the design cannot
+    /// fit the part.
     #[arg(long)]
     pub force: bool,
 }
@@ -49,16 +52,12 @@ fn report_u64(report: &serde_json::Value, file: &std::path::Path, key: &str) -> 
 
 pub fn main(a: Args) -> Result<ExitCode> {
     let mhz = parse_clock(&a.clock)?;
-    if a.device.is_some() && a.flow != Flow::YosysIce40 {
-        bail!(
-            "--device is the iCE40 part of --flow yosys-ice40; {} has none to choose",
-            a.flow.name()
-        );
-    }
-    if a.gates.is_some() && a.flow != Flow::YosysGeneric {
-        bail!("--gates is the ABC gate set of --flow yosys-generic");
-    }
     let info = BuildInfo::load(&a.dir)?;
+    let device = a.device.unwrap_or(info.options.device());
+    let flow = Flow::of(device.family);
+    if a.gates.is_some() && flow != Flow::YosysGeneric {
+        bail!("--gates is the ABC gate set of --device asic, not {device}");
+    }
     let report_path = a.dir.join("report.json");
     let report: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(&report_path)
@@ -75,12 +74,10 @@ pub fn main(a: Args) -> Result<ExitCode> {
     // The estimate of the same model with the options the RTL was built with.
     let c =
         neurtl::compile::compile_file(&a.dir.join("model.json"), info.options.options()?, None)?;
-    let device = match a.flow {
-        Flow::YosysIce40 => neurtl::estimate::Device::Ice40,
-        Flow::YosysXilinx => neurtl::estimate::Device::Xilinx,
-        Flow::YosysGeneric => neurtl::estimate::Device::Asic,
-    };
-    let est = neurtl::estimate::estimate_on(&c, mhz, device)?;
+    let mut est = neurtl::estimate::estimate_on(&c, mhz, device.family)?;
+    if let Some(p) = device.part_or_default() {
+        est = est.on_part(p);
+    }
     if est.top != info.top || est.latency_cycles != info.latency {
         eprintln!(
             "warning: {}: the RTL differs from what this neurtl builds from model.json \
@@ -89,32 +86,28 @@ pub fn main(a: Args) -> Result<ExitCode> {
         );
     }
 
-    let mut o = synth::Options::new(a.flow, mhz);
-    if let Some(d) = a.device {
-        o.device = d;
-    }
-    if a.flow == Flow::YosysIce40 && !a.force {
-        // An iCE40 logic cell holds one LUT4, never more logic than a
-        // 7-series LUT6: more estimated LUTs than the part has cells cannot
-        // fit, and synth_ice40 would take minutes to get there.
-        let p = synth::ice40_part(&o.device)?;
-        if est.luts > p.logic_cells {
-            bail!(
-                "{} will not fit the iCE40 {}: the estimate is {} 7-series LUTs, the part has {} \
-                 logic cells of one LUT4 each. Use --flow yosys-xilinx or yosys-generic, or \
-                 --force to run it anyway",
-                info.top,
-                p.name,
-                est.luts,
-                p.logic_cells
-            );
-        }
+    let mut o = synth::Options::new(device, mhz);
+    // Cells it cannot do without are more than the part has: synth_ice40
+    // would take minutes to find that out.
+    if device.family == Family::Ice40 && !a.force && !est.fits() {
+        let over = est
+            .utilization
+            .iter()
+            .find(|u| !u.fits())
+            .expect("one does not fit");
+        bail!(
+            "{} will not fit the iCE40 {}: it needs {}. Use --device xilinx or asic, a larger \
+             part, or --force to run it anyway",
+            info.top,
+            est.part.as_deref().unwrap_or_default(),
+            over.text()
+        );
     }
     if let Some(g) = a.gates {
         o.gates = g;
     }
     o.keep = a.keep;
-    let pb = super::spinner(&format!("{} on {}", a.flow.name(), info.top));
+    let pb = super::spinner(&format!("{} on {}", flow.name(), info.top));
     let s = synth::run(&design, &o);
     pb.finish_and_clear();
     let s = s?;
@@ -126,7 +119,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
         "comparison": rows,
     });
     let text = serde_json::to_string_pretty(&out)? + "\n";
-    let path = a.dir.join(format!("synth-{}.json", a.flow.name()));
+    let path = a.dir.join(format!("synth-{}.json", flow.name()));
     std::fs::write(&path, &text).with_context(|| format!("writing {}", path.display()))?;
     if a.json {
         print!("{text}");
