@@ -72,8 +72,9 @@ impl Compiled {
             .map(|&i| {
                 let node = self.graph.node(i);
                 match &node.op {
-                    crate::ir::Op::Input { ty } => crate::vectors::InputType {
+                    crate::ir::Op::Input { ty, quant } => crate::vectors::InputType {
                         ty: *ty,
+                        quant: quant.clone(),
                         count: node.size(),
                         bipolar: node.bipolar,
                     },

@@ -147,6 +147,8 @@ pub fn random_mlp(seed: u64) -> Value {
             4 => Some(
                 json!({"name": act, "op": "quantize", "input": prev, "output_type": rand_type(&mut r, 10, None).0}),
             ),
+            // every other layer a requantization by a real scale
+            5 if l % 2 == 1 => Some(random_requant(&mut r, &act, &prev, width)),
             _ => None,
         };
         if let Some(a) = a {
@@ -243,6 +245,31 @@ pub fn random_mlp(seed: u64) -> Value {
 /// Layers that view `src` (`width` elements) as a random 2-D shape, keep
 /// a random range of one axis (counted from the end half the time) and
 /// flatten it; the last layer's name and its width.
+/// A `requant` layer with float32 scales (Brevitas' kind): 2 to 6 bits,
+/// any zero point, tie rule and ReLU.
+pub fn random_requant(r: &mut Rng, name: &str, input: &str, width: usize) -> Value {
+    let f32_of = |x: f64| x as f32 as f64;
+    let channels = if r.below(2) == 0 { 1 } else { width };
+    let mul: Vec<f64> = (0..channels)
+        .map(|_| f32_of(r.range(1, 1000) as f64 * 1e-3))
+        .collect();
+    let add: Vec<f64> = (0..channels)
+        .map(|_| f32_of(r.range(-100, 100) as f64 * 1e-2))
+        .collect();
+    let bits = 2 + r.below(5) as i64;
+    let (min, max) = if r.below(2) == 0 {
+        (-(1 << (bits - 1)), (1 << (bits - 1)) - 1)
+    } else {
+        (0, (1 << bits) - 1)
+    };
+    let zero = r.range(min, max);
+    let mode = crate::fixed::QuantMode::ALL[r.below(7) as usize].name();
+    let scale = f32_of(r.range(1, 1000) as f64 * 1e-3 / (1 << r.below(4)) as f64);
+    json!({"name": name, "op": "requant", "input": input, "mul": mul, "add": add,
+           "relu": r.below(3) == 0, "scale": scale, "zero_point": zero,
+           "min": min, "max": max, "rounding": mode})
+}
+
 fn slice_branch(
     r: &mut Rng,
     layers: &mut Vec<Value>,

@@ -228,12 +228,14 @@ fn read_npy(path: &Path, b: &[u8]) -> Result<Table, VectorError> {
 /// Convert a table of samples to raw inputs. Real values are quantized with
 /// each input's own type; with `raw`, values must be integers in range.
 /// One model input, as table conversion needs it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct InputType {
     pub ty: FixedType,
     pub count: usize,
     /// Real values −1/+1, raw (wire) values 0/1.
     pub bipolar: bool,
+    /// How a real sample becomes the port's integer, when not by `ty`.
+    pub quant: Option<crate::fixed::requant::Requant>,
 }
 
 pub fn table_to_raw(
@@ -286,6 +288,8 @@ pub fn table_to_raw(
                 ));
             }
             x as i128
+        } else if let Some(q) = &it.quant {
+            q.apply(&crate::fixed::dyadic::Dyadic::from_f64(x))
         } else {
             cast_f64(x, ty).0
         };

@@ -238,15 +238,18 @@ fn random_networks_match_golden_model_in_rtl() {
             n >= 3,
             "only {n} of the ternary-adder networks instantiate nt_add3"
         );
-        // and enough of them slice a reshaped value for Verilator to see it
-        let sliced = (1..=50)
-            .filter(|&s| {
-                common::random_mlp(s)
-                    .to_string()
-                    .contains("\"op\":\"slice\"")
-            })
-            .count();
+        // and enough of them slice a reshaped value, or requantize by a
+        // real scale, for Verilator to see it
+        let with = |op: &str| {
+            let needle = format!("\"op\":\"{op}\"");
+            (1..=50)
+                .filter(|&s| common::random_mlp(s).to_string().contains(&needle))
+                .count()
+        };
+        let sliced = with("slice");
         assert!(sliced >= 4, "only {sliced} of 50 networks have a slice");
+        let requants = with("requant");
+        assert!(requants >= 3, "only {requants} of 50 networks requantize");
     }
 }
 

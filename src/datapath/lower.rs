@@ -144,7 +144,7 @@ fn size_hint(g: &Graph) -> usize {
 impl Lower<'_> {
     fn node(&mut self, n: NodeIndex) -> Vec<V> {
         let node = self.g.node(n);
-        if let Op::Input { ty } = &node.op {
+        if let Op::Input { ty, .. } = &node.op {
             return self.input(node, ty);
         }
         if node.bipolar {

@@ -2,6 +2,7 @@
 //! and sums and products of dyadics stay dyadic, so decisions such as "is
 //! this batchnorm output ≥ 0 at this input" can be made without rounding.
 
+use super::{QuantMode, rounds_up};
 use num_bigint::BigInt;
 use std::cmp::Ordering;
 
@@ -68,6 +69,32 @@ impl Dyadic {
             m: &self.m * &o.m,
             e: self.e + o.e,
         }
+    }
+    /// `self / by` rounded to an integer by `mode`, for `by > 0`: the
+    /// exact quotient of two dyadics is a rational, rounded here with
+    /// integer division, never through a float.
+    pub fn round_div(&self, by: &Dyadic, mode: QuantMode) -> BigInt {
+        assert!(
+            by.signum() == Ordering::Greater,
+            "division by a non-positive dyadic"
+        );
+        let (n, d, _) = self.align(by);
+        let (mut q, mut r) = (&n / &d, &n % &d);
+        if r.sign() == num_bigint::Sign::Minus {
+            q -= 1;
+            r += &d;
+        }
+        // 0 <= r < d: the dropped part is r/d.
+        let twice: BigInt = &r << 1usize;
+        let qb = twice >= d;
+        let below = if qb {
+            twice != d
+        } else {
+            r.sign() != num_bigint::Sign::NoSign
+        };
+        let odd = q.bit(0);
+        let neg = n.sign() == num_bigint::Sign::Minus;
+        q + rounds_up(mode, neg, odd, qb, below) as i32
     }
     pub fn signum(&self) -> Ordering {
         self.m.sign().cmp(&num_bigint::Sign::NoSign)

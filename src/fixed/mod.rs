@@ -17,6 +17,7 @@
 
 pub mod dyadic;
 mod parse;
+pub mod requant;
 
 pub use parse::{ParseTypeError, parse_type};
 
@@ -307,17 +308,24 @@ pub fn quantize(raw: i128, src_frac: i32, dst_frac: i32, mode: QuantMode) -> Opt
         let half = 1u128 << (d - 1);
         (floor, rem & half != 0, rem & (half - 1) != 0)
     };
-    let rounded = qb || r;
-    let up = match mode {
+    let up = rounds_up(mode, neg, floor & 1 == 1, qb, r);
+    Some((floor + up as i128, qb || r))
+}
+
+/// Whether `mode` takes a value above its floor: `neg` is the value's
+/// sign, `odd` the floor's parity, `qb` whether the dropped part is at
+/// least one half and `r` whether anything of it lies below the half.
+/// Shared by every rounding in the crate, so all round alike.
+pub fn rounds_up(mode: QuantMode, neg: bool, odd: bool, qb: bool, r: bool) -> bool {
+    match mode {
         QuantMode::Trn => false,
-        QuantMode::TrnZero => neg && rounded,
+        QuantMode::TrnZero => neg && (qb || r),
         QuantMode::Rnd => qb,
         QuantMode::RndZero => qb && (neg || r),
         QuantMode::RndInf => qb && (!neg || r),
         QuantMode::RndMinInf => qb && r,
-        QuantMode::RndConv => qb && (floor & 1 == 1 || r),
-    };
-    Some((floor + up as i128, rounded))
+        QuantMode::RndConv => qb && (odd || r),
+    }
 }
 
 /// Bring an integer into `ty`'s range according to its overflow mode.

@@ -6,7 +6,8 @@
 //! here; shapes are checked by the `infer_shapes` pass.
 
 use super::FrontendError;
-use crate::fixed::{FixedType, parse_type};
+use crate::fixed::requant::Requant;
+use crate::fixed::{FixedType, QuantMode, parse_type};
 use crate::ir::{Accum, BIPOLAR, BatchNorm, Dense, Graph, Node, Op, Row, Threshold, Thresholds};
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
@@ -64,10 +65,14 @@ pub fn parse_model(text: &str) -> Result<Graph, FrontendError> {
         let ictx = Ctx {
             layer: Some(iname.clone()),
         };
-        ictx.known_fields(obj, &["name", "shape", "type"])?;
+        ictx.known_fields(obj, &["name", "shape", "type", "quant"])?;
         let shape = ictx.shape(obj, "shape")?;
         let (ty, bipolar) = ictx.ty_or_bipolar(obj, "type")?;
-        let mut node = Node::new(iname.clone(), Op::Input { ty }, None);
+        let quant = match obj.get("quant") {
+            None => None,
+            Some(q) => Some(ictx.input_quant(q, &ty, bipolar)?),
+        };
+        let mut node = Node::new(iname.clone(), Op::Input { ty, quant }, None);
         node.shape = Some(shape);
         node.bipolar = bipolar;
         let id = g.add_node(node);
@@ -140,11 +145,12 @@ pub fn parse_model(text: &str) -> Result<Graph, FrontendError> {
             "argmax" => Op::Argmax,
             "sign" => Op::Sign,
             "threshold" => Op::Threshold(l.threshold(obj)?),
+            "requant" => Op::Threshold(l.requant(obj)?),
             other => {
                 return Err(l.e(
                     "op",
                     format!(
-                        "unknown op `{other}`; known ops: dense, conv1d, conv2d, maxpool1d, maxpool2d, avgpool1d, avgpool2d, sigmoid, tanh, gelu, silu, softplus, exp, reciprocal, log, softmax, batchnorm, relu, leaky_relu, prelu, hard_tanh, hard_sigmoid, quantize, add, concat, flatten, slice, reshape, transpose, argmax, sign, threshold"
+                        "unknown op `{other}`; known ops: dense, conv1d, conv2d, maxpool1d, maxpool2d, avgpool1d, avgpool2d, sigmoid, tanh, gelu, silu, softplus, exp, reciprocal, log, softmax, batchnorm, relu, leaky_relu, prelu, hard_tanh, hard_sigmoid, quantize, add, concat, flatten, slice, reshape, transpose, argmax, sign, threshold, requant"
                     ),
                 ));
             }
@@ -346,6 +352,17 @@ fn op_fields(op: &str) -> &'static [&'static str] {
         "leaky_relu" | "prelu" => &["input", "alpha", "alpha_type"],
         "hard_sigmoid" => &["input", "slope", "slope_type", "offset"],
         "threshold" => &["input", "thresholds", "out_scale", "out_bias"],
+        "requant" => &[
+            "input",
+            "mul",
+            "add",
+            "relu",
+            "scale",
+            "zero_point",
+            "min",
+            "max",
+            "rounding",
+        ],
         "add" | "concat" => &["inputs"],
         "slice" => &["input", "axis", "start", "end"],
         "reshape" => &["input", "shape"],
@@ -353,6 +370,10 @@ fn op_fields(op: &str) -> &'static [&'static str] {
         _ => &["input"],
     }
 }
+
+/// Most levels minus one of a `requant` layer: each level is one
+/// comparator per channel, so 12-bit results are the practical end.
+pub const MAX_REQUANT_LEVELS: i64 = (1 << 12) - 1;
 
 /// The default type of an average pool's `1/count`.
 pub const DIVISOR_TYPE: &str = "ufixed<18,1,rnd>";
@@ -955,6 +976,132 @@ impl Ctx {
             conv,
         })
     }
+    /// `requant`: QONNX's `Quant` with a real scale on a real-valued input
+    /// (see `fixed::requant`), one `mul`/`add` per channel or one for
+    /// all. It is a multi-threshold whose steps are the result's levels.
+    fn requant(&self, obj: &Map<String, Value>) -> Result<Threshold, FrontendError> {
+        let mul = self.vector(obj, "mul")?;
+        let add = match obj.get("add") {
+            None => vec![0.0],
+            Some(_) => self.vector(obj, "add")?,
+        };
+        if mul.is_empty() || !(add.len() == 1 || mul.len() == 1 || add.len() == mul.len()) {
+            return Err(self.e(
+                "add",
+                format!(
+                    "has {} entries and mul {}: one per channel, or one for all",
+                    add.len(),
+                    mul.len()
+                ),
+            ));
+        }
+        let relu = match obj.get("relu") {
+            None => false,
+            Some(v) => v
+                .as_bool()
+                .ok_or_else(|| self.e("relu", "must be true or false"))?,
+        };
+        let common = self.quantizer(obj)?;
+        let channels = mul.len().max(add.len());
+        let pick = |v: &[f64], c: usize| if v.len() == 1 { v[0] } else { v[c] };
+        let mut q = vec![];
+        for c in 0..channels {
+            let r = Requant {
+                mul: pick(&mul, c),
+                add: pick(&add, c),
+                relu,
+                ..common.clone()
+            };
+            r.check()
+                .map_err(|m| self.e("mul", format!("channel {c}: {m}")))?;
+            q.push(r);
+        }
+        if common.max - common.min > MAX_REQUANT_LEVELS {
+            return Err(self.e(
+                "max",
+                format!(
+                    "{} levels; a requant layer has at most {} (one comparison each)",
+                    common.max - common.min + 1,
+                    MAX_REQUANT_LEVELS + 1
+                ),
+            ));
+        }
+        Ok(Threshold {
+            out_scale: 1.0,
+            out_bias: (common.min - common.zero) as f64,
+            thresholds: Thresholds::Requant(q),
+            raw: None,
+            out_raw: None,
+        })
+    }
+
+    /// An input's `quant`: real samples reach the port through it, so
+    /// `type` must hold every result.
+    fn input_quant(
+        &self,
+        q: &Value,
+        ty: &FixedType,
+        bipolar: bool,
+    ) -> Result<Requant, FrontendError> {
+        let obj = q.as_object().ok_or_else(|| {
+            self.e(
+                "quant",
+                "must be an object (scale, zero_point, min, max, rounding)",
+            )
+        })?;
+        self.known_fields(obj, &["scale", "zero_point", "min", "max", "rounding"])?;
+        let r = self.quantizer(obj)?;
+        let (lo, hi) = r.range();
+        let f = &ty.format;
+        if bipolar || f.frac != 0 || !f.contains(lo) || !f.contains(hi) {
+            return Err(self.e(
+                "quant",
+                format!("its results {lo}..{hi} are integers, which `type` {ty} does not hold; use an integer type such as fixed<W,W>"),
+            ));
+        }
+        Ok(r)
+    }
+
+    /// The quantizer fields of `requant` and of an input's `quant`:
+    /// `scale`, `zero_point` (default 0), `min`, `max` and `rounding`
+    /// (default `rnd_conv`, QONNX's `ROUND`); the identity before it.
+    fn quantizer(&self, obj: &Map<String, Value>) -> Result<Requant, FrontendError> {
+        let int = |f: &str, default: Option<i64>| -> Result<i64, FrontendError> {
+            match (obj.get(f), default) {
+                (None, Some(d)) => Ok(d),
+                (None, None) => Err(self.e(f, "missing")),
+                (Some(v), _) => v
+                    .as_i64()
+                    .filter(|x| x.abs() <= 1 << 40)
+                    .ok_or_else(|| self.e(f, "must be an integer of at most 40 bits")),
+            }
+        };
+        let mode = match obj.get("rounding") {
+            None => QuantMode::RndConv,
+            Some(v) => {
+                let s = v.as_str().unwrap_or("");
+                *QuantMode::ALL.iter().find(|m| m.name() == s).ok_or_else(|| {
+                    self.e(
+                        "rounding",
+                        format!("`{v}` is not a rounding mode (trn, trn_zero, rnd, rnd_zero, rnd_inf, rnd_min_inf, rnd_conv)"),
+                    )
+                })?
+            }
+        };
+        let q = Requant {
+            mul: 1.0,
+            add: 0.0,
+            relu: false,
+            scale: self.num(obj, "scale")?,
+            zero: int("zero_point", Some(0))?,
+            min: int("min", None)?,
+            max: int("max", None)?,
+            mode,
+        };
+        q.check().map_err(|m| self.e("scale", m))?;
+        Ok(q)
+    }
+
     fn threshold(&self, obj: &Map<String, Value>) -> Result<Threshold, FrontendError> {
         let rows = self.array(obj, "thresholds")?;
         let mut t = vec![];

@@ -2,7 +2,7 @@
 //! folding and quantization, ignoring every type. It answers "how far is
 //! the fixed-point design from the network the user trained?".
 
-use crate::ir::{Conv, Graph, Op, Pool, PoolKind, Thresholds};
+use crate::ir::{Conv, Graph, Op, Pool, PoolKind, Threshold, Thresholds};
 
 /// A float model, built from a graph after shape inference.
 #[derive(Debug, Clone)]
@@ -50,9 +50,15 @@ impl FloatModel {
             let node = g.node(n);
             let args: Vec<&Vec<f64>> = g.operands(n).iter().map(|o| &vals[o]).collect();
             let v: Vec<f64> = match &node.op {
-                Op::Input { .. } => {
+                Op::Input { quant, .. } => {
                     off += node.size();
-                    input[off - node.size()..off].to_vec()
+                    let x = &input[off - node.size()..off];
+                    match quant {
+                        // in the units the port carries, as a float
+                        // executor quantizes
+                        Some(q) => x.iter().map(|&v| q.apply_f64(v)).collect(),
+                        None => x.to_vec(),
+                    }
                 }
                 Op::Dense(d) if d.conv.is_some() => conv(d, &node.shape, args[0]),
                 Op::Pool(p) => pool(p, &node.shape, args[0]),
@@ -117,6 +123,17 @@ impl FloatModel {
                     .map(|&x| if x >= 0.0 { 1.0 } else { -1.0 })
                     .collect(),
                 Op::Neurons(_) => unreachable!("fused after the float model is taken"),
+                Op::Threshold(Threshold {
+                    thresholds: Thresholds::Requant(q),
+                    ..
+                }) => args[0]
+                    .iter()
+                    .enumerate()
+                    .map(|(c, &x)| {
+                        let q = if q.len() == 1 { &q[0] } else { &q[c] };
+                        q.apply_f64(x)
+                    })
+                    .collect(),
                 Op::Threshold(t) => {
                     let Thresholds::Given(rows) = &t.thresholds else {
                         unreachable!("the float model runs before streamlining")

@@ -229,7 +229,7 @@ impl Golden {
             // found it: the cast below starts from it.
             let frac = node.exact_frac.expect("infer_precision runs first");
             let kernel = match &node.op {
-                Op::Input { ty } => {
+                Op::Input { ty, .. } => {
                     let wire = if node.bipolar {
                         BIPOLAR_WIRE
                     } else {

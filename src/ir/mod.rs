@@ -152,6 +152,10 @@ pub enum Thresholds {
     /// threshold per channel, decided without rounding (see
     /// `passes/streamline.rs`).
     BatchNorm(Vec<BnThreshold>),
+    /// A quantizer with a real scale (a `requant` layer): per channel, or
+    /// one for all; step `k` counts where the result reaches
+    /// `min − zero + k`.
+    Requant(Vec<crate::fixed::requant::Requant>),
 }
 
 /// One channel of `sign(batchnorm(z))`: fires when
@@ -204,6 +208,10 @@ pub enum Op {
     /// A model input of the given shape and type.
     Input {
         ty: FixedType,
+        /// Real samples reach the port through this quantizer (QONNX's
+        /// `Quant` with a real scale, applied by the host): the port
+        /// carries its integer result. Without it, through `ty`'s cast.
+        quant: Option<crate::fixed::requant::Requant>,
     },
     Dense(Dense),
     BatchNorm(BatchNorm),

@@ -27,11 +27,14 @@ pub fn print(g: &Graph) -> String {
             args.join(", ")
         );
         match &node.op {
-            Op::Input { ty } => {
+            Op::Input { ty, quant } => {
                 if node.bipolar {
                     s.push_str(" type=bipolar");
                 } else {
                     let _ = write!(s, " type={ty}");
+                }
+                if let Some(q) = quant {
+                    let _ = write!(s, " quant_scale={} zero_point={}", q.scale, q.zero);
                 }
             }
             Op::Softmax(sm) => {
@@ -76,6 +79,10 @@ pub fn print(g: &Graph) -> String {
                     }
                     Thresholds::BatchNorm(b) => {
                         let _ = write!(s, " thresholds=batchnorm x{}", b.len());
+                    }
+                    Thresholds::Requant(q) => {
+                        let (lo, hi) = q[0].range();
+                        let _ = write!(s, " requant x{} levels={lo}..{hi}", q.len());
                     }
                 }
                 let _ = write!(s, " out_scale={} out_bias={}", t.out_scale, t.out_bias);

@@ -59,6 +59,15 @@ impl Thresholds {
             Thresholds::BatchNorm(b) => {
                 vec![first_true(lo, hi, |r| b[channel].fires(r, frac))]
             }
+            Thresholds::Requant(q) => {
+                let q = if q.len() == 1 { &q[0] } else { &q[channel] };
+                let (bottom, top) = q.range();
+                // The result never falls as the input rises: each level's
+                // first input is one binary search of the exact function.
+                (bottom + 1..=top)
+                    .map(|level| first_true(lo, hi, |r| q.apply_raw(r, frac) >= level))
+                    .collect()
+            }
         };
         v.sort();
         v

@@ -76,7 +76,7 @@ impl Pass for InferPrecision {
             let mut softmax = None;
             // The op's exact result: (frac, per-element intervals).
             let (frac, ranges, acc) = match &g.node(n).op {
-                Op::Input { ty } => {
+                Op::Input { ty, .. } => {
                     let r = if g.node(n).bipolar {
                         (-1, 1)
                     } else {
@@ -369,7 +369,7 @@ impl Pass for InferPrecision {
                 };
             let (format, ranges) = match (&node.op, node.cast) {
                 (_, None) if bipolar => (BIPOLAR, ranges),
-                (Op::Input { ty }, _) => (ty.format, ranges),
+                (Op::Input { ty, .. }, _) => (ty.format, ranges),
                 (_, Some(ty)) => {
                     let r = ranges
                         .iter()

@@ -173,15 +173,19 @@ impl Pass for InferShapes {
                 | Op::Sign => ins[0].clone(),
                 Op::Neurons(_) => unreachable!("fuse_neurons runs after shape inference"),
                 Op::Threshold(t) => {
-                    if let Thresholds::Given(rows) = &t.thresholds {
+                    let rows = match &t.thresholds {
+                        Thresholds::Given(rows) => Some(("thresholds", rows.len(), "rows")),
+                        Thresholds::Requant(q) => Some(("mul", q.len(), "entries")),
+                        Thresholds::BatchNorm(_) => None,
+                    };
+                    if let Some((field, rows, what)) = rows {
                         let c = one_d("input")?;
-                        if rows.len() != c && rows.len() != 1 {
+                        if rows != c && rows != 1 {
                             return Err(PassError::model(
                                 name,
-                                "thresholds",
+                                field,
                                 format!(
-                                    "has {} rows; expected one per channel ({c}) or a single shared row",
-                                    rows.len()
+                                    "has {rows} {what}; expected one per channel ({c}) or a single shared one"
                                 ),
                             ));
                         }

@@ -20,6 +20,7 @@ use crate::frontend::FrontendError;
 use serde_json::{Map, Value, json};
 use std::collections::{HashMap, HashSet};
 
+mod real;
 mod spatial;
 
 /// ONNX-domain ops the importer lowers.
@@ -77,6 +78,9 @@ struct Dyn {
     /// pools use. Elementwise ops keep it; the others get the ONNX order
     /// back through a transpose, which is wiring only.
     cl: bool,
+    /// Not the value the layer holds but this real function of it (see
+    /// `real.rs`); only the ops that carry real scales accept it.
+    real: Option<Box<real::Real>>,
 }
 
 #[derive(Debug, Clone)]
@@ -106,6 +110,9 @@ struct DenseLayer {
     bias: Option<Vec<f64>>,
     quantized: bool,
     bipolar: bool,
+    /// Exact at any width up to 62 bits, weights and bias (a real scale
+    /// multiplied out); otherwise within 24 bits, or rounded.
+    wide: bool,
 }
 
 enum Layer {
@@ -238,6 +245,10 @@ pub fn lower(
             Some(Val::Dyn(d)) => {
                 // outputs are read in ONNX's order
                 let d = l.in_layout(&d, false);
+                let d = match d.real {
+                    Some(_) => l.materialize(&d)?,
+                    None => d,
+                };
                 if outputs.contains(&Value::String(d.layer.clone())) {
                     return Err(graph_err(
                         "output",
@@ -528,6 +539,9 @@ fn nest(row: &[f64], dims: &[usize]) -> Value {
     }
 }
 
+/// How wide the constants of a real scale multiplied out may be.
+const WIDE_BITS: u32 = 62;
+
 fn finish_dense(
     m: &mut Map<String, Value>,
     d: DenseLayer,
@@ -545,8 +559,20 @@ fn finish_dense(
             help: None,
         });
     }
+    let too_wide = |what: &str| FrontendError {
+        layer: Some(lname.clone()),
+        field: Some(what.into()),
+        message: format!(
+            "a real scale multiplied out needs {what} of more than {WIDE_BITS} bits to be exact"
+        ),
+        help: None,
+    };
     let wty = if d.bipolar {
         "bipolar".to_string()
+    } else if d.wide {
+        exact_type(&flat, WIDE_BITS)
+            .ok_or_else(|| too_wide("weights"))?
+            .to_string()
     } else {
         match exact_type(&flat, opts.weight_bits.max(24)) {
             Some(t) if d.quantized || t.format.width <= opts.weight_bits => t.to_string(),
@@ -581,8 +607,14 @@ fn finish_dense(
     }
     m.insert("weight_type".into(), json!(wty));
     if let Some(b) = d.bias.filter(|b| b.iter().any(|v| *v != 0.0)) {
-        let bty = match exact_type(&b, opts.weight_bits + 8) {
+        let bits = if d.wide {
+            WIDE_BITS
+        } else {
+            opts.weight_bits + 8
+        };
+        let bty = match exact_type(&b, bits) {
             Some(t) => t,
+            None if d.wide => return Err(too_wide("bias")),
             None => {
                 let t = rounded_type(&b, opts.weight_bits + 8);
                 notes.push(format!("layer `{lname}`: float bias rounded to {t}"));
@@ -667,8 +699,20 @@ impl Lowerer<'_> {
             shape.push(1);
         }
         let lname = self.unique(&name);
+        let mut real = None;
+        let mut port_quant = None;
         let ty = match quant {
             None => self.opts.input_type.to_string(),
+            Some(q) if !self.is_sign_quant(q) && self.quant_on_real_scale(q)? => {
+                let (t, pq, r) = self.input_on_real_scale(q)?;
+                self.notes.push(format!(
+                    "input `{name}`: Quant node `{}` has a real scale; the port carries its integer ({t}) and real samples are quantized exactly by the host",
+                    q.name.as_deref().unwrap_or("")
+                ));
+                port_quant = Some(pq);
+                real = Some(Box::new(r));
+                t
+            }
             Some(q) => {
                 // The quantizer becomes the port's type; its output is the
                 // input itself.
@@ -693,12 +737,16 @@ impl Lowerer<'_> {
                 t
             }
         };
-        self.inputs
-            .push(json!({"name": lname, "shape": shape, "type": ty}));
+        let mut port = json!({"name": lname, "shape": shape, "type": ty});
+        if let Some(q) = port_quant {
+            port["quant"] = q;
+        }
+        self.inputs.push(port);
         let d = Dyn {
             layer: lname,
             shape,
             cl: false,
+            real,
         };
         // (a quantizer without an output is reported when its node is read)
         if let Some(o) = quant.and_then(|q| q.output.first()) {
@@ -744,6 +792,7 @@ impl Lowerer<'_> {
     /// ops that work in either.
     fn dyn_any(&self, n: &NodeProto, i: usize) -> Result<Dyn, FrontendError> {
         match self.get(n, i)? {
+            Val::Dyn(d) if d.real.is_some() => Err(Self::real_refused(n, i)),
             Val::Dyn(d) => Ok(d.clone()),
             Val::Const(_) => Err(node_err(
                 n,
@@ -796,6 +845,7 @@ impl Lowerer<'_> {
             layer: name,
             shape: x.shape.clone(),
             cl,
+            real: x.real.clone(),
         };
         self.relaid.insert(key, d.clone());
         d
@@ -828,6 +878,7 @@ impl Lowerer<'_> {
                 layer: name.clone(),
                 shape,
                 cl,
+                real: None,
             }),
         );
         name
@@ -895,7 +946,8 @@ impl Lowerer<'_> {
             }
             "Gemm" => self.gemm(n)?,
             "MatMul" => {
-                let x = self.dynamic(n, 0)?;
+                let x = self.dyn_real(n, 0)?;
+                let x = self.in_layout(&x, false);
                 let w = self.konst(n, 1, "the weight matrix")?;
                 if w.t.shape.len() != 2 {
                     return Err(node_err(
@@ -960,7 +1012,10 @@ impl Lowerer<'_> {
                     self.push(n, "batchnorm", &[&x], x.shape.clone(), true, f, None);
                 }
             }
-            "Relu" => self.unary(n, "relu", Map::new())?,
+            "Relu" => match self.dyn_real(n, 0)? {
+                x if x.real.is_some() => self.real_relu(n, &x),
+                _ => self.unary(n, "relu", Map::new())?,
+            },
             "Sign" => self.unary(n, "sign", Map::new())?,
             "LeakyRelu" => {
                 let f = slope_fields("alpha", json!(attr_f(n, "alpha", 0.01)?));
@@ -1057,6 +1112,9 @@ impl Lowerer<'_> {
                 ),
             ));
         }
+        if x.real.is_some() && !w.bipolar {
+            return self.real_dense(n, x, w_rows.rows(), bias);
+        }
         let units = w_rows.shape[0];
         let d = DenseLayer {
             weights: w_rows.rows(),
@@ -1064,13 +1122,15 @@ impl Lowerer<'_> {
             bias,
             quantized: w.quantized,
             bipolar: w.bipolar,
+            wide: false,
         };
         self.push(n, "dense", &[x], vec![units], false, Map::new(), Some(d));
         Ok(())
     }
 
     fn gemm(&mut self, n: &NodeProto) -> Result<(), FrontendError> {
-        let x = self.dynamic(n, 0)?;
+        let x = self.dyn_real(n, 0)?;
+        let x = self.in_layout(&x, false);
         if attr_i(n, "transA", 0)? != 0 {
             return Err(node_err(
                 n,
@@ -1120,6 +1180,9 @@ impl Lowerer<'_> {
         let a = self.get(n, 0)?.clone();
         let b = self.get(n, 1)?.clone();
         match (a, b) {
+            (Val::Dyn(x), Val::Dyn(y)) if x.real.is_some() || y.real.is_some() => {
+                return Err(Self::real_refused(n, usize::from(x.real.is_none())));
+            }
             (Val::Dyn(x), Val::Dyn(y)) => {
                 // both in one order: channels-last if either is
                 let cl = x.cl || y.cl;
@@ -1139,6 +1202,9 @@ impl Lowerer<'_> {
             (Val::Dyn(x), Val::Const(c)) | (Val::Const(c), Val::Dyn(x)) => {
                 let i = usize::from(matches!(self.get(n, 0)?, Val::Const(_)));
                 let v = per_row(n, &c.t, &x, "bias")?;
+                if x.real.is_some() {
+                    return self.real_add(n, &x, &v);
+                }
                 let units = v.len();
                 let Some(dl) = self.sole_dense(n, i, &x) else {
                     return Err(node_err(
@@ -1175,6 +1241,9 @@ impl Lowerer<'_> {
                 self.set_out(n, Val::Const(konst(t)));
                 Ok(())
             }
+            (Val::Dyn(x), Val::Const(_)) | (Val::Const(_), Val::Dyn(x)) if x.real.is_some() => Err(
+                Self::real_refused(n, usize::from(matches!(self.get(n, 0)?, Val::Const(_)))),
+            ),
             (Val::Dyn(x), Val::Const(c)) | (Val::Const(c), Val::Dyn(x)) => {
                 let i = usize::from(matches!(self.get(n, 0)?, Val::Const(_)));
                 if let Some(dl) = self.sole_dense(n, i, &x) {
@@ -1512,6 +1581,7 @@ impl Lowerer<'_> {
                     }),
                 );
             }
+            Val::Dyn(x) if self.needs_requant(n, &x)? => self.requant(n, &x)?,
             Val::Dyn(x) => {
                 let ty = self.quant_type(n)?;
                 self.cast_or_layer(n, &x, ty)?;
@@ -1584,6 +1654,7 @@ impl Lowerer<'_> {
                     }),
                 );
             }
+            Val::Dyn(x) if x.real.is_some() => return Err(Self::real_refused(n, 0)),
             Val::Dyn(x) => {
                 if scale != 1.0 {
                     return Err(node_err(
@@ -1699,6 +1770,7 @@ impl Lowerer<'_> {
             bias: None,
             quantized,
             bipolar: false,
+            wide: false,
         };
         self.push(n, "dense", &[x], vec![units], false, Map::new(), Some(d));
     }

@@ -283,6 +283,7 @@ impl Lowerer<'_> {
             bias,
             quantized: w.quantized,
             bipolar: w.bipolar,
+            wide: false,
         };
         let op = if rank == 1 { "conv1d" } else { "conv2d" };
         let mut shape = vec![filters];
