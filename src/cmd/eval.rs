@@ -32,7 +32,7 @@ pub fn main(a: Args) -> Result<ExitCode> {
     let mut out = vec![];
     if a.float {
         for row in t.values.chunks(t.cols) {
-            out.extend(c.float.run(row));
+            out.extend(c.float.run(&c.float.port_values(row)));
         }
     } else {
         let golden = c.golden()?;

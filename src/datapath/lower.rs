@@ -16,6 +16,7 @@ use crate::backend::timing::Arrival;
 use crate::backend::tl_cells;
 use crate::fixed::{FixedType, OverflowMode, QuantMode, quantize};
 use crate::golden::BIPOLAR_WIRE;
+use crate::ir::threshold::mul_shift;
 use crate::ir::{Accum, Graph, Lowered, Node, Op, Target, interval, tree};
 use petgraph::stable_graph::NodeIndex;
 use std::collections::HashMap;
@@ -762,7 +763,11 @@ impl Lower<'_> {
         let x = self.numeric(n, 0);
         x.iter()
             .zip(raw)
-            .map(|(&v, ts)| {
+            .enumerate()
+            .map(|(c, (&v, ts))| {
+                if let Some(p) = self.cheaper_mul_shift(t, c, v, ts) {
+                    return p;
+                }
                 let leaves: Vec<V> = ts
                     .iter()
                     .map(|&t| V {
@@ -780,6 +785,53 @@ impl Lower<'_> {
                 }
             })
             .collect()
+    }
+
+    /// A requantization's channel as a product and a shift, when one is
+    /// exact over `v`'s interval and costs less than a comparator per
+    /// level (low-bit results keep the comparators).
+    fn cheaper_mul_shift(
+        &mut self,
+        t: &crate::ir::Threshold,
+        c: usize,
+        v: V,
+        ts: &[i128],
+    ) -> Option<V> {
+        let crate::ir::Thresholds::Requant(q) = &t.thresholds else {
+            return None;
+        };
+        let q = if q.len() == 1 { &q[0] } else { &q[c] };
+        let range = self.dp.range(v.id);
+        let p = mul_shift(q, v.frac, range, ts)?;
+        let width = (128 - range.0.abs().max(range.1.abs()).leading_zeros()) as u64 + 1;
+        let m_bits = (128 - p.m.leading_zeros()) as u64;
+        let product = (csd_digits(p.m).len() as u64 + 2) * (width + m_bits);
+        let comparators = ts.len() as u64 * (width / 2 + 1);
+        if product >= comparators {
+            return None;
+        }
+        let y = self.cmul(v, p.m, p.k as i32 - v.frac);
+        let y = match p.b {
+            0 => y,
+            b => {
+                let b = self.constant(b, p.k as i32);
+                self.add(y, b, false)
+            }
+        };
+        // ⌊y⌋: a cast to integers toward −∞, into a type that holds them
+        // (y's binary point is where its product left it, not always k)
+        let (lo, hi) = self.dp.range(y.id);
+        let floor = |r: i128| quantize(r, y.frac, 0, QuantMode::Trn).map(|q| q.0);
+        let fmt = crate::fixed::Format::for_interval(floor(lo)?, floor(hi)?, 0)?;
+        let y = self.cast(y, &FixedType::new(fmt, QuantMode::Trn, OverflowMode::Wrap));
+        let y = self.bound(y, Some(p.lo), Some(q.max as i128));
+        Some(match q.zero {
+            0 => y,
+            z => {
+                let z = self.constant(-(z as i128), 0);
+                self.add(y, z, false)
+            }
+        })
     }
 
     /// Binary neurons as threshold-gate cells within the target's limits.

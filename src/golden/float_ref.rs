@@ -16,8 +16,23 @@ impl FloatModel {
         FloatModel { graph: g.clone() }
     }
 
-    /// Run one sample (all inputs concatenated, real values); returns all
-    /// outputs concatenated.
+    /// A real sample as the ports take it: through each input's `quant`
+    /// (in f64, as a float executor quantizes), else unchanged.
+    pub fn port_values(&self, sample: &[f64]) -> Vec<f64> {
+        let mut out = Vec::with_capacity(sample.len());
+        for &i in &self.graph.inputs {
+            let node = self.graph.node(i);
+            let x = &sample[out.len()..out.len() + node.size()];
+            match &node.op {
+                Op::Input { quant: Some(q), .. } => out.extend(x.iter().map(|&v| q.apply_f64(v))),
+                _ => out.extend_from_slice(x),
+            }
+        }
+        out
+    }
+
+    /// Run one sample (all inputs concatenated, the ports' real values;
+    /// see [`FloatModel::port_values`]); returns all outputs concatenated.
     pub fn run(&self, input: &[f64]) -> Vec<f64> {
         let vals = self.values(input);
         self.graph
@@ -50,15 +65,9 @@ impl FloatModel {
             let node = g.node(n);
             let args: Vec<&Vec<f64>> = g.operands(n).iter().map(|o| &vals[o]).collect();
             let v: Vec<f64> = match &node.op {
-                Op::Input { quant, .. } => {
+                Op::Input { .. } => {
                     off += node.size();
-                    let x = &input[off - node.size()..off];
-                    match quant {
-                        // in the units the port carries, as a float
-                        // executor quantizes
-                        Some(q) => x.iter().map(|&v| q.apply_f64(v)).collect(),
-                        None => x.to_vec(),
-                    }
+                    input[off - node.size()..off].to_vec()
                 }
                 Op::Dense(d) if d.conv.is_some() => conv(d, &node.shape, args[0]),
                 Op::Pool(p) => pool(p, &node.shape, args[0]),

@@ -28,7 +28,7 @@ pub mod interval;
 pub mod print;
 mod rows;
 pub mod table;
-mod threshold;
+pub mod threshold;
 pub mod tree;
 pub mod verify;
 

@@ -264,24 +264,26 @@ impl Lowerer<'_> {
             }
             unit = 1.0;
         }
-        let mut scale = vec![];
-        for row in rows.iter_mut() {
-            let f = row_factor(row);
+        let units = rows.len();
+        let (mut scale, mut held, mut shift) = (vec![], vec![0.0; units], vec![0.0; units]);
+        for (c, row) in rows.iter_mut().enumerate() {
+            let b = bias.as_ref().map_or(0.0, |b| b[c]);
+            // The bias in units of the input's scale, when f64 holds it
+            // (Brevitas' Int32Bias is s_w·s_x·k, so it does).
+            let b_unit = Some(b / unit).filter(|&k| b != 0.0 && exact_mul(k, unit) == Some(b));
+            let mut f = row_factor(row);
+            match b_unit {
+                // into the row's factor unless that costs more than four
+                // bits of weight
+                Some(k) if row_factor(&[row.as_slice(), &[k]].concat()) * 16.0 >= f => {
+                    f = row_factor(&[row.as_slice(), &[k]].concat());
+                    held[c] = k / f;
+                }
+                _ => shift[c] = b,
+            }
             // dividing out a factor of every mantissa is exact
             row.iter_mut().for_each(|w| *w /= f);
             scale.push(exact_mul(unit, f).ok_or_else(|| inexact("a row's scale"))?);
-        }
-        let units = rows.len();
-        let mut held = vec![0.0; units];
-        let mut shift = vec![0.0; units];
-        for (c, b) in bias.iter().flatten().enumerate() {
-            let k = b / scale[c];
-            let whole = k.fract() == 0.0 && k.abs() < 2f64.powi(31);
-            if whole && exact_mul(k, scale[c]) == Some(*b) {
-                held[c] = k;
-            } else {
-                shift[c] = *b;
-            }
         }
         let d = DenseLayer {
             weights: rows,
