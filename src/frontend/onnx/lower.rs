@@ -791,14 +791,10 @@ impl Lowerer<'_> {
     /// A computed input in whichever order its layer holds it, for the
     /// ops that work in either.
     fn dyn_any(&self, n: &NodeProto, i: usize) -> Result<Dyn, FrontendError> {
-        match self.get(n, i)? {
-            Val::Dyn(d) if d.real.is_some() => Err(Self::real_refused(n, i)),
-            Val::Dyn(d) => Ok(d.clone()),
-            Val::Const(_) => Err(node_err(
-                n,
-                Some(&format!("input[{i}]")),
-                "is a constant here; neurtl needs the data input to be computed from a graph input",
-            )),
+        let d = self.dyn_real(n, i)?;
+        match d.real {
+            Some(_) => Err(Self::real_refused(n, i)),
+            None => Ok(d),
         }
     }
 
@@ -1757,15 +1753,8 @@ impl Lowerer<'_> {
     /// `n`'s output.
     fn diagonal(&mut self, n: &NodeProto, x: &Dyn, s: &[f64], quantized: bool) {
         let units = s.len();
-        let weights = (0..units)
-            .map(|r| {
-                (0..units)
-                    .map(|c| if r == c { s[r] } else { 0.0 })
-                    .collect()
-            })
-            .collect();
         let d = DenseLayer {
-            weights,
+            weights: diagonal_rows(s),
             kernel: None,
             bias: None,
             quantized,
@@ -1814,6 +1803,17 @@ impl Lowerer<'_> {
         self.push(n, "threshold", &[&x], x.shape.clone(), false, f, None);
         Ok(())
     }
+}
+
+/// The rows of the square matrix with `s` on its diagonal.
+fn diagonal_rows(s: &[f64]) -> Vec<Vec<f64>> {
+    (0..s.len())
+        .map(|r| {
+            (0..s.len())
+                .map(|c| if r == c { s[r] } else { 0.0 })
+                .collect()
+        })
+        .collect()
 }
 
 /// ONNX broadcasting of a constant onto `[units]`: a scalar, `[units]`,

@@ -15,7 +15,7 @@
 
 use super::{
     DenseLayer, Dyn, FrontendError, Lowerer, Map, NodeProto, QuantMode, Value, attr_i, attr_s,
-    json, log2_exact, node_err, rounding,
+    diagonal_rows, json, log2_exact, node_err, rounding,
 };
 use crate::fixed::Format;
 use crate::fixed::dyadic::Dyadic;
@@ -346,16 +346,10 @@ impl Lowerer<'_> {
     pub(super) fn materialize(&mut self, x: &Dyn) -> Result<Dyn, FrontendError> {
         let real = x.real.as_deref().cloned().expect("a real-scaled output");
         let units: usize = x.shape.iter().product();
-        let weights = (0..units)
-            .map(|r| {
-                (0..units)
-                    .map(|c| if r == c { at(&real.scale, r) } else { 0.0 })
-                    .collect()
-            })
-            .collect();
+        let scale: Vec<f64> = (0..units).map(|c| at(&real.scale, c)).collect();
         let bias: Vec<f64> = (0..units).map(|c| at(&real.shift, c)).collect();
         let d = DenseLayer {
-            weights,
+            weights: diagonal_rows(&scale),
             kernel: None,
             bias: bias.iter().any(|&b| b != 0.0).then_some(bias),
             quantized: true,
