@@ -165,3 +165,43 @@ fn brevitas_models_run_in_rtl_with_the_exact_accuracy() {
         assert!(text.contains(&want), "{name}: no `{want}` in\n{text}");
     }
 }
+
+/// A real-scaled input times bipolar weights keeps its scale: the ±1
+/// weights are integers of the product like any others. The importer once
+/// let bipolar weights take the plain path and dropped the input's scale.
+#[test]
+fn bipolar_weights_keep_the_input_scale() {
+    let c = compile_file(
+        &file("bipolar_weights", "onnx"),
+        CompileOptions::default(),
+        None,
+    )
+    .unwrap();
+    let s = 0.1f32 as f64;
+    // x / 0.1f32 is 2.6, −3.1, 0.4 (codes 3, −3, 0) and 10, 20, −30: no ties
+    let x = [0.26, -0.31, 0.04, 1.0, 2.0, -3.0];
+    let codes = [[3i64, -3, 0], [10, 20, -30]];
+    // sign of W = [[1.5, −2], [−0.5, 3], [2, 1]]
+    let w = [[1i64, -1], [-1, 1], [1, 1]];
+    let t = neurtl::vectors::Table {
+        cols: 3,
+        values: x.to_vec(),
+    };
+    let raw = table_to_raw(Path::new("x.csv"), &t, &c.input_types(), false).unwrap();
+    let g = c.golden().unwrap();
+    let mut out = vec![];
+    g.run_batch(&raw, &mut out);
+    let fmts = g.output_elements();
+    for (k, q) in codes.iter().enumerate() {
+        for o in 0..2 {
+            let sum: i64 = (0..3).map(|i| q[i] * w[i][o]).sum();
+            let want = Dyadic::from_f64(s).mul(&Dyadic::from_raw(sum as i128, 0));
+            let got = Dyadic::from_raw(out[k * 2 + o], fmts[o].0.frac);
+            assert!(
+                got == want,
+                "sample {k} output {o}: {} ≠ {sum}·s",
+                fmts[o].0.to_f64(out[k * 2 + o])
+            );
+        }
+    }
+}

@@ -1108,7 +1108,7 @@ impl Lowerer<'_> {
                 ),
             ));
         }
-        if x.real.is_some() && !w.bipolar {
+        if x.real.is_some() {
             return self.real_dense(n, x, w_rows.rows(), bias);
         }
         let units = w_rows.shape[0];
